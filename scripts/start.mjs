@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Local runner: the app on workerd with local D1/R2/Workflows persisted under .wrangler/state.
+// 1. makes sure .dev.vars has an ADMIN_TOKEN (creates and prints one the first time);
+// 2. applies the D1 migrations to the local database;
+// 3. runs `wrangler dev` on http://localhost:8787;
+// 4. fires the cron triggers of wrangler.jsonc at their times, which `wrangler dev` does not do.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Cron } from "croner";
+
+const PORT = Number(process.env.PORT ?? 8787);
+const STATE = ".wrangler/state";
+const wrangler = "node_modules/.bin/wrangler";
+
+function ensureAdminToken() {
+	const file = ".dev.vars";
+	const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+	if (/^ADMIN_TOKEN\s*=\s*\S+/m.test(text)) return;
+	const token = randomBytes(24).toString("base64url");
+	const prefix = text === "" || text.endsWith("\n") ? text : `${text}\n`;
+	writeFileSync(file, `${prefix}ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
+	console.log(`\nCreated an administrator token in .dev.vars:\n\n  ADMIN_TOKEN=${token}\n`);
+}
+
+/** The cron expressions of wrangler.jsonc (comments stripped). */
+function readCrons() {
+	const raw = readFileSync("wrangler.jsonc", "utf8").replace(/^\s*\/\/.*$/gm, "");
+	const match = /"crons"\s*:\s*\[([^\]]*)\]/.exec(raw);
+	return match ? [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [];
+}
+
+function scheduleCrons(crons) {
+	for (const expr of crons) {
+		// UTC, like Cloudflare's cron triggers.
+		new Cron(expr, { timezone: "UTC", protect: true }, async (job) => {
+			const time = job.currentRun()?.getTime() ?? Date.now();
+			const url = `http://127.0.0.1:${PORT}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(expr)}&time=${time}`;
+			try {
+				const res = await fetch(url);
+				console.log(`[cron] ${expr} fired at ${new Date(time).toISOString()}: HTTP ${res.status}`);
+			} catch (err) {
+				console.error(`[cron] ${expr} could not reach the local server: ${err.message}`);
+			}
+		});
+		console.log(`[cron] local driver armed for "${expr}" (UTC)`);
+	}
+}
+
+ensureAdminToken();
+
+const migrate = spawnSync(
+	wrangler,
+	["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE],
+	{ stdio: "inherit", env: { ...process.env, CI: "true" } },
+);
+if (migrate.status !== 0) {
+	console.error("Applying the D1 migrations failed; see above.");
+	process.exit(migrate.status ?? 1);
+}
+
+const dev = spawn(
+	wrangler,
+	["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", STATE, "--test-scheduled", ...process.argv.slice(2)],
+	{ stdio: "inherit" },
+);
+scheduleCrons(readCrons());
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+	process.on(signal, () => {
+		dev.kill(signal);
+	});
+}
+dev.on("exit", (code) => process.exit(code ?? 0));

@@ -1,0 +1,309 @@
+// The snapshot format (see docs/backup-format.md): object keys, the manifest, the chunk codec
+// (gzip members of newline-delimited JSON) and the content digest. Pure: no bindings here.
+// This is the contract that must outlive the code: readers must keep reading every version.
+import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
+
+export const FORMAT_NAME = "cafes-partenaires-snapshot";
+/** Current format version written by this code. Readers accept every version <= this one. */
+export const FORMAT_VERSION = 1;
+export const SNAPSHOT_PREFIX = "snapshots/";
+
+// ---------------------------------------------------------------------------------------------
+// Keys and ids
+
+/** `2026-11-25T020000Z-<random>`: sorts by time, readable, safe in URLs and object keys. */
+export function buildSnapshotId(at: Date, random: string): string {
+	const iso = at.toISOString(); // 2026-11-25T02:00:00.000Z
+	const compact = `${iso.slice(0, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+	return `${compact}-${random}`;
+}
+
+const SNAPSHOT_ID = /^(\d{4}-\d{2}-\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{1,32})$/;
+
+export function isSnapshotId(id: string): boolean {
+	return SNAPSHOT_ID.test(id);
+}
+
+/** The time encoded in a snapshot id, or undefined when the id is malformed. */
+export function parseSnapshotTime(id: string): Date | undefined {
+	const m = SNAPSHOT_ID.exec(id);
+	if (!m) return undefined;
+	const d = new Date(`${m[1]}T${m[2]}:${m[3]}:${m[4]}Z`);
+	return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+export function snapshotPrefix(snapshotId: string): string {
+	return `${SNAPSHOT_PREFIX}${snapshotId}/`;
+}
+
+export function chunkKey(snapshotId: string, n: number, encrypted = false): string {
+	return `${snapshotPrefix(snapshotId)}chunk-${String(n).padStart(6, "0")}.ndjson.gz${encrypted ? ".age" : ""}`;
+}
+
+export function manifestKey(snapshotId: string): string {
+	return `${snapshotPrefix(snapshotId)}manifest.json`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records and chunks
+
+/** A column value as stored in D1. */
+export type Cell = string | number | null;
+/** One table row, column name -> value. */
+export type Row = Record<string, Cell>;
+/** One line of a chunk: a row tagged with its table. */
+export type SnapshotRecord = { table: string; row: Row };
+
+export type ChunkEntry = {
+	/** 1-based chunk number. */
+	n: number;
+	/** Full object key in the bucket. */
+	key: string;
+	/** Size of the stored object in bytes. */
+	bytes: number;
+	/** SHA-256 of the stored bytes, lowercase hex (what `sha256sum` prints). */
+	sha256: string;
+	/** Records in the chunk, and per table. */
+	rows: number;
+	tables: Record<string, number>;
+};
+
+export type TableSummary = {
+	rows: number;
+	/** Content digest of the table's records (see contentDigest below). */
+	digest: string;
+	/** The table's consistency bound: the highest `seq` included, or null for unbounded tables. */
+	bound: number | null;
+};
+
+export type Manifest = {
+	format: typeof FORMAT_NAME;
+	version: number;
+	snapshotId: string;
+	trigger: "scheduled" | "manual";
+	/** The backup run (Workflow instance) that wrote it. */
+	runId: string;
+	startedAt: string;
+	finishedAt: string;
+	appVersion: string;
+	/** Name of the last applied D1 migration when the snapshot was taken. */
+	schemaVersion: string;
+	tables: Record<string, TableSummary>;
+	rows: number;
+	bytes: number;
+	chunks: ChunkEntry[];
+	/** Digest of all tables' digests; compare with a live database or a restore. */
+	contentDigest: string;
+	compression: "gzip";
+	encryption: null | { scheme: "age"; recipients: string[] };
+};
+
+export class FormatError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = "FormatError";
+	}
+}
+
+const encoder = new TextEncoder();
+
+/** Serialise records as NDJSON (one record per line, each line ending with "\n"). */
+export function encodeRecordLines(records: Iterable<SnapshotRecord>): string {
+	let out = "";
+	for (const r of records) out += `${JSON.stringify(r)}\n`;
+	return out;
+}
+
+/** Gzip bytes (one complete gzip member, level 6 like `gzip -6`). */
+export function gzip(data: Uint8Array | string): Uint8Array {
+	const out = gzipSync(typeof data === "string" ? encoder.encode(data) : data, { level: 6 });
+	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Gunzip bytes; several concatenated members decode to their concatenation (like zcat). */
+export function gunzip(data: Uint8Array): Uint8Array {
+	const out = gunzipSync(data);
+	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Encode records as one chunk: a gzip member of NDJSON. */
+export function encodeChunk(records: Iterable<SnapshotRecord>): Uint8Array {
+	return gzip(encodeRecordLines(records));
+}
+
+/** Parse NDJSON text into records, checking the shape of every line. */
+export function parseRecordLines(text: string, where = "chunk"): SnapshotRecord[] {
+	const records: SnapshotRecord[] = [];
+	if (text.length === 0) return records;
+	if (!text.endsWith("\n")) throw new FormatError(`${where}: truncated (last line has no newline)`);
+	const lines = text.split("\n");
+	lines.pop();
+	lines.forEach((line, i) => {
+		let value: unknown;
+		try {
+			value = JSON.parse(line);
+		} catch {
+			throw new FormatError(`${where}: line ${i + 1} is not valid JSON`);
+		}
+		if (!isRecord(value)) throw new FormatError(`${where}: line ${i + 1} is not a {table,row} record`);
+		records.push(value);
+	});
+	return records;
+}
+
+function isRecord(v: unknown): v is SnapshotRecord {
+	if (typeof v !== "object" || v === null) return false;
+	const { table, row } = v as { table?: unknown; row?: unknown };
+	if (typeof table !== "string" || typeof row !== "object" || row === null || Array.isArray(row)) return false;
+	return Object.values(row).every((c) => c === null || typeof c === "string" || typeof c === "number");
+}
+
+/** Decode one stored chunk (gzip of NDJSON) into its records. Throws FormatError when unreadable. */
+export async function decodeChunk(bytes: Uint8Array, where = "chunk"): Promise<SnapshotRecord[]> {
+	let raw: Uint8Array;
+	try {
+		raw = gunzip(bytes);
+	} catch {
+		throw new FormatError(`${where}: not a valid gzip stream (corrupt or truncated)`);
+	}
+	let text: string;
+	try {
+		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
+	} catch {
+		throw new FormatError(`${where}: not valid UTF-8`);
+	}
+	return parseRecordLines(text, where);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashes and the content digest
+
+export function sha256Hex(data: Uint8Array | string): string {
+	return createHash("sha256").update(data).digest("hex");
+}
+
+/** Canonical JSON of a row: keys sorted, so the digest does not depend on column order. */
+export function canonicalRow(row: Row): string {
+	const keys = Object.keys(row).sort();
+	return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(row[k])}`).join(",")}}`;
+}
+
+const MOD = 1n << 256n;
+
+/**
+ * The content digest of a set of records is the sum, modulo 2^256, of SHA-256(table + "\n" +
+ * canonical row) over its records, as 64 hex digits. It does not depend on record order or on
+ * how records are split into chunks, so partial sums can be carried between Workflow steps and
+ * a live database can be digested in any order. It detects changed, missing and extra rows; it
+ * is a comparison tool, not a security primitive (the chunk SHA-256s protect the bytes).
+ */
+export function recordDigest(table: string, row: Row): bigint {
+	return BigInt(`0x${sha256Hex(`${table}\n${canonicalRow(row)}`)}`);
+}
+
+export const EMPTY_DIGEST = "0".repeat(64);
+
+export function addDigests(a: string, b: string | bigint): string {
+	const sum = (BigInt(`0x${a}`) + (typeof b === "bigint" ? b : BigInt(`0x${b}`))) % MOD;
+	return sum.toString(16).padStart(64, "0");
+}
+
+/** Digest of many rows of one table. */
+export function digestRows(table: string, rows: Iterable<Row>): string {
+	let sum = 0n;
+	for (const row of rows) sum = (sum + recordDigest(table, row)) % MOD;
+	return sum.toString(16).padStart(64, "0");
+}
+
+/** The snapshot-wide digest: SHA-256 over "table:digest" lines of every table, sorted by name. */
+export function combineTableDigests(tables: Record<string, { digest: string }>): string {
+	const lines = Object.keys(tables)
+		.sort()
+		.map((t) => `${t}:${tables[t]!.digest}\n`)
+		.join("");
+	return sha256Hex(lines);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manifest
+
+export function serializeManifest(manifest: Manifest): string {
+	return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** Parse and check a manifest of any supported version. Throws FormatError with the reason. */
+export function parseManifest(text: string): Manifest {
+	let value: unknown;
+	try {
+		value = JSON.parse(text);
+	} catch {
+		throw new FormatError("manifest is not valid JSON");
+	}
+	const m = value as Partial<Manifest>;
+	if (typeof m !== "object" || m === null || m.format !== FORMAT_NAME) {
+		throw new FormatError(`manifest format is not "${FORMAT_NAME}"`);
+	}
+	if (typeof m.version !== "number" || !Number.isInteger(m.version) || m.version < 1) {
+		throw new FormatError("manifest version is missing or invalid");
+	}
+	if (m.version > FORMAT_VERSION) {
+		throw new FormatError(
+			`manifest version ${m.version} is newer than this reader (${FORMAT_VERSION}); update the application`,
+		);
+	}
+	if (typeof m.snapshotId !== "string" || !isSnapshotId(m.snapshotId)) {
+		throw new FormatError("manifest snapshotId is missing or invalid");
+	}
+	if (!Array.isArray(m.chunks) || typeof m.tables !== "object" || m.tables === null) {
+		throw new FormatError("manifest chunks or tables are missing");
+	}
+	m.chunks.forEach((c, i) => {
+		if (
+			typeof c?.key !== "string" ||
+			typeof c.sha256 !== "string" ||
+			!/^[0-9a-f]{64}$/.test(c.sha256) ||
+			typeof c.bytes !== "number" ||
+			typeof c.rows !== "number" ||
+			c.n !== i + 1
+		) {
+			throw new FormatError(`manifest chunk entry ${i + 1} is invalid`);
+		}
+	});
+	return m as Manifest;
+}
+
+/** Result of checking one chunk's stored bytes against its manifest entry. */
+export type ChunkCheck =
+	| { ok: true; records: SnapshotRecord[] }
+	| { ok: false; reason: "missing" | "size" | "checksum" | "decode" | "rows"; message: string };
+
+/**
+ * Verify a chunk: size, SHA-256 of the stored bytes, gzip, every record parsed, row counts.
+ * `bytes` undefined means the object is missing.
+ */
+export async function checkChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): Promise<ChunkCheck> {
+	const where = `chunk ${entry.n} (${entry.key})`;
+	if (!bytes) return { ok: false, reason: "missing", message: `${where}: object is missing` };
+	if (bytes.byteLength !== entry.bytes) {
+		return { ok: false, reason: "size", message: `${where}: ${bytes.byteLength} bytes, manifest says ${entry.bytes}` };
+	}
+	if (sha256Hex(bytes) !== entry.sha256) {
+		return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
+	}
+	let records: SnapshotRecord[];
+	try {
+		records = await decodeChunk(bytes, where);
+	} catch (err) {
+		return { ok: false, reason: "decode", message: (err as Error).message };
+	}
+	const perTable: Record<string, number> = {};
+	for (const r of records) perTable[r.table] = (perTable[r.table] ?? 0) + 1;
+	const tablesMatch =
+		Object.keys(perTable).length === Object.keys(entry.tables ?? {}).length &&
+		Object.entries(perTable).every(([t, n]) => entry.tables[t] === n);
+	if (records.length !== entry.rows || !tablesMatch) {
+		return { ok: false, reason: "rows", message: `${where}: ${records.length} records, manifest says ${entry.rows}` };
+	}
+	return { ok: true, records };
+}

@@ -1,0 +1,141 @@
+// Every variable and secret the Worker reads, parsed once at the edge with zod.
+// A missing or malformed value fails fast with one message naming every bad variable.
+import { z } from "zod";
+
+/** Comma- or whitespace-separated list; empty string means "none". */
+const list = z
+	.string()
+	.optional()
+	.transform((s) =>
+		(s ?? "")
+			.split(/[\s,;]+/)
+			.map((x) => x.trim())
+			.filter(Boolean),
+	);
+
+const optionalString = z
+	.string()
+	.optional()
+	.transform((s) => (s && s.trim() !== "" ? s.trim() : undefined));
+
+const optionalUrl = optionalString.pipe(z.url({ protocol: /^https?$/ }).optional());
+
+function int(defaultValue: number, min: number, max: number) {
+	return z
+		.string()
+		.optional()
+		.transform((s) => (s === undefined || s.trim() === "" ? String(defaultValue) : s.trim()))
+		.pipe(
+			z
+				.string()
+				.regex(/^\d+$/, "must be a whole number")
+				.transform(Number)
+				.pipe(z.number().int().min(min).max(max)),
+		);
+}
+
+const email = z.email();
+
+const schema = z.object({
+	/** Secret: administrator bearer token. */
+	ADMIN_TOKEN: z
+		.string({ error: "is required (set it with `wrangler secret put ADMIN_TOKEN`)" })
+		.min(24, "must be at least 24 characters long"),
+	/** Secret (optional): Cloudflare Turnstile secret; when set, the form requires a Turnstile token. */
+	TURNSTILE_SECRET: optionalString,
+	/** Public Turnstile site key shown on the form (required when TURNSTILE_SECRET is set). */
+	TURNSTILE_SITE_KEY: optionalString,
+	/** Language of e-mails and the dashboard default: "fr" (default) or "en". */
+	LOCALE: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim() : "fr"))
+		.pipe(z.enum(["fr", "en"], { error: 'must be "fr" or "en"' })),
+	/** The backup cron expression, mirrored from wrangler.jsonc `triggers.crons` (for "next run"). */
+	SCHEDULE_BACKUP: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim() : "0 2 * * *")),
+	/** Administrator addresses for notifications (comma-separated). */
+	ADMIN_EMAIL: list.pipe(z.array(email, { error: "must be e-mail addresses separated by commas" })),
+	/** Sender address for Cloudflare Email and Resend. */
+	EMAIL_FROM: optionalString.pipe(email.optional()),
+	/** Secret (optional): EmailJS private access token. */
+	EMAIL_API_KEY: optionalString,
+	EMAILJS_SERVICE_ID: optionalString,
+	EMAILJS_TEMPLATE_ID: optionalString,
+	EMAILJS_PUBLIC_KEY: optionalString,
+	/** Base URL of the EmailJS API (overridable for tests). */
+	EMAILJS_API_URL: optionalUrl,
+	/** Secret (optional): Resend API key. */
+	RESEND_API_KEY: optionalString,
+	/** Base URL of the Resend API (overridable for tests). */
+	RESEND_API_URL: optionalUrl,
+	/** Optional generic webhook (Slack/Discord-compatible `text` field). */
+	WEBHOOK_URL: optionalUrl,
+	/** Optional healthchecks.io-compatible ping URL. */
+	HEARTBEAT_URL: optionalUrl,
+	/** Alert when the newest verified snapshot is older than this many hours. */
+	BACKUP_MAX_AGE_HOURS: int(26, 1, 24 * 365),
+	/** Retention: daily, weekly and monthly snapshots kept. */
+	KEEP_DAILY: int(30, 1, 3650),
+	KEEP_WEEKLY: int(8, 0, 520),
+	KEEP_MONTHLY: int(12, 0, 1200),
+	/** Freeze pruning when submissions drop by more than this percentage between snapshots. */
+	RETENTION_FREEZE_DROP_PCT: int(20, 0, 100),
+	/** At most this percentage of snapshots removed in one run. */
+	RETENTION_MAX_REMOVE_PCT: int(25, 1, 100),
+	/** Weekly verification: 0 = every retained snapshot, N = a sample of N (always including the newest). */
+	VERIFY_SAMPLE: int(0, 0, 10000),
+	/** Optional age recipients (public keys, `age1…`), comma-separated: snapshots are encrypted to them. */
+	AGE_RECIPIENTS: list.pipe(
+		z.array(z.string().regex(/^age1[0-9a-z]{58}$/, "must be age public keys (age1…)"), {
+			error: "must be age public keys (age1…)",
+		}),
+	),
+	/** Target compressed size of one snapshot chunk, in bytes. */
+	BACKUP_CHUNK_BYTES: int(4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+});
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+	constructor(public readonly problems: Record<string, string>) {
+		super(
+			"Invalid configuration: " +
+				Object.entries(problems)
+					.map(([k, v]) => `${k} ${v}`)
+					.join("; "),
+		);
+		this.name = "ConfigError";
+	}
+}
+
+/** Pure: parse a plain record of variables. Throws ConfigError naming every bad variable. */
+export function parseConfig(vars: Record<string, unknown>): Config {
+	const picked: Record<string, unknown> = {};
+	for (const key of Object.keys(schema.shape)) {
+		const v = vars[key];
+		picked[key] = typeof v === "string" ? v : v === undefined || v === null ? undefined : String(v);
+	}
+	const result = schema.safeParse(picked);
+	if (result.success) return result.data;
+	const problems: Record<string, string> = {};
+	for (const issue of result.error.issues) {
+		const key = String(issue.path[0] ?? "config");
+		problems[key] ??= issue.message;
+	}
+	throw new ConfigError(problems);
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Parse the Worker's env once per isolate/env object. */
+export function getConfig(env: Env): Config {
+	let config = cache.get(env);
+	if (!config) {
+		config = parseConfig(env as unknown as Record<string, unknown>);
+		cache.set(env, config);
+	}
+	return config;
+}

@@ -1,0 +1,29 @@
+// The HTTP application: mounts each area's routes and maps every error to one envelope.
+import { Hono } from "hono";
+import { ConfigError } from "../config";
+import { describeError, logError } from "../log";
+import { ApiError } from "./errors";
+import { healthRoutes } from "./health";
+
+export const app = new Hono<{ Bindings: Env }>();
+
+app.route("/", healthRoutes);
+
+app.notFound((c) =>
+	c.json({ error: { code: "not_found", message: "No such resource." } }, 404),
+);
+
+app.onError((err, c) => {
+	if (err instanceof ApiError) {
+		return c.json(err.toBody(), err.status, err.headers);
+	}
+	if (err instanceof ConfigError) {
+		logError("config_invalid", { problems: Object.keys(err.problems).join(",") });
+		return c.json(
+			{ error: { code: "config_invalid", message: err.message } },
+			500,
+		);
+	}
+	logError("unhandled_error", { path: c.req.path, error: describeError(err) });
+	return c.json({ error: { code: "internal", message: "Internal error." } }, 500);
+});

@@ -1,0 +1,5 @@
+// Applies the real migrations to the test D1 database before the tests (idempotent).
+import { applyD1Migrations } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import {
+	addDigests,
+	buildSnapshotId,
+	checkChunk,
+	chunkKey,
+	decodeChunk,
+	digestRows,
+	EMPTY_DIGEST,
+	encodeChunk,
+	gunzip,
+	parseSnapshotTime,
+	recordDigest,
+	sha256Hex,
+	type ChunkEntry,
+	type SnapshotRecord,
+} from "../src/backup/format";
+
+const records: SnapshotRecord[] = [
+	{ table: "roles", row: { seq: 1, role_key: "formateur", label: "Formateur" } },
+	{ table: "submissions", row: { seq: 1, id: "a", answers: '{"cafe":"Café ☕ Élan"}' } },
+];
+
+describe("snapshot ids and keys", () => {
+	it("sort by time and round-trip the time", () => {
+		const id = buildSnapshotId(new Date("2026-11-25T02:00:07.123Z"), "k3x9");
+		expect(id).toBe("2026-11-25T020007Z-k3x9");
+		expect(parseSnapshotTime(id)?.toISOString()).toBe("2026-11-25T02:00:07.000Z");
+		expect(parseSnapshotTime("../etc")).toBeUndefined();
+		expect(chunkKey(id, 12)).toBe("snapshots/2026-11-25T020007Z-k3x9/chunk-000012.ndjson.gz");
+	});
+});
+
+describe("chunk codec", () => {
+	it("round-trips records and concatenated members stay one valid stream", async () => {
+		const a = await encodeChunk(records.slice(0, 1));
+		const b = await encodeChunk(records.slice(1));
+		expect(await decodeChunk(a)).toEqual(records.slice(0, 1));
+		const both = new Uint8Array([...a, ...b]);
+		expect(await decodeChunk(both)).toEqual(records);
+		expect(new TextDecoder().decode(await gunzip(both)).split("\n")).toHaveLength(3);
+	});
+
+	it("checkChunk detects a flipped byte, truncation and wrong counts", async () => {
+		const bytes = await encodeChunk(records);
+		const entry: ChunkEntry = {
+			n: 1,
+			key: "k",
+			bytes: bytes.byteLength,
+			sha256: sha256Hex(bytes),
+			rows: 2,
+			tables: { roles: 1, submissions: 1 },
+		};
+		expect((await checkChunk(entry, bytes)).ok).toBe(true);
+		const flipped = bytes.slice();
+		flipped[20] = flipped[20]! ^ 0xff;
+		expect(await checkChunk(entry, flipped)).toMatchObject({ ok: false, reason: "checksum" });
+		expect(await checkChunk(entry, bytes.slice(0, -4))).toMatchObject({ ok: false, reason: "size" });
+		expect(await checkChunk({ ...entry, rows: 3 }, bytes)).toMatchObject({ ok: false, reason: "rows" });
+		expect(await checkChunk(entry, undefined)).toMatchObject({ ok: false, reason: "missing" });
+		const truncated = bytes.slice(0, -4);
+		const lying = { ...entry, bytes: truncated.byteLength, sha256: sha256Hex(truncated) };
+		expect(await checkChunk(lying, truncated)).toMatchObject({ ok: false, reason: "decode" });
+	});
+});
+
+describe("content digest", () => {
+	it("ignores order and chunking, sees any change", () => {
+		const rows = [{ id: "a", v: 1 }, { id: "b", v: 2 }];
+		const whole = digestRows("t", rows);
+		expect(digestRows("t", [...rows].reverse())).toBe(whole);
+		expect(addDigests(digestRows("t", rows.slice(0, 1)), digestRows("t", rows.slice(1)))).toBe(whole);
+		expect(addDigests(EMPTY_DIGEST, recordDigest("t", { v: 1, id: "a" }))).toBe(digestRows("t", rows.slice(0, 1)));
+		expect(digestRows("t", [{ id: "a", v: 1 }, { id: "b", v: 3 }])).not.toBe(whole);
+		expect(digestRows("t", rows.slice(1))).not.toBe(whole);
+		expect(digestRows("u", rows)).not.toBe(whole);
+	});
+});
