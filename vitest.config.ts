@@ -6,21 +6,44 @@ import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
+/** Test configuration of the notification channels: all of them, on 127.0.0.1 only. */
+function notificationBindings(receiverUrl: string): Record<string, string> {
+	return {
+		ADMIN_EMAIL: "admin-one@cap-formations.test, admin-two@cap-formations.test",
+		EMAIL_FROM: "sauvegardes@cap-formations.test",
+		CLOUDFLARE_EMAIL: "on",
+		EMAIL_API_KEY: "emailjs-private-token",
+		EMAILJS_SERVICE_ID: "service_test",
+		EMAILJS_TEMPLATE_ID: "template_test",
+		EMAILJS_PUBLIC_KEY: "public_test",
+		EMAILJS_API_URL: `${receiverUrl}/global/emailjs`,
+		RESEND_API_KEY: "re_test_key",
+		RESEND_API_URL: `${receiverUrl}/global/resend`,
+		WEBHOOK_URL: `${receiverUrl}/global/webhook`,
+		HEARTBEAT_URL: `${receiverUrl}/global/ping`,
+		NOTIFY_TIMEOUT_MS: "2000",
+	};
+}
+
 export default defineConfig({
 	plugins: [
-		cloudflareTest({
+		// A function so that bindings can use values provided by globalSetup (the receiver's URL).
+		cloudflareTest(({ inject }) => ({
 			wrangler: { configPath: "./wrangler.jsonc" },
 			miniflare: {
 				bindings: {
 					TEST_MIGRATIONS: migrations,
 					ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+					// Every notification provider on, pointed at the local receiver (test/receiver/server.ts).
+					...notificationBindings(inject("receiverUrl")),
 				},
 			},
-		}),
+		})),
 	],
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/apply-migrations.ts"],
+		globalSetup: ["./test/receiver/server.ts"],
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
 	},

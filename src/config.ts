@@ -45,6 +45,8 @@ const schema = z.object({
 	TURNSTILE_SECRET: optionalString,
 	/** Public Turnstile site key shown on the form (required when TURNSTILE_SECRET is set). */
 	TURNSTILE_SITE_KEY: optionalString,
+	/** Turnstile siteverify endpoint (overridable for tests; Cloudflare's when unset). */
+	TURNSTILE_VERIFY_URL: optionalUrl,
 	/** Language of e-mails and the dashboard default: "fr" (default) or "en". */
 	LOCALE: z
 		.string()
@@ -60,6 +62,15 @@ const schema = z.object({
 	ADMIN_EMAIL: list.pipe(z.array(email, { error: "must be e-mail addresses separated by commas" })),
 	/** Sender address for Cloudflare Email and Resend. */
 	EMAIL_FROM: optionalString.pipe(email.optional()),
+	/**
+	 * Cloudflare Email (`send_email` binding EMAIL) for notifications: "auto" (default) = on when
+	 * EMAIL_FROM is set and Resend is not configured; "on" / "off" force it.
+	 */
+	CLOUDFLARE_EMAIL: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim() : "auto"))
+		.pipe(z.enum(["auto", "on", "off"], { error: 'must be "auto", "on" or "off"' })),
 	/** Secret (optional): EmailJS private access token. */
 	EMAIL_API_KEY: optionalString,
 	EMAILJS_SERVICE_ID: optionalString,
@@ -75,6 +86,8 @@ const schema = z.object({
 	WEBHOOK_URL: optionalUrl,
 	/** Optional healthchecks.io-compatible ping URL. */
 	HEARTBEAT_URL: optionalUrl,
+	/** Timeout of one notification/heartbeat request, in milliseconds (each channel is tried 3 times). */
+	NOTIFY_TIMEOUT_MS: int(10_000, 100, 120_000),
 	/** Alert when the newest verified snapshot is older than this many hours. */
 	BACKUP_MAX_AGE_HOURS: int(26, 1, 24 * 365),
 	/** Retention: daily, weekly and monthly snapshots kept. */

@@ -1,6 +1,10 @@
 // Scheduled jobs, dispatched by cron expression. Cron delivery is at-least-once, so every
 // job here must be idempotent for a given scheduled time.
+import { startScheduledBackup } from "./backup/trigger";
+import { VERIFY_CRON, startScheduledVerification } from "./backup/verify-workflow";
+import { getConfig } from "./config";
 import { logEvent } from "./log";
+import { MONITOR_CRON, runHourlyMonitor } from "./monitor/hourly";
 
 export async function runScheduled(
 	controller: ScheduledController,
@@ -9,7 +13,20 @@ export async function runScheduled(
 ): Promise<void> {
 	void ctx;
 	logEvent("cron_fired", { cron: controller.cron, scheduledTime: controller.scheduledTime });
+	// The backup cron is SCHEDULE_BACKUP (default "0 2 * * *"), mirrored in wrangler.jsonc crons.
+	if (controller.cron === getConfig(env).SCHEDULE_BACKUP) {
+		await startScheduledBackup(env, controller.scheduledTime);
+		return;
+	}
 	switch (controller.cron) {
+		case MONITOR_CRON:
+			// Dead man's switch; "now" is the scheduled time, not the handler's clock.
+			await runHourlyMonitor(env, new Date(controller.scheduledTime));
+			return;
+		case VERIFY_CRON:
+			// Weekly verification + restore drill; one Workflow instance per scheduled day.
+			await startScheduledVerification(env, controller.scheduledTime);
+			return;
 		default:
 			logEvent("cron_unknown", { cron: controller.cron });
 	}

@@ -2,6 +2,10 @@
 import { app } from "./http/app";
 import { runScheduled } from "./jobs";
 
+export { BackupWorkflow } from "./backup/workflow";
+export { RestoreWorkflow } from "./backup/restore-workflow";
+export { VerifyWorkflow } from "./backup/verify-workflow";
+
 export default {
 	fetch: app.fetch,
 	async scheduled(controller, env, ctx) {

@@ -3,5 +3,8 @@ declare namespace Cloudflare {
 	interface Env {
 		TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
 		ADMIN_TOKEN: string;
+		/** Set by submission tests on a copy of env to exercise Turnstile. */
+		TURNSTILE_SECRET?: string;
+		TURNSTILE_VERIFY_URL?: string;
 	}
 }

@@ -7,7 +7,7 @@ describe("GET /api/health", () => {
 		const res = await exports.default.fetch("http://example.com/api/health");
 		expect(res.status).toBe(200);
 		const body = await res.json();
-		expect(Object.keys(body as object).sort()).toEqual(["ok", "version"]);
+		expect(Object.keys(body as object).sort()).toEqual(["backup", "ok", "version"]);
 	});
 
 	it("has the schema applied to local D1", async () => {

@@ -71,6 +71,8 @@ export type ChunkEntry = {
 
 export type TableSummary = {
 	rows: number;
+	/** Column names in schema order at snapshot time (informative; records carry their own names). */
+	columns?: string[];
 	/** Content digest of the table's records (see contentDigest below). */
 	digest: string;
 	/** The table's consistency bound: the highest `seq` included, or null for unbounded tables. */
@@ -115,9 +117,12 @@ export function encodeRecordLines(records: Iterable<SnapshotRecord>): string {
 	return out;
 }
 
-/** Gzip bytes (one complete gzip member, level 6 like `gzip -6`). */
-export function gzip(data: Uint8Array | string): Uint8Array {
-	const out = gzipSync(typeof data === "string" ? encoder.encode(data) : data, { level: 6 });
+/** Gzip level written by the export. Readers do not care: any level decodes the same. */
+export const GZIP_LEVEL = 6;
+
+/** Gzip bytes (one complete gzip member; level 6 by default, like `gzip -6`). */
+export function gzip(data: Uint8Array | string, level = GZIP_LEVEL): Uint8Array {
+	const out = gzipSync(typeof data === "string" ? encoder.encode(data) : data, { level });
 	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -306,4 +311,68 @@ export async function checkChunk(entry: ChunkEntry, bytes: Uint8Array | undefine
 		return { ok: false, reason: "rows", message: `${where}: ${records.length} records, manifest says ${entry.rows}` };
 	}
 	return { ok: true, records };
+}
+
+/** Result of inspecting a stored chunk without keeping its records in memory. */
+export type ChunkInspection =
+	| { ok: true; tables: Record<string, { rows: number; digest: string }> }
+	| { ok: false; reason: "missing" | "size" | "checksum" | "decode" | "rows"; message: string };
+
+const NEWLINE = 0x0a;
+
+/**
+ * Like checkChunk, but memory-bounded: records are parsed one line at a time and only per-table
+ * counts and content digests are kept. Used by the backup's read-back verification, where a chunk
+ * may hold tens of thousands of records. Raw newlines cannot occur inside JSON strings, so
+ * splitting the decompressed bytes on 0x0A is exact.
+ */
+export function inspectChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): ChunkInspection {
+	const where = `chunk ${entry.n} (${entry.key})`;
+	if (!bytes) return { ok: false, reason: "missing", message: `${where}: object is missing` };
+	if (bytes.byteLength !== entry.bytes) {
+		return { ok: false, reason: "size", message: `${where}: ${bytes.byteLength} bytes, manifest says ${entry.bytes}` };
+	}
+	if (sha256Hex(bytes) !== entry.sha256) {
+		return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
+	}
+	let raw: Uint8Array;
+	try {
+		raw = gunzip(bytes);
+	} catch {
+		return { ok: false, reason: "decode", message: `${where}: not a valid gzip stream (corrupt or truncated)` };
+	}
+	if (raw.byteLength > 0 && raw[raw.byteLength - 1] !== NEWLINE) {
+		return { ok: false, reason: "decode", message: `${where}: truncated (last line has no newline)` };
+	}
+	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+	const sums: Record<string, bigint> = {};
+	const counts: Record<string, number> = {};
+	let total = 0;
+	for (let start = 0, line = 1; start < raw.byteLength; line++) {
+		const end = raw.indexOf(NEWLINE, start);
+		let value: unknown;
+		try {
+			value = JSON.parse(decoder.decode(raw.subarray(start, end)));
+		} catch {
+			return { ok: false, reason: "decode", message: `${where}: line ${line} is not valid UTF-8 JSON` };
+		}
+		if (!isRecord(value)) {
+			return { ok: false, reason: "decode", message: `${where}: line ${line} is not a {table,row} record` };
+		}
+		sums[value.table] = ((sums[value.table] ?? 0n) + recordDigest(value.table, value.row)) % MOD;
+		counts[value.table] = (counts[value.table] ?? 0) + 1;
+		total++;
+		start = end + 1;
+	}
+	const tablesMatch =
+		Object.keys(counts).length === Object.keys(entry.tables ?? {}).length &&
+		Object.entries(counts).every(([t, n]) => entry.tables[t] === n);
+	if (total !== entry.rows || !tablesMatch) {
+		return { ok: false, reason: "rows", message: `${where}: ${total} records, manifest says ${entry.rows}` };
+	}
+	const tables: Record<string, { rows: number; digest: string }> = {};
+	for (const t of Object.keys(counts)) {
+		tables[t] = { rows: counts[t]!, digest: sums[t]!.toString(16).padStart(64, "0") };
+	}
+	return { ok: true, tables };
 }

@@ -2,6 +2,9 @@
 // usable when D1 is lost. Writing lives with the export; this file only lists and reads.
 import {
 	FormatError,
+	inspectChunk,
+	type ChunkEntry,
+	type ChunkInspection,
 	SNAPSHOT_PREFIX,
 	isSnapshotId,
 	manifestKey,
@@ -77,4 +80,21 @@ export async function readObjectBytes(bucket: R2Bucket, key: string): Promise<Ui
 	const obj = await bucket.get(key);
 	if (!obj) return undefined;
 	return new Uint8Array(await obj.arrayBuffer());
+}
+
+/** Read one chunk back from R2 and inspect it (size, SHA-256, gzip, every record, counts). */
+export async function inspectStoredChunk(bucket: R2Bucket, entry: ChunkEntry): Promise<ChunkInspection> {
+	return inspectChunk(entry, await readObjectBytes(bucket, entry.key));
+}
+
+/** Every object key under a prefix (paged listing, 1000 keys per request). */
+export async function listKeys(bucket: R2Bucket, prefix: string): Promise<string[]> {
+	const keys: string[] = [];
+	let cursor: string | undefined;
+	do {
+		const page = await bucket.list({ prefix, cursor });
+		for (const o of page.objects) keys.push(o.key);
+		cursor = page.truncated ? page.cursor : undefined;
+	} while (cursor);
+	return keys;
 }

@@ -2,12 +2,30 @@
 import { Hono } from "hono";
 import { ConfigError } from "../config";
 import { describeError, logError } from "../log";
+import { backupRoutes } from "./backups";
+import { adminSubmissionRoutes } from "./admin-submissions";
 import { ApiError } from "./errors";
 import { healthRoutes } from "./health";
+import { statusRoutes } from "./status";
+import { erasureRoutes } from "./erasures";
+import { pageRoutes } from "./page-routes";
+import { restoreRoutes } from "./restore";
+import { retentionRoutes } from "./retention";
+import { verificationRoutes } from "./verifications";
+import { submissionRoutes } from "./submissions";
 
 export const app = new Hono<{ Bindings: Env }>();
 
 app.route("/", healthRoutes);
+app.route("/", statusRoutes);
+app.route("/", backupRoutes);
+app.route("/", pageRoutes);
+app.route("/", submissionRoutes);
+app.route("/", adminSubmissionRoutes);
+app.route("/", retentionRoutes);
+app.route("/", verificationRoutes);
+app.route("/", restoreRoutes);
+app.route("/", erasureRoutes);
 
 app.notFound((c) =>
 	c.json({ error: { code: "not_found", message: "No such resource." } }, 404),

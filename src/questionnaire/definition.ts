@@ -1,5 +1,6 @@
 // The questionnaire, defined once: the single source of truth for the rendered form and for
 // server-side validation. Change a question here and both follow; bump `version` when you do.
+import { ROLE_MAX_LENGTH } from "./roles";
 
 /** A text in French (always) and English (optional; French is shown when it is missing). */
 export type Label = { fr: string; en?: string };
@@ -177,4 +178,67 @@ export const questionnaire: Questionnaire = {
 /** Pick the text for a locale, falling back to French. */
 export function labelFor(label: Label, locale: "fr" | "en"): string {
 	return (locale === "en" ? label.en : undefined) ?? label.fr;
+}
+
+/**
+ * Names the form posts besides the questions. They can never be question ids.
+ * - HONEYPOT_FIELD: a text input hidden from people (CSS, `tabindex="-1"`, `autocomplete="off"`);
+ *   a submission where it is filled is rejected and nothing is stored.
+ * - TURNSTILE_FIELD: the token the Cloudflare Turnstile widget adds to the form.
+ */
+export const HONEYPOT_FIELD = "site_web";
+export const TURNSTILE_FIELD = "cf-turnstile-response";
+
+/** Column names of the CSV export that are not questions; no question may take them either. */
+export const SUBMISSION_META_COLUMNS = [
+	"submission_id",
+	"received_at",
+	"questionnaire_version",
+	"role_label",
+] as const;
+
+const RESERVED_IDS = new Set<string>([HONEYPOT_FIELD, TURNSTILE_FIELD, ...SUBMISSION_META_COLUMNS]);
+
+/**
+ * Pure: what is wrong with a questionnaire definition (empty when nothing). Ids must be unique,
+ * lowercase snake_case and not reserved; at most one role question; choices need distinct options;
+ * limits must be positive. Validation refuses to run on a definition with problems.
+ */
+export function findDefinitionProblems(def: Questionnaire): string[] {
+	const problems: string[] = [];
+	if (!def.version.trim()) problems.push("version is empty");
+	const seen = new Set<string>();
+	let roles = 0;
+	for (const q of def.questions) {
+		if (!/^[a-z][a-z0-9_]{0,62}$/.test(q.id)) problems.push(`${q.id}: id must be lowercase snake_case`);
+		if (RESERVED_IDS.has(q.id)) problems.push(`${q.id}: id is reserved`);
+		if (seen.has(q.id)) problems.push(`${q.id}: id is used twice`);
+		seen.add(q.id);
+		if (!q.label.fr.trim()) problems.push(`${q.id}: French label is empty`);
+		if ("maxLength" in q && !(Number.isInteger(q.maxLength) && q.maxLength > 0)) {
+			problems.push(`${q.id}: maxLength must be a positive whole number`);
+		}
+		if (q.type === "role") {
+			roles++;
+			if (q.maxLength > ROLE_MAX_LENGTH) problems.push(`${q.id}: a role is at most ${ROLE_MAX_LENGTH} characters`);
+		}
+		if (q.type === "single_choice" || q.type === "multiple_choice") {
+			const values = q.options.map((o) => o.value);
+			if (values.length === 0) problems.push(`${q.id}: no options`);
+			if (new Set(values).size !== values.length) problems.push(`${q.id}: option values repeat`);
+			if (values.some((v) => v.trim() === "" || v !== v.trim())) {
+				problems.push(`${q.id}: option values must be non-empty, without surrounding spaces`);
+			}
+		}
+		if (q.type === "multiple_choice" && q.maxSelected !== undefined) {
+			if (!(Number.isInteger(q.maxSelected) && q.maxSelected >= 1)) {
+				problems.push(`${q.id}: maxSelected must be at least 1`);
+			}
+		}
+		if (q.type === "scale" && !(Number.isInteger(q.min) && Number.isInteger(q.max) && q.min < q.max)) {
+			problems.push(`${q.id}: scale bounds must be whole numbers with min < max`);
+		}
+	}
+	if (roles > 1) problems.push("more than one role question");
+	return problems;
 }

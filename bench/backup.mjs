@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// Backup benchmark: fills a throw-away local D1 with N submissions (~550 bytes of answers),
+// runs a backup through `wrangler dev`, and reports its wall time and the isolate's peak JS heap
+// (inspector protocol: Runtime.getHeapUsage sampled every 20 ms), next to
+// `sqlite3 <same file> .dump | gzip -6` on the same rows, in the same run.
+// Usage: npm run bench:backup [-- 10000 100000 1000000]   (env BENCH_TIMEOUT_S per size, default 1800)
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+
+const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
+if (SIZES.length === 0) SIZES.push(10_000, 100_000, 1_000_000);
+const PORT = Number(process.env.BENCH_PORT ?? 8801);
+const INSPECTOR = Number(process.env.BENCH_INSPECTOR_PORT ?? 9331);
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
+const TOKEN = "bench-admin-token-0123456789abcdef";
+const wrangler = "node_modules/.bin/wrangler";
+const dir = mkdtempSync(path.join(os.tmpdir(), "bench-backup-"));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function findSqlite() {
+	const d = path.join(dir, "v3/d1/miniflare-D1DatabaseObject");
+	const f = readdirSync(d).find((x) => x.endsWith(".sqlite"));
+	return path.join(d, f);
+}
+
+/** Grow the submissions table to `n` rows with realistic, not-too-compressible answers. */
+function fillTo(db, n) {
+	const have = Number(execFileSync("sqlite3", [db, "SELECT count(*) FROM submissions"]).toString().trim());
+	if (have >= n) return;
+	const sql = `
+PRAGMA journal_mode=WAL;
+BEGIN;
+WITH RECURSIVE c(i) AS (SELECT ${have + 1} UNION ALL SELECT i + 1 FROM c WHERE i < ${n})
+INSERT INTO submissions (id, received_at, questionnaire_version, role_key, answers, validation)
+SELECT printf('sub-%08d', i),
+       strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', printf('+%d seconds', i * 17)),
+       '1',
+       CASE i % 4 WHEN 0 THEN 'barista' WHEN 1 THEN 'formateur' WHEN 2 THEN 'gerant' ELSE 'serveur' END,
+       json_object(
+         'cafe', printf('Café n°%d — %s', i % 997, substr('Le Pêcheur d''Étoiles|Chez Zoë|Au Bon Accueil|La Tasse Bleue', 1 + (i % 4) * 5, 14)),
+         'ville', CASE i % 3 WHEN 0 THEN 'Besançon' WHEN 1 THEN 'Dijon' ELSE 'Lyon' END,
+         'note', i % 5 + 1,
+         'frequence', CASE i % 2 WHEN 0 THEN 'hebdomadaire' ELSE 'mensuelle' END,
+         'commentaire', substr('Très bon accueil, le service est rapide et les apprentis sont bien encadrés. Nous aimerions davantage de créneaux le samedi matin ; la communication avec le centre est fluide. Quelques retards de planning en décembre, sinon rien à signaler. ', 1 + (i * 7) % 60, 160),
+         'suggestion', lower(hex(randomblob(48))),
+         'contact_ok', i % 2
+       ),
+       '{"ok":true}'
+FROM c;
+COMMIT;`;
+	const r = spawnSync("sqlite3", [db], { input: sql, stdio: ["pipe", "ignore", "inherit"] });
+	if (r.status !== 0) throw new Error("filling the database failed");
+	spawnSync("sqlite3", [db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;"], { stdio: "ignore" });
+}
+
+function timeDumpGzip(db) {
+	const t0 = process.hrtime.bigint();
+	const r = spawnSync("bash", ["-o", "pipefail", "-c", `sqlite3 '${db}' .dump | gzip -6 | wc -c`], { encoding: "utf8" });
+	if (r.status !== 0) throw new Error("sqlite3 .dump | gzip -6 failed");
+	return { ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes: Number(r.stdout.trim()) };
+}
+
+async function startDev() {
+	const dev = spawn(
+		wrangler,
+		["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", dir, "--inspector-port", String(INSPECTOR),
+			"--var", `ADMIN_TOKEN:${TOKEN}`, "--log-level", "error", "--show-interactive-dev-session=false"],
+		{ stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
+	);
+	for (let i = 0; i < 120; i++) {
+		try {
+			const res = await fetch(`http://127.0.0.1:${PORT}/api/health`);
+			if (res.ok) return dev;
+		} catch {}
+		await sleep(500);
+	}
+	dev.kill("SIGTERM");
+	throw new Error("wrangler dev did not start");
+}
+
+async function stopDev(dev) {
+	dev.kill("SIGTERM");
+	for (let i = 0; i < 40 && dev.exitCode === null && dev.signalCode === null; i++) await sleep(250);
+	if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
+}
+
+/** Sample the worker isolate's used JS heap through the inspector until stopped. */
+async function sampleHeap() {
+	const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
+	const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
+	// The `ws` package: Node's built-in WebSocket is refused by the workerd inspector proxy.
+	const ws = new WebSocket(target.webSocketDebuggerUrl);
+	await new Promise((resolve, reject) => {
+		ws.once("open", resolve);
+		ws.once("error", reject);
+	});
+	let id = 0;
+	const pending = new Map();
+	ws.on("message", (data) => {
+		const msg = JSON.parse(String(data));
+		if (msg.id && pending.has(msg.id)) {
+			pending.get(msg.id)(msg.result);
+			pending.delete(msg.id);
+		}
+	});
+	const call = (method) =>
+		new Promise((resolve) => {
+			const n = ++id;
+			pending.set(n, resolve);
+			ws.send(JSON.stringify({ id: n, method }));
+		});
+	let peak = 0;
+	let first = 0;
+	let running = true;
+	const loop = (async () => {
+		while (running) {
+			const r = await Promise.race([call("Runtime.getHeapUsage"), sleep(2000).then(() => null)]);
+			if (r?.usedSize) {
+				first ||= r.usedSize;
+				peak = Math.max(peak, r.usedSize);
+			}
+			await sleep(20);
+		}
+	})();
+	return {
+		async stop() {
+			running = false;
+			await loop;
+			ws.close();
+			return { baseline: first, peak };
+		},
+	};
+}
+
+async function runBackup() {
+	const headers = { Authorization: `Bearer ${TOKEN}` };
+	const t0 = process.hrtime.bigint();
+	let start;
+	for (let i = 0; i < 5; i++) {
+		// 503 = wrangler dev reloaded the worker (someone edited src/): try again.
+		start = await fetch(`http://127.0.0.1:${PORT}/api/admin/backups`, { method: "POST", headers });
+		if (start.status !== 503) break;
+		await sleep(2000);
+	}
+	// 409: our earlier attempt was recorded before the reload; follow it.
+	if (start.status !== 202 && start.status !== 409) throw new Error(`backup did not start: HTTP ${start.status} ${await start.text()}`);
+	const { id } = await start.json();
+	const deadline = Date.now() + TIMEOUT_MS;
+	while (Date.now() < deadline) {
+		const run = await (await fetch(`http://127.0.0.1:${PORT}/api/admin/backups/${id}`, { headers })).json();
+		if (run.status === "complete" || run.status === "failed") {
+			return { ms: Number(process.hrtime.bigint() - t0) / 1e6, run };
+		}
+		await sleep(100);
+	}
+	throw new Error(`backup ${id} did not finish within ${TIMEOUT_MS / 1000} s`);
+}
+
+const results = [];
+try {
+	const mig = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], {
+		stdio: "ignore",
+		env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+	});
+	if (mig.status !== 0) throw new Error("migrations failed");
+	const db = findSqlite();
+	for (const n of SIZES) {
+		const tf = Date.now();
+		fillTo(db, n);
+		const fillS = (Date.now() - tf) / 1000;
+		const dump = timeDumpGzip(db);
+		const dev = await startDev();
+		try {
+			const heap = await sampleHeap();
+			await sleep(300);
+			const backup = await runBackup();
+			const h = await heap.stop();
+			const row = {
+				rows: n,
+				fillS,
+				backupS: backup.ms / 1000,
+				status: backup.run.status,
+				chunks: backup.run.chunks,
+				snapshotMiB: backup.run.bytes / 2 ** 20,
+				dumpGzipS: dump.ms / 1000,
+				dumpGzipMiB: dump.bytes / 2 ** 20,
+				ratio: backup.ms / dump.ms,
+				heapBaselineMB: h.baseline / 1e6,
+				heapPeakMB: h.peak / 1e6,
+			};
+			results.push(row);
+			console.log(JSON.stringify(row));
+		} finally {
+			await stopDev(dev);
+		}
+	}
+} finally {
+	rmSync(dir, { recursive: true, force: true });
+}
+
+console.log("\n| rows | backup (s, verify incl.) | sqlite3 .dump \\| gzip -6 (s) | ratio | snapshot (MiB) | dump.gz (MiB) | chunks | heap idle / peak (MB) |");
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
+for (const r of results) {
+	console.log(
+		`| ${r.rows.toLocaleString("en")} | ${r.backupS.toFixed(1)} | ${r.dumpGzipS.toFixed(1)} | ${r.ratio.toFixed(2)}× | ${r.snapshotMiB.toFixed(1)} | ${r.dumpGzipMiB.toFixed(1)} | ${r.chunks} | ${r.heapBaselineMB.toFixed(1)} / ${r.heapPeakMB.toFixed(1)} |`,
+	);
+}
+writeFileSync(path.join(os.tmpdir(), "bench-backup-last.json"), JSON.stringify({ results, cpus: os.cpus()[0]?.model, ncpu: os.cpus().length }, null, 2));

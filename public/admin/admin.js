@@ -1,0 +1,436 @@
+// Administrator dashboard: status, snapshots (verify, download, restore with a dry run first),
+// retention preview and CSV export. It only calls the JSON API with the administrator token,
+// which stays in this tab's sessionStorage.
+"use strict";
+
+const TEXT = {
+	fr: {
+		title: "Sauvegardes du questionnaire", logout: "Se déconnecter", loginTitle: "Connexion",
+		tokenLabel: "Jeton administrateur", tokenHint: "Le jeton reste dans cet onglet et disparaît à sa fermeture.",
+		login: "Se connecter", badToken: "Jeton refusé. Vérifiez-le et réessayez.", unreachable: "Le serveur ne répond pas.",
+		statusTitle: "État", backupNow: "Lancer une sauvegarde maintenant", snapshotsTitle: "Sauvegardes disponibles",
+		refresh: "Actualiser", restoreTitle: "Restaurer", retentionTitle: "Conservation",
+		retentionPreview: "Que garderait la politique aujourd'hui ?", toolsTitle: "Données",
+		exportCsv: "Télécharger les réponses (tableur CSV)", undo: "Annuler le dernier remplacement",
+		lastRun: "Dernière sauvegarde", newest: "Sauvegarde vérifiée la plus récente", age: "Âge",
+		nextRun: "Prochaine sauvegarde automatique", count: "Nombre de sauvegardes", size: "Taille totale",
+		channels: "Canaux d'alerte", weekly: "Dernière vérification hebdomadaire",
+		weeklyFacts: "{checked} sauvegardes relues, {corrupt} endommagée(s), exercice de restauration : {drill}", policy: "Politique de conservation", none: "aucune",
+		ok: "OK", stale: "EN RETARD", failed: "ÉCHEC", running: "en cours", complete: "réussie", queued: "en attente",
+		hours: "h", staleExplain: "Aucune sauvegarde vérifiée depuis plus de {h} heures.",
+		date: "Date", trigger: "Origine", scheduled: "automatique", manual: "manuelle", submissions: "Réponses",
+		rows: "Lignes", chunks: "Morceaux", verified: "Vérifiée", actions: "Actions", yes: "oui", no: "non",
+		verify: "Vérifier", download: "Télécharger", restore: "Restaurer…", noSnapshot: "Aucune sauvegarde pour l'instant.",
+		verifying: "Vérification de {id}…", verifyOk: "Sauvegarde {id} intacte : {chunks} morceaux relus ({rows}), toutes les empreintes et tous les enregistrements correspondent.",
+		verifyBad: "Sauvegarde {id} ENDOMMAGÉE : {problems}", downloading: "Téléchargement de {id}…",
+		backupStarted: "Sauvegarde lancée ({id})…", backupDone: "Sauvegarde réussie : {snapshot}, {rows} lignes.",
+		backupFailed: "La sauvegarde a échoué à l'étape « {stage} » : {error}", backupBusy: "Une sauvegarde est déjà en cours ({id}).",
+		restoreIntro: "Sauvegarde choisie : {id}. Commencez par un aperçu : il ne modifie rien.",
+		preview: "Aperçu (ne modifie rien)", previewing: "Calcul de l'aperçu…", table: "Table",
+		added: "À ajouter", differ: "Différentes", disappear: "Disparaîtraient", erased: "Effacées (jamais restaurées)",
+		merge: "Fusionner : ajouter seulement ce qui manque", replace: "Remplacer toutes les données par cette sauvegarde",
+		confirmMerge: "Ajouter les lignes manquantes depuis la sauvegarde {id} ? Les données actuelles ne sont pas modifiées.",
+		confirmReplace: "Remplacer TOUTES les données actuelles par la sauvegarde {id} ?\n\nLes données actuelles sont gardées jusqu'à la prochaine sauvegarde réussie et le remplacement peut être annulé d'ici là.",
+		restoring: "Restauration en cours…", restoreDone: "Restauration terminée : {written} lignes écrites, {erased} effacées ignorées.",
+		restoreFailed: "La restauration a échoué : {error}. Rien n'a été modifié si l'erreur est survenue pendant la vérification.",
+		cancel: "Fermer", undoConfirm: "Remettre les données telles qu'elles étaient avant le dernier remplacement ?",
+		undoDone: "Remplacement annulé.", keep: "Gardée", remove: "Supprimée", why: "Pourquoi",
+		frozen: "Suppression gelée : {reason}", csvDone: "Fichier CSV téléchargé.",
+		channelOk: "fonctionne", channelFailing: "en échec", channelUnused: "pas encore utilisé", channelMisconfigured: "mal configuré",
+	},
+	en: {
+		title: "Questionnaire backups", logout: "Sign out", loginTitle: "Sign in", tokenLabel: "Administrator token",
+		tokenHint: "The token stays in this tab and is forgotten when it closes.", login: "Sign in",
+		badToken: "Token refused. Check it and try again.", unreachable: "The server does not answer.",
+		statusTitle: "Status", backupNow: "Back up now", snapshotsTitle: "Available backups", refresh: "Refresh",
+		restoreTitle: "Restore", retentionTitle: "Retention", retentionPreview: "What would the policy keep today?",
+		toolsTitle: "Data", exportCsv: "Download the answers (CSV spreadsheet)", undo: "Undo the last replace",
+		lastRun: "Last backup", newest: "Newest verified backup", age: "Age", nextRun: "Next automatic backup",
+		count: "Number of backups", size: "Total size", channels: "Alert channels", weekly: "Last weekly verification",
+		weeklyFacts: "{checked} backups re-read, {corrupt} damaged, restore drill: {drill}", policy: "Retention policy",
+		none: "none", ok: "OK", stale: "OVERDUE", failed: "FAILED", running: "running", complete: "succeeded",
+		queued: "queued", hours: "h", staleExplain: "No verified backup for more than {h} hours.", date: "Date",
+		trigger: "Trigger", scheduled: "scheduled", manual: "manual", submissions: "Answers", rows: "Rows",
+		chunks: "Chunks", verified: "Verified", actions: "Actions", yes: "yes", no: "no", verify: "Verify",
+		download: "Download", restore: "Restore…", noSnapshot: "No backup yet.", verifying: "Verifying {id}…",
+		verifyOk: "Backup {id} is intact: {chunks} chunks re-read ({rows}), every checksum and record matches.",
+		verifyBad: "Backup {id} is DAMAGED: {problems}", downloading: "Downloading {id}…",
+		backupStarted: "Backup started ({id})…", backupDone: "Backup succeeded: {snapshot}, {rows} rows.",
+		backupFailed: "The backup failed at stage \"{stage}\": {error}", backupBusy: "A backup is already running ({id}).",
+		restoreIntro: "Chosen backup: {id}. Start with a preview: it changes nothing.",
+		preview: "Preview (changes nothing)", previewing: "Computing the preview…", table: "Table", added: "To add",
+		differ: "Different", disappear: "Would disappear", erased: "Erased (never restored)",
+		merge: "Merge: only add what is missing", replace: "Replace all data with this backup",
+		confirmMerge: "Add the missing rows from backup {id}? Current data is not changed.",
+		confirmReplace: "Replace ALL current data with backup {id}?\n\nThe current data is kept until the next successful backup and the replace can be undone until then.",
+		restoring: "Restoring…", restoreDone: "Restore finished: {written} rows written, {erased} erased rows skipped.",
+		restoreFailed: "The restore failed: {error}. Nothing was changed if the error happened during verification.",
+		cancel: "Close", undoConfirm: "Put the data back as it was before the last replace?", undoDone: "Replace undone.",
+		keep: "Kept", remove: "Removed", why: "Why", frozen: "Pruning frozen: {reason}", csvDone: "CSV file downloaded.",
+		channelOk: "working", channelFailing: "failing", channelUnused: "not used yet", channelMisconfigured: "misconfigured",
+	},
+};
+
+const lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "fr";
+const t = (key, vars = {}) => (TEXT[lang][key] ?? TEXT.fr[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "admin-token";
+const numberFmt = new Intl.NumberFormat(lang === "en" ? "en-GB" : "fr-FR");
+const dateFmt = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "fr-FR", { dateStyle: "medium", timeStyle: "short" });
+
+/** Build an element: h("td", {class: "num"}, "text", child…). Text is never parsed as HTML. */
+function h(tag, attrs = {}, ...children) {
+	const el = document.createElement(tag);
+	for (const [k, v] of Object.entries(attrs)) {
+		if (v === undefined || v === null || v === false) continue;
+		if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+		else el.setAttribute(k, v === true ? "" : String(v));
+	}
+	for (const c of children.flat()) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
+	return el;
+}
+
+const fmtDate = (iso) => (iso ? dateFmt.format(new Date(iso)) : "—");
+const fmtBytes = (n) => (n < 1024 * 1024 ? `${numberFmt.format(Math.ceil(n / 1024))} Kio` : `${numberFmt.format(Math.round((n / 1048576) * 10) / 10)} Mio`);
+const badge = (kind, text) => h("span", { class: `badge ${kind}` }, text);
+
+function flash(message, isError = false) {
+	const el = $("flash");
+	el.textContent = message;
+	el.className = isError ? "notice error" : "notice";
+	el.hidden = false;
+	el.scrollIntoView({ block: "nearest" });
+}
+
+class ApiFailure extends Error {
+	constructor(status, body) {
+		super(body?.error?.message ?? `HTTP ${status}`);
+		this.status = status;
+		this.body = body;
+	}
+}
+
+async function api(path, init = {}) {
+	let res;
+	try {
+		res = await fetch(path, {
+			...init,
+			headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ""}`, ...(init.headers ?? {}) },
+		});
+	} catch {
+		throw new ApiFailure(0, { error: { message: t("unreachable") } });
+	}
+	if (res.status === 401) {
+		sessionStorage.removeItem(TOKEN_KEY);
+		showLogin(t("badToken"));
+		throw new ApiFailure(401, null);
+	}
+	if (!res.ok) throw new ApiFailure(res.status, await res.json().catch(() => null));
+	return res;
+}
+const getJson = async (path) => (await api(path)).json();
+const postJson = async (path, body) =>
+	(await api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function poll(path) {
+	for (let i = 0; i < 7200; i++) {
+		const s = await getJson(path);
+		if (!["queued", "running", "waiting", "unknown"].includes(s.status)) return s;
+		await sleep(1000);
+	}
+	throw new Error("timeout");
+}
+
+async function saveDownload(path, filename) {
+	const res = await api(path);
+	const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ?? filename;
+	const url = URL.createObjectURL(await res.blob());
+	const a = h("a", { href: url, download: name });
+	document.body.append(a);
+	a.click();
+	a.remove();
+	setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Run an action with its button disabled; report API errors in the flash area. */
+async function busy(button, fn) {
+	button.disabled = true;
+	try {
+		await fn();
+	} catch (err) {
+		if (!(err instanceof ApiFailure && err.status === 401)) flash(err.message, true);
+	} finally {
+		button.disabled = false;
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function renderStatus(s) {
+	const box = $("status");
+	box.replaceChildren();
+	box.removeAttribute("aria-busy");
+	const runBadge = !s.lastRun
+		? t("none")
+		: [
+				s.lastRun.status === "complete" ? badge("ok", t("complete")) : s.lastRun.status === "failed" ? badge("bad", t("failed")) : badge("warn", t(s.lastRun.status)),
+				" ",
+				fmtDate(s.lastRun.finishedAt ?? s.lastRun.startedAt),
+				s.lastRun.status === "failed" && s.lastRun.error ? h("div", { class: "error" }, `${s.lastRun.stage ?? ""} — ${s.lastRun.error}`) : null,
+			];
+	const channelText = { ok: "channelOk", failing: "channelFailing", unused: "channelUnused", misconfigured: "channelMisconfigured" };
+	const channelKind = { ok: "ok", failing: "bad", unused: "warn", misconfigured: "bad" };
+	box.append(
+		s.stale ? h("p", { class: "notice error", role: "alert" }, badge("bad", t("stale")), " ", t("staleExplain", { h: s.thresholdHours })) : null,
+		h(
+			"dl",
+			{ class: "facts" },
+			h("dt", {}, t("lastRun")), h("dd", {}, runBadge),
+			h("dt", {}, t("newest")),
+			h("dd", {}, s.newestSnapshot ? [s.stale ? badge("bad", t("stale")) : badge("ok", t("ok")), " ", fmtDate(s.newestSnapshot.finishedAt), ` (${t("age")} ${numberFmt.format(Math.round(s.newestSnapshot.ageHours * 10) / 10)} ${t("hours")})`] : t("none")),
+			h("dt", {}, t("nextRun")), h("dd", {}, fmtDate(s.nextScheduledRun)),
+			h("dt", {}, t("count")), h("dd", {}, numberFmt.format(s.snapshots?.count ?? 0)),
+			h("dt", {}, t("size")), h("dd", {}, fmtBytes(s.snapshots?.totalBytes ?? 0)),
+			h("dt", {}, t("channels")),
+			h("dd", {}, (s.channels ?? []).length === 0 ? t("none") : h("ul", {}, s.channels.map((c) => h("li", {}, `${c.channel} `, badge(channelKind[c.health] ?? "warn", t(channelText[c.health] ?? c.health)), c.lastError ? ` — ${c.lastError}` : "")))),
+			h("dt", {}, t("weekly")),
+			h("dd", {}, !s.verification ? t("none") : [
+				s.verification.status === "ok" ? badge("ok", t("ok")) : badge("bad", t("failed")),
+				" ", fmtDate(s.verification.finishedAt),
+				` — ${t("weeklyFacts", { checked: s.verification.snapshotsChecked, corrupt: s.verification.snapshotsCorrupt, drill: s.verification.drillStatus ?? "—" })}`,
+				...(s.verification.corrupt ?? []).map((c) => h("div", { class: "error" }, `${c.snapshotId} ${c.chunk ?? ""}: ${c.reason}`)),
+			]),
+			h("dt", {}, t("policy")),
+			h("dd", {}, s.retention ? `${s.retention.keepDaily} j · ${s.retention.keepWeekly} sem. · ${s.retention.keepMonthly} mois` : "—"),
+		),
+	);
+}
+
+function renderSnapshots(list) {
+	const box = $("snapshots");
+	box.replaceChildren();
+	box.removeAttribute("aria-busy");
+	if (list.length === 0) return box.append(h("p", {}, t("noSnapshot")));
+	const rows = list.map((s) =>
+		h(
+			"tr",
+			{},
+			h("td", {}, fmtDate(s.time), h("br"), h("code", {}, s.id)),
+			h("td", {}, t(s.trigger) ?? s.trigger),
+			h("td", { class: "num" }, numberFmt.format(s.rows?.submissions ?? 0)),
+			h("td", { class: "num" }, numberFmt.format(s.totalRows ?? 0)),
+			h("td", { class: "num" }, fmtBytes(s.bytes ?? 0)),
+			h("td", {}, s.verified ? badge("ok", t("yes")) : badge("bad", t("no"))),
+			h(
+				"td",
+				{},
+				h(
+					"div",
+					{ class: "actions" },
+					h("button", { type: "button", class: "secondary", onclick: (e) => busy(e.currentTarget, () => verifySnapshot(s.id)) }, t("verify")),
+					h("button", { type: "button", class: "secondary", onclick: (e) => busy(e.currentTarget, () => downloadSnapshot(s.id)) }, t("download")),
+					h("button", { type: "button", onclick: () => openRestore(s.id) }, t("restore")),
+				),
+			),
+		),
+	);
+	box.append(
+		h(
+			"div",
+			{ class: "table-wrap" },
+			h(
+				"table",
+				{},
+				h("thead", {}, h("tr", {}, [t("date"), t("trigger"), t("submissions"), t("rows"), t("size"), t("verified"), t("actions")].map((x, i) => h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : null }, x)))),
+				h("tbody", {}, rows),
+			),
+		),
+	);
+}
+
+async function refresh() {
+	const [status, snaps] = await Promise.all([getJson("/api/admin/status"), getJson("/api/admin/snapshots")]);
+	renderStatus(status);
+	renderSnapshots(snaps.snapshots ?? []);
+}
+
+async function verifySnapshot(id) {
+	flash(t("verifying", { id }));
+	const started = await postJson(`/api/admin/snapshots/${encodeURIComponent(id)}/verify`, {});
+	const r = await poll(started.statusUrl);
+	if (r.status === "ok") flash(t("verifyOk", { id, chunks: numberFmt.format(r.chunksChecked), rows: fmtBytes(r.bytesChecked) }));
+	else {
+		const problems = (r.details?.corrupt ?? []).map((p) => `${p.chunk ?? "manifest"}: ${p.reason}`);
+		flash(t("verifyBad", { id, problems: problems.join(" ; ") || r.error || r.status }), true);
+	}
+}
+
+async function downloadSnapshot(id) {
+	flash(t("downloading", { id }));
+	await saveDownload(`/api/admin/snapshots/${encodeURIComponent(id)}/download`, `snapshot-${id}.ndjson.gz`);
+	$("flash").hidden = true;
+}
+
+async function backupNow(button) {
+	await busy(button, async () => {
+		let started;
+		try {
+			started = await postJson("/api/admin/backups", {});
+		} catch (err) {
+			if (err instanceof ApiFailure && err.status === 409) return flash(t("backupBusy", { id: err.body?.id ?? "" }), true);
+			throw err;
+		}
+		flash(t("backupStarted", { id: started.id }));
+		const r = await poll(started.statusUrl);
+		if (r.status === "complete") flash(t("backupDone", { snapshot: r.snapshotId, rows: numberFmt.format(r.rows) }));
+		else flash(t("backupFailed", { stage: r.stage ?? "?", error: r.error ?? "?" }), true);
+		await refresh();
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore: always a preview first, then merge or replace after an explicit confirmation.
+
+function diffTable(tables) {
+	return h(
+		"div",
+		{ class: "table-wrap" },
+		h(
+			"table",
+			{},
+			h("thead", {}, h("tr", {}, [t("table"), t("added"), t("differ"), t("disappear"), t("erased")].map((x, i) => h("th", { scope: "col", class: i ? "num" : null }, x)))),
+			h(
+				"tbody",
+				{},
+				Object.entries(tables).map(([name, d]) =>
+					h("tr", {}, h("th", { scope: "row" }, name), [d.added, d.differ, d.disappear, d.skippedErased].map((n) => h("td", { class: "num" }, numberFmt.format(n ?? 0)))),
+				),
+			),
+		),
+	);
+}
+
+function openRestore(id) {
+	const card = $("restore-card");
+	const box = $("restore");
+	card.hidden = false;
+	const result = h("div", { "aria-live": "polite" });
+	const actions = h("div", { class: "actions row" });
+	const previewBtn = h("button", { type: "button" }, t("preview"));
+	previewBtn.addEventListener("click", () =>
+		busy(previewBtn, async () => {
+			result.replaceChildren(h("p", {}, t("previewing")));
+			const run = await runRestore(id, "dry-run");
+			if (run.status !== "complete") return result.replaceChildren(h("p", { class: "error" }, t("restoreFailed", { error: run.error ?? run.status })));
+			result.replaceChildren(diffTable(run.report?.tables ?? {}));
+			actions.replaceChildren(
+				h("button", { type: "button", class: "secondary", onclick: (e) => confirmAndRun(e.currentTarget, id, "merge", result) }, t("merge")),
+				h("button", { type: "button", class: "danger", onclick: (e) => confirmAndRun(e.currentTarget, id, "replace", result) }, t("replace")),
+				h("button", { type: "button", class: "secondary", onclick: () => (card.hidden = true) }, t("cancel")),
+			);
+		}),
+	);
+	box.replaceChildren(h("p", {}, t("restoreIntro", { id })), previewBtn, result, actions);
+	card.scrollIntoView({ block: "start" });
+	previewBtn.focus();
+}
+
+async function runRestore(snapshotId, mode) {
+	const started = await postJson("/api/admin/restore", { snapshotId, mode });
+	return poll(started.statusUrl);
+}
+
+function confirmAndRun(button, id, mode, result) {
+	if (!confirm(t(mode === "merge" ? "confirmMerge" : "confirmReplace", { id }))) return;
+	busy(button, async () => {
+		result.replaceChildren(h("p", {}, t("restoring")));
+		const run = await runRestore(id, mode);
+		const p = run.progress ?? {};
+		result.replaceChildren(
+			run.status === "complete"
+				? h("p", { class: "notice" }, t("restoreDone", { written: numberFmt.format(p.rowsWritten ?? 0), erased: numberFmt.format(p.rowsSkippedErased ?? 0) }))
+				: h("p", { class: "notice error" }, t("restoreFailed", { error: run.error ?? run.status })),
+		);
+		await refresh();
+	});
+}
+
+async function previewRetention(button) {
+	await busy(button, async () => {
+		const r = await getJson("/api/admin/retention");
+		const box = $("retention");
+		const decisions = r.decisions ?? [];
+		box.replaceChildren(
+			r.frozen ? h("p", { class: "notice error" }, t("frozen", { reason: r.frozen.reason ?? "" })) : null,
+			h(
+				"div",
+				{ class: "table-wrap" },
+				h(
+					"table",
+					{},
+					h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("date")), h("th", { scope: "col" }, ""), h("th", { scope: "col" }, t("why")))),
+					h("tbody", {}, decisions.map((d) => h("tr", {}, h("td", {}, fmtDate(d.time), h("br"), h("code", {}, d.id)), h("td", {}, d.keep ? badge("ok", t("keep")) : badge("bad", t("remove"))), h("td", {}, (d.reasons ?? []).join(" ; "))))),
+				),
+			),
+		);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function showLogin(message) {
+	$("app").hidden = true;
+	$("logout").hidden = true;
+	$("login").hidden = false;
+	const err = $("login-error");
+	err.hidden = !message;
+	err.textContent = message ?? "";
+	$("token").focus();
+}
+
+async function showApp() {
+	$("login").hidden = true;
+	$("app").hidden = false;
+	$("logout").hidden = false;
+	try {
+		await refresh();
+	} catch (err) {
+		if (!(err instanceof ApiFailure && err.status === 401)) flash(err.message, true);
+	}
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+	document.documentElement.lang = lang;
+	for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+	document.title = t("title");
+	$("login").addEventListener("submit", (e) => {
+		e.preventDefault();
+		sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+		$("token").value = "";
+		showApp();
+	});
+	$("logout").addEventListener("click", () => {
+		sessionStorage.removeItem(TOKEN_KEY);
+		showLogin();
+	});
+	$("refresh").addEventListener("click", (e) => busy(e.currentTarget, refresh));
+	$("backup-now").addEventListener("click", (e) => backupNow(e.currentTarget));
+	$("retention-preview").addEventListener("click", (e) => previewRetention(e.currentTarget));
+	$("export-csv").addEventListener("click", (e) =>
+		busy(e.currentTarget, async () => {
+			await saveDownload("/api/admin/submissions.csv", "reponses.csv");
+			flash(t("csvDone"));
+		}),
+	);
+	$("undo").addEventListener("click", (e) => {
+		if (!confirm(t("undoConfirm"))) return;
+		busy(e.currentTarget, async () => {
+			await postJson("/api/admin/restore/undo", {});
+			flash(t("undoDone"));
+			await refresh();
+		});
+	});
+	if (sessionStorage.getItem(TOKEN_KEY)) showApp();
+	else showLogin();
+});

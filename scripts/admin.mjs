@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// Command-line tool for administrators: look at backups, trigger, verify, download and restore,
+// against the local server or a deployed Worker. `npm run admin -- help` lists the commands.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { gunzipSync } from "node:zlib";
+
+const HELP = `Usage: npm run admin -- <command> [options]
+
+Commands:
+  status                       State of the backups: last run, newest snapshot, alerts.
+  snapshots                    List the snapshots (newest first).
+  backup [--no-wait]           Start a backup now and wait for its result.
+  verify <snapshotId>          Download every chunk and check it here (SHA-256, gzip, records).
+  download <snapshotId> [--out DIR]
+                               Save manifest and chunks in DIR (default ./snapshots/<id>),
+                               checked against the manifest as they arrive.
+  restore <snapshotId> [--mode dry-run|merge|replace] [--yes]
+                               Restore from a snapshot. Always previews first (dry run);
+                               merge/replace then ask for confirmation (or --yes).
+  restore-status <restoreId>   Progress of a restore.
+  undo                         Bring back the data replaced by the last "replace" restore.
+  retention                    What the retention policy would keep and remove now (dry run).
+  export-csv [--out FILE]      Download all answers as a spreadsheet (CSV).
+
+Options:
+  --url URL      Server address (default: $ADMIN_URL or http://127.0.0.1:8787)
+  --token TOKEN  Administrator token (default: $ADMIN_TOKEN, or ADMIN_TOKEN in .dev.vars)
+  --json         Print raw JSON answers
+`;
+
+const { values: opts, positionals } = parseArgs({
+	allowPositionals: true,
+	options: {
+		url: { type: "string" },
+		token: { type: "string" },
+		out: { type: "string" },
+		mode: { type: "string", default: "dry-run" },
+		yes: { type: "boolean", default: false },
+		json: { type: "boolean", default: false },
+		"no-wait": { type: "boolean", default: false },
+		help: { type: "boolean", short: "h", default: false },
+	},
+});
+
+const [command, arg] = positionals;
+const baseUrl = (opts.url ?? process.env.ADMIN_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
+
+class CliError extends Error {}
+
+function readToken() {
+	if (opts.token) return opts.token;
+	if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+	if (existsSync(".dev.vars")) {
+		const m = /^ADMIN_TOKEN\s*=\s*"?([^"\s]+)"?/m.exec(readFileSync(".dev.vars", "utf8"));
+		if (m) return m[1];
+	}
+	throw new CliError("No administrator token: pass --token, set ADMIN_TOKEN, or run `npm start` once.");
+}
+
+async function call(path, init = {}) {
+	let res;
+	try {
+		res = await fetch(`${baseUrl}${path}`, {
+			...init,
+			headers: { Authorization: `Bearer ${readToken()}`, ...(init.headers ?? {}) },
+		});
+	} catch {
+		throw new CliError(`Cannot reach ${baseUrl}. Is the server running (npm start)?`);
+	}
+	if (!res.ok) {
+		let detail = `${res.status} ${res.statusText}`;
+		try {
+			const body = await res.json();
+			if (body?.error) {
+				detail = `${res.status} ${body.error.code}: ${body.error.message}`;
+				for (const [field, why] of Object.entries(body.error.fields ?? {})) detail += `\n  - ${field}: ${why}`;
+			}
+		} catch {}
+		throw new CliError(detail);
+	}
+	return res;
+}
+
+const getJson = async (path, init) => (await call(path, init)).json();
+const postJson = (path, body) =>
+	getJson(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+function print(value, human) {
+	if (opts.json || !human) console.log(JSON.stringify(value, null, 2));
+	else human(value);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+const mib = (n) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
+
+/** Poll a status URL until the job is no longer queued/running (bounded: 2 hours). */
+async function waitFor(path, label) {
+	const deadline = Date.now() + 2 * 3600 * 1000;
+	let last = "";
+	while (Date.now() < deadline) {
+		const s = await getJson(path);
+		const line = `${label}: ${s.status}${s.stage ? ` (${s.stage})` : ""}`;
+		if (line !== last) console.error(line);
+		last = line;
+		if (!["queued", "running", "waiting", "paused", "unknown"].includes(s.status)) return s;
+		await sleep(1000);
+	}
+	throw new CliError(`${label} still running after 2 hours; check again with the status command.`);
+}
+
+/** Check one chunk's bytes against its manifest entry, independently of the server. */
+function checkChunkLocally(entry, bytes) {
+	if (bytes.byteLength !== entry.bytes) return `size ${bytes.byteLength}, manifest says ${entry.bytes}`;
+	if (sha256(bytes) !== entry.sha256) return "SHA-256 does not match the manifest";
+	let text;
+	try {
+		text = gunzipSync(bytes).toString("utf8");
+	} catch {
+		return "not a valid gzip stream";
+	}
+	const lines = text.split("\n");
+	if (lines.pop() !== "") return "truncated (no final newline)";
+	for (const [i, line] of lines.entries()) {
+		try {
+			const r = JSON.parse(line);
+			if (typeof r.table !== "string" || typeof r.row !== "object") return `line ${i + 1} is not a record`;
+		} catch {
+			return `line ${i + 1} is not valid JSON`;
+		}
+	}
+	if (lines.length !== entry.rows) return `${lines.length} records, manifest says ${entry.rows}`;
+	return undefined;
+}
+
+async function fetchAndCheck(id, onChunk) {
+	const manifestRes = await call(`/api/admin/snapshots/${encodeURIComponent(id)}/manifest`);
+	const manifestText = await manifestRes.text();
+	const manifest = JSON.parse(manifestText);
+	const problems = [];
+	for (const entry of manifest.chunks) {
+		const bytes = new Uint8Array(
+			await (await call(`/api/admin/snapshots/${encodeURIComponent(id)}/chunks/${entry.n}`)).arrayBuffer(),
+		);
+		const problem = checkChunkLocally(entry, bytes);
+		if (problem) problems.push(`chunk ${entry.n}: ${problem}`);
+		await onChunk?.(entry, bytes);
+	}
+	return { manifest, manifestText, problems };
+}
+
+const commands = {
+	async status() {
+		print(await getJson("/api/admin/status"), (s) => console.log(JSON.stringify(s, null, 2)));
+	},
+
+	async snapshots() {
+		const body = await getJson("/api/admin/snapshots");
+		const list = body.snapshots ?? body;
+		print(list, (items) => {
+			if (items.length === 0) return console.log("No snapshot yet.");
+			for (const s of items) {
+				const rows = Object.entries(s.rows ?? s.tables ?? {})
+					.map(([t, n]) => `${t}=${typeof n === "object" ? n.rows : n}`)
+					.join(" ");
+				console.log(`${s.id}  ${s.trigger ?? ""}  ${mib(s.bytes ?? 0)}  ${s.chunks ?? s.chunkCount ?? "?"} chunks  ${s.verified ? "verified" : "NOT verified"}  ${rows}`);
+			}
+		});
+	},
+
+	async backup() {
+		const started = await postJson("/api/admin/backups", {});
+		console.error(`Backup started: ${started.id}`);
+		if (opts["no-wait"]) return print(started, () => console.log(started.statusUrl));
+		const result = await waitFor(new URL(started.statusUrl, baseUrl).pathname, "backup");
+		print(result, (r) =>
+			console.log(
+				r.status === "complete"
+					? `Backup complete: snapshot ${r.snapshotId}, ${r.rows} rows in ${r.chunks} chunks.`
+					: `Backup FAILED at stage ${r.stage}: ${r.error}`,
+			),
+		);
+		if (result.status !== "complete") process.exitCode = 1;
+	},
+
+	async verify(id) {
+		if (!id) throw new CliError("Which snapshot? `npm run admin -- verify <snapshotId>`");
+		const { manifest, problems } = await fetchAndCheck(id);
+		if (problems.length === 0) {
+			console.log(`OK: ${manifest.chunks.length} chunks, ${manifest.rows} records, every SHA-256 matches.`);
+		} else {
+			console.log(`CORRUPT snapshot ${id}:\n  ${problems.join("\n  ")}`);
+			process.exitCode = 1;
+		}
+	},
+
+	async download(id) {
+		if (!id) throw new CliError("Which snapshot? `npm run admin -- download <snapshotId>`");
+		const dir = opts.out ?? join("snapshots", id);
+		await mkdir(dir, { recursive: true });
+		const { manifest, manifestText, problems } = await fetchAndCheck(id, async (entry, bytes) => {
+			await writeFile(join(dir, entry.key.split("/").pop()), bytes);
+		});
+		await writeFile(join(dir, "manifest.json"), manifestText);
+		console.log(`Saved ${manifest.chunks.length} chunks and manifest.json in ${dir}`);
+		console.log(`Check: (cd ${dir} && jq -r '.chunks[] | "\\(.sha256)  \\(.key | split("/") | last)"' manifest.json | sha256sum -c)`);
+		console.log(`Read:  zcat ${dir}/chunk-*.ndjson.gz | jq -c 'select(.table == "submissions")'`);
+		if (problems.length) {
+			console.log(`WARNING, corrupt chunks:\n  ${problems.join("\n  ")}`);
+			process.exitCode = 1;
+		}
+	},
+
+	async restore(id) {
+		if (!id) throw new CliError("Which snapshot? `npm run admin -- restore <snapshotId>`");
+		const mode = opts.mode;
+		if (!["dry-run", "merge", "replace"].includes(mode)) throw new CliError('--mode must be dry-run, merge or replace');
+		const preview = await runRestore(id, "dry-run");
+		print(preview, (p) => console.log(JSON.stringify(p.plan ?? p.result ?? p, null, 2)));
+		if (mode === "dry-run") return;
+		if (!opts.yes) {
+			const { createInterface } = await import("node:readline/promises");
+			const rl = createInterface({ input: process.stdin, output: process.stdout });
+			const answer = await rl.question(`Apply this restore in ${mode} mode? Type "${mode}" to confirm: `);
+			rl.close();
+			if (answer.trim() !== mode) throw new CliError("Not confirmed; nothing was changed.");
+		}
+		const done = await runRestore(id, mode);
+		print(done, (d) => console.log(JSON.stringify(d, null, 2)));
+		if (done.status && done.status !== "complete") process.exitCode = 1;
+	},
+
+	async "restore-status"(id) {
+		if (!id) throw new CliError("Which restore? `npm run admin -- restore-status <restoreId>`");
+		print(await getJson(`/api/admin/restores/${encodeURIComponent(id)}`));
+	},
+
+	async undo() {
+		print(await postJson("/api/admin/restore/undo", {}));
+	},
+
+	async retention() {
+		print(await getJson("/api/admin/retention"));
+	},
+
+	async "export-csv"() {
+		const file = opts.out ?? `reponses-${new Date().toISOString().slice(0, 10)}.csv`;
+		const res = await call("/api/admin/submissions.csv");
+		await writeFile(file, new Uint8Array(await res.arrayBuffer()));
+		console.log(`Saved ${file}`);
+	},
+};
+
+/** Start a restore; follow it to the end when the server runs it in the background. */
+async function runRestore(snapshotId, mode) {
+	const started = await postJson("/api/admin/restore", { snapshotId, mode });
+	if (!started.statusUrl) return started;
+	return waitFor(new URL(started.statusUrl, baseUrl).pathname, `restore (${mode})`);
+}
+
+try {
+	if (opts.help || !command || command === "help") {
+		console.log(HELP);
+	} else if (!(command in commands)) {
+		throw new CliError(`Unknown command "${command}".\n\n${HELP}`);
+	} else {
+		await commands[command](arg);
+	}
+} catch (err) {
+	if (err instanceof CliError) {
+		console.error(`Error: ${err.message}`);
+		process.exitCode = 1;
+	} else throw err;
+}

@@ -1,0 +1,320 @@
+// Restore planning, pure: which tables a restore touches and how, the request schema, the SQL
+// that loads rows, and the dry-run comparison. No bindings here (see restore.ts for the I/O).
+import { z } from "zod";
+import { canonicalRow, type Manifest, type Row, type SnapshotRecord } from "./format";
+
+export const RESTORE_MODES = ["dry-run", "merge", "replace"] as const;
+export type RestoreMode = (typeof RESTORE_MODES)[number];
+
+/** Body of POST /api/admin/restore. dry-run is the default: a restore never writes by surprise. */
+export const restoreRequestSchema = z.strictObject({
+	snapshotId: z
+		.string({ error: "is required" })
+		.regex(/^\d{4}-\d{2}-\d{2}T\d{6}Z-[a-z0-9]{1,32}$/, "must be a snapshot id such as 2026-11-25T020000Z-abc123"),
+	mode: z.enum(RESTORE_MODES, { error: 'must be "dry-run", "merge" or "replace"' }).default("dry-run"),
+});
+export type RestoreRequest = z.output<typeof restoreRequestSchema>;
+
+/**
+ * How one table is restored.
+ * - key: the natural key; merge is INSERT OR IGNORE on it, dry-run compares by it.
+ * - seq: the table has an AUTOINCREMENT `seq`; merge keeps the snapshot's seq when it is free.
+ * - keepLiveOnReplace: replace takes the union of live and snapshot rows instead of the snapshot
+ *   alone. Erasure tables are like this: an erasure made after the snapshot must survive it.
+ */
+export type RestoreTable = { table: string; key: string; seq: boolean; keepLiveOnReplace: boolean };
+
+/**
+ * Tables a restore writes, in load order. Erasure tables come first so that their ids are known
+ * before submissions are written. counters are loaded, then reconciled with the rows (they are
+ * derived data; see docs/restore-runbook.md). Not restored (operational history of this
+ * installation, not the questionnaire's data): backup_runs, audit_log, restore_runs.
+ */
+export const RESTORE_TABLES: readonly RestoreTable[] = [
+	{ table: "erasures", key: "id", seq: true, keepLiveOnReplace: true },
+	{ table: "erased_submissions", key: "submission_id", seq: false, keepLiveOnReplace: true },
+	{ table: "roles", key: "role_key", seq: true, keepLiveOnReplace: false },
+	{ table: "submissions", key: "id", seq: true, keepLiveOnReplace: false },
+	{ table: "counters", key: "name", seq: false, keepLiveOnReplace: false },
+];
+
+export const OPERATIONAL_TABLES = ["backup_runs", "audit_log", "restore_runs"] as const;
+
+export function findRestoreTable(name: string): RestoreTable | undefined {
+	return RESTORE_TABLES.find((t) => t.table === name);
+}
+
+export const STAGE_PREFIX = "restore_stage_";
+export const UNDO_PREFIX = "restore_undo_";
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+
+/** Quote a table/column name after checking it is a plain identifier (they come from the schema). */
+export function quoteIdent(name: string): string {
+	if (!IDENT.test(name)) throw new Error(`not a plain identifier: ${name.slice(0, 40)}`);
+	return `"${name}"`;
+}
+
+/** Bytes per INSERT statement: one JSON parameter of at most ~MAX_PARAM_BYTES (D1 caps a value at 2 MB). */
+export const MAX_PARAM_BYTES = 900_000;
+
+/**
+ * Join NDJSON record lines into JSON arrays of at most maxBytes each (a single huge line goes
+ * alone). The lines are passed to SQLite as they are: no JSON.parse/stringify round trip in JS.
+ */
+export function joinLinesForParams(lines: readonly string[], maxBytes = MAX_PARAM_BYTES): string[] {
+	const groups: string[] = [];
+	let current: string[] = [];
+	let size = 2;
+	for (const line of lines) {
+		const n = line.length + 1;
+		if (current.length > 0 && size + n > maxBytes) {
+			groups.push(`[${current.join(",")}]`);
+			current = [];
+			size = 2;
+		}
+		current.push(line);
+		size += n;
+	}
+	if (current.length > 0) groups.push(`[${current.join(",")}]`);
+	return groups;
+}
+
+const RECORD_PREFIX = /^\{"table":"([a-z_][a-z0-9_]*)","row":/;
+
+/**
+ * Group a decoded chunk's lines by restorable table, without parsing every line: the writer
+ * emits `{"table":"…","row":…}`, recognised by its prefix; any other spelling (another writer
+ * or version) falls back to JSON.parse. Lines of other tables are dropped.
+ */
+export function groupRecordLines(text: string): Map<string, string[]> {
+	const out = new Map<string, string[]>();
+	let start = 0;
+	while (start < text.length) {
+		let end = text.indexOf("\n", start);
+		if (end === -1) end = text.length;
+		const line = text.slice(start, end);
+		start = end + 1;
+		if (line.length === 0) continue;
+		const table = RECORD_PREFIX.exec(line)?.[1] ?? (JSON.parse(line) as { table: string }).table;
+		if (!findRestoreTable(table)) continue;
+		let lines = out.get(table);
+		if (!lines) out.set(table, (lines = []));
+		lines.push(line);
+	}
+	return out;
+}
+
+/** Column names of one record line (a table's rows in one snapshot share the same columns). */
+export function columnsOfLine(line: string): string[] {
+	return Object.keys((JSON.parse(line) as { row: Record<string, unknown> }).row);
+}
+
+/**
+ * SQL inserting records given as one JSON array parameter (?1, elements `{table, row}`) into
+ * `target`, ignoring rows whose natural key (or seq) already exists. json_each keeps D1's
+ * 100-parameter limit out of the way: one statement loads thousands of rows.
+ * - keepSeqWhenFree: write NULL as seq when the snapshot's seq is taken by another row, so the
+ *   row gets a fresh seq instead of being silently ignored (merge into a non-empty table).
+ * - skipErased: submissions only; skip ids in the live erased_submissions table and in the
+ *   JSON array parameter ?2 (ids erased according to the snapshot itself).
+ */
+export function buildInsertSql(opts: {
+	target: string;
+	columns: readonly string[];
+	keepSeqWhenFree: boolean;
+	skipErased: boolean;
+}): string {
+	const target = quoteIdent(opts.target);
+	const cols = opts.columns.map(quoteIdent);
+	const values = opts.columns.map((c) => {
+		const v = `j.value ->> '$.row.${c}'`;
+		if (c === "seq" && opts.keepSeqWhenFree) {
+			return `CASE WHEN EXISTS (SELECT 1 FROM ${target} x WHERE x."seq" = ${v}) THEN NULL ELSE ${v} END`;
+		}
+		return v;
+	});
+	const where = opts.skipErased ? ` WHERE NOT (${ERASED_CONDITION})` : "";
+	return `INSERT OR IGNORE INTO ${target} (${cols.join(", ")}) SELECT ${values.join(", ")} FROM json_each(?1) AS j${where}`;
+}
+
+/** True for a submission record (j) erased live or according to the snapshot (?2). */
+const ERASED_CONDITION =
+	`EXISTS (SELECT 1 FROM "erased_submissions" e WHERE e."submission_id" = j.value ->> '$.row.id')` +
+	` OR (j.value ->> '$.row.id') IN (SELECT value FROM json_each(?2))`;
+
+/** SQL counting the erased submission records of ?1 (same parameters as buildInsertSql). */
+export const COUNT_ERASED_SQL = `SELECT COUNT(*) AS n FROM json_each(?1) AS j WHERE ${ERASED_CONDITION}`;
+
+/** Columns to insert: those the snapshot's rows have AND the live table has. */
+export function pickColumns(rowColumns: readonly string[], liveColumns: readonly string[]): string[] {
+	const seen = new Set(rowColumns);
+	return liveColumns.filter((c) => seen.has(c));
+}
+
+/** Group a chunk's records by restorable table; records of other tables are ignored. */
+export function groupRestorable(records: readonly SnapshotRecord[]): Map<string, Row[]> {
+	const out = new Map<string, Row[]>();
+	for (const r of records) {
+		if (!findRestoreTable(r.table)) continue;
+		let rows = out.get(r.table);
+		if (!rows) out.set(r.table, (rows = []));
+		rows.push(r.row);
+	}
+	return out;
+}
+
+/** Submission ids a snapshot says are erased: erased_submissions rows and erasures.submission_ids. */
+export function erasedIdsInRecords(records: readonly SnapshotRecord[]): string[] {
+	const ids = new Set<string>();
+	for (const r of records) {
+		if (r.table === "erased_submissions" && typeof r.row.submission_id === "string") ids.add(r.row.submission_id);
+		if (r.table === "erasures" && typeof r.row.submission_ids === "string") {
+			for (const id of parseIdList(r.row.submission_ids)) ids.add(id);
+		}
+	}
+	return [...ids];
+}
+
+function parseIdList(json: string): string[] {
+	try {
+		const v: unknown = JSON.parse(json);
+		return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+	} catch {
+		return [];
+	}
+}
+
+/**
+ * Check that a manifest is complete before reading chunks: per-table row counts equal the sum of
+ * the chunks' counts, and the chunk keys belong to the snapshot. Returns the reason or undefined.
+ */
+export function findManifestProblem(m: Manifest): string | undefined {
+	if (m.encryption) {
+		return "snapshot is encrypted; the Worker holds no private key and cannot restore it (see docs/restore-runbook.md)";
+	}
+	const fromChunks: Record<string, number> = {};
+	for (const c of m.chunks) {
+		if (!c.key.startsWith(`snapshots/${m.snapshotId}/`)) return `chunk ${c.n} key is outside the snapshot folder`;
+		for (const [t, n] of Object.entries(c.tables ?? {})) fromChunks[t] = (fromChunks[t] ?? 0) + n;
+	}
+	for (const [t, s] of Object.entries(m.tables)) {
+		if ((fromChunks[t] ?? 0) !== s.rows) return `table ${t}: manifest says ${s.rows} rows, chunks hold ${fromChunks[t] ?? 0}`;
+	}
+	for (const t of Object.keys(fromChunks)) if (!m.tables[t]) return `chunks hold table ${t} absent from the manifest tables`;
+	const total = m.chunks.reduce((s, c) => s + c.rows, 0);
+	if (total !== m.rows) return `manifest says ${m.rows} rows, chunks hold ${total}`;
+	return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dry-run comparison
+
+export const SAMPLE_IDS = 5;
+
+export type TableDiff = {
+	/** Rows of the snapshot (this table). */
+	inSnapshot: number;
+	/** Not in the live table: merge and replace would add them. */
+	added: number;
+	/** Same key, different content: replace would overwrite them, merge keeps the live version. */
+	differ: number;
+	unchanged: number;
+	/** Live rows absent from the snapshot: replace would remove them (kept for undo). */
+	disappear: number;
+	/** Erased submissions present in the snapshot: never restored. */
+	skippedErased: number;
+	samples: { added: string[]; differ: string[]; disappear: string[]; skippedErased: string[] };
+};
+
+export function emptyDiff(): TableDiff {
+	return {
+		inSnapshot: 0,
+		added: 0,
+		differ: 0,
+		unchanged: 0,
+		disappear: 0,
+		skippedErased: 0,
+		samples: { added: [], differ: [], disappear: [], skippedErased: [] },
+	};
+}
+
+/** Equal on the snapshot's columns (a newer live schema may have extra columns). */
+export function isSameRow(snapshotRow: Row, liveRow: Row): boolean {
+	const projected: Row = {};
+	for (const k of Object.keys(snapshotRow)) projected[k] = liveRow[k] ?? null;
+	return canonicalRow(projected) === canonicalRow(snapshotRow);
+}
+
+/**
+ * Compare one chunk's rows of a table with the live rows of the same keys.
+ * `erased` holds submission ids never to restore. Only ids go into samples, never content.
+ */
+export function diffRows(
+	spec: RestoreTable,
+	snapshotRows: readonly Row[],
+	liveByKey: ReadonlyMap<string, Row>,
+	erased: ReadonlySet<string>,
+): TableDiff {
+	const d = emptyDiff();
+	for (const row of snapshotRows) {
+		const key = String(row[spec.key] ?? "");
+		d.inSnapshot++;
+		if (spec.table === "submissions" && erased.has(key)) {
+			d.skippedErased++;
+			pushSample(d.samples.skippedErased, key);
+			continue;
+		}
+		const live = liveByKey.get(key);
+		if (!live) {
+			d.added++;
+			pushSample(d.samples.added, key);
+		} else if (isSameRow(row, live)) d.unchanged++;
+		else {
+			d.differ++;
+			pushSample(d.samples.differ, key);
+		}
+	}
+	return d;
+}
+
+function pushSample(list: string[], id: string): void {
+	if (list.length < SAMPLE_IDS && !list.includes(id)) list.push(id);
+}
+
+/** Sum two partial diffs (chunk by chunk). */
+export function addDiffs(a: TableDiff, b: TableDiff): TableDiff {
+	const samples = { added: [...a.samples.added], differ: [...a.samples.differ], disappear: [...a.samples.disappear], skippedErased: [...a.samples.skippedErased] };
+	for (const k of Object.keys(samples) as (keyof TableDiff["samples"])[]) for (const id of b.samples[k]) pushSample(samples[k], id);
+	return {
+		inSnapshot: a.inSnapshot + b.inSnapshot,
+		added: a.added + b.added,
+		differ: a.differ + b.differ,
+		unchanged: a.unchanged + b.unchanged,
+		disappear: a.disappear + b.disappear,
+		skippedErased: a.skippedErased + b.skippedErased,
+		samples,
+	};
+}
+
+/**
+ * Finish a table's diff: live rows not matched by any snapshot key would disappear on replace
+ * (never for keepLiveOnReplace tables). Samples come from candidate live keys (the newest rows)
+ * that no chunk contained.
+ */
+export function finishDiff(spec: RestoreTable, d: TableDiff, liveCount: number, unmatchedCandidates: readonly string[]): TableDiff {
+	if (spec.keepLiveOnReplace) return d;
+	const matched = d.differ + d.unchanged;
+	const disappear = Math.max(0, liveCount - matched);
+	return { ...d, disappear, samples: { ...d.samples, disappear: disappear > 0 ? unmatchedCandidates.slice(0, SAMPLE_IDS) : [] } };
+}
+
+/** A restore run id, also the Workflow instance id: sorts by time, [a-z0-9-] only. */
+export function buildRestoreId(at: Date, random: string): string {
+	const iso = at.toISOString();
+	return `restore-${iso.slice(0, 10)}t${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}z-${random}`;
+}
+
+export function isRestoreId(id: string): boolean {
+	return /^restore-\d{4}-\d{2}-\d{2}t\d{6}z-[a-z0-9]{1,32}$/.test(id);
+}

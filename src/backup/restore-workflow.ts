@@ -1,0 +1,132 @@
+// RestoreWorkflow: every restore (dry run, merge, replace) runs here, one durable step per chunk,
+// so a large restore survives restarts and resumes where it stopped. Progress is in restore_runs.
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
+import { describeError, logError, logEvent } from "../log";
+import type { ChunkEntry } from "./format";
+import {
+	compareChunk,
+	dropStaging,
+	fetchDryRunBaseline,
+	finishMerge,
+	loadChunk,
+	prepareStaging,
+	swapInStaging,
+	verifyChunk,
+	verifyManifest,
+} from "./restore";
+import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "./restore-plan";
+
+export type RestoreParams = { runId: string; snapshotId: string; mode: RestoreMode };
+
+/** Bad data is a verdict, not a transient error: steps return it instead of throwing (no retries). */
+class Refused extends Error {}
+
+// Reads and D1 writes can fail transiently: retry a few times, then fail the run (recorded).
+const STEP = { retries: { limit: 3, delay: "2 seconds", backoff: "exponential" }, timeout: "10 minutes" } as const;
+
+export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
+	override async run(event: Readonly<WorkflowEvent<RestoreParams>>, step: WorkflowStep): Promise<unknown> {
+		const { runId, snapshotId, mode } = event.payload;
+		const db = this.env.DB;
+		const bucket = this.env.R2_BUCKET;
+		const setStage = (status: string, stage: string, extra = "") =>
+			db.prepare(`UPDATE restore_runs SET status = ?2, stage = ?3 ${extra} WHERE id = ?1`).bind(runId, status, stage);
+		try {
+			// 1. Verify everything before any write: the manifest, then every chunk.
+			const manifest = await step.do("verify manifest", STEP, async () => {
+				const m = await verifyManifest(bucket, snapshotId);
+				await setStage("running", "verify manifest", m.ok ? `, chunks_total = ${m.chunks.length}, rows_total = ${m.rows}` : "").run();
+				return m;
+			});
+			if (!manifest.ok) throw new Refused(manifest.reason);
+			const chunks: ChunkEntry[] = manifest.chunks;
+			const erased = new Set<string>();
+			for (const entry of chunks) {
+				const v = await step.do(`verify chunk ${entry.n}`, STEP, async () => {
+					const r = await verifyChunk(bucket, entry);
+					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, `, chunks_verified = ${r.ok ? entry.n : entry.n - 1}`).run();
+					return r;
+				});
+				if (!v.ok) throw new Refused(v.reason);
+				for (const id of v.erasedIds) erased.add(id);
+			}
+			const snapshotErased = [...erased];
+
+			// 2. Dry run: compare, write only the report.
+			if (mode === "dry-run") {
+				const baseline = await step.do("dry-run baseline", STEP, () => fetchDryRunBaseline(db));
+				const candidates = Object.fromEntries(Object.entries(baseline).map(([t, b]) => [t, b.candidates]));
+				const diffs: Record<string, TableDiff> = Object.fromEntries(RESTORE_TABLES.map((t) => [t.table, emptyDiff()]));
+				const found: Record<string, Set<string>> = Object.fromEntries(RESTORE_TABLES.map((t) => [t.table, new Set<string>()]));
+				for (const entry of chunks) {
+					const c = await step.do(`compare chunk ${entry.n}`, STEP, async () => {
+						const r = await compareChunk(db, bucket, entry, snapshotErased, candidates);
+						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`).run();
+						return r;
+					});
+					if ("ok" in c) throw new Refused(c.reason);
+					for (const [t, d] of Object.entries(c.diffs)) diffs[t] = addDiffs(diffs[t]!, d);
+					for (const [t, ids] of Object.entries(c.found)) for (const id of ids) found[t]!.add(id);
+				}
+				const tables = Object.fromEntries(
+					RESTORE_TABLES.map((spec) => {
+						const b = baseline[spec.table]!;
+						const unmatched = b.candidates.filter((k) => !found[spec.table]!.has(k));
+						return [spec.table, finishDiff(spec, diffs[spec.table]!, b.count, unmatched)];
+					}),
+				);
+				await step.do("dry-run report", STEP, async () => {
+					const now = new Date().toISOString();
+					await db.batch([
+						db
+							.prepare(`UPDATE restore_runs SET status = 'complete', stage = 'done', finished_at = ?2, report = ?3 WHERE id = ?1`)
+							.bind(runId, now, JSON.stringify({ tables })),
+						db
+							.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, 'restore', ?2)`)
+							.bind(now, JSON.stringify({ runId, snapshotId, mode })),
+					]);
+				});
+				return { status: "complete", tables };
+			}
+
+			// 3. Merge or replace: load chunk by chunk (replace into staging tables).
+			if (mode === "replace") await step.do("prepare staging", STEP, () => prepareStaging(db));
+			const written: Record<string, number> = {};
+			let skippedErased = 0;
+			for (const entry of chunks) {
+				const r = await step.do(`load chunk ${entry.n}`, STEP, () =>
+					loadChunk(db, bucket, entry, mode, snapshotErased, runId),
+				);
+				if ("ok" in r) throw new Refused(r.reason);
+				for (const [t, n] of Object.entries(r.written)) written[t] = (written[t] ?? 0) + n;
+				skippedErased += r.skippedErased;
+			}
+			const report = { written, skippedErased };
+			await step.do(mode === "replace" ? "swap" : "finish merge", STEP, async () => {
+				const now = new Date().toISOString();
+				if (mode === "replace") await swapInStaging(db, runId, snapshotId, report, now);
+				else await finishMerge(db, runId, snapshotId, report, now);
+			});
+			logEvent("restore_complete", { runId, mode, chunks: chunks.length, skippedErased });
+			return { status: "complete", ...report };
+		} catch (err) {
+			// Refusals (bad snapshot) and failures (retries exhausted) are recorded, never silent.
+			const refused = err instanceof Refused;
+			const reason = refused ? err.message : describeError(err);
+			await step.do("record outcome", STEP, async () => {
+				const now = new Date().toISOString();
+				if (mode === "replace") await dropStaging(db);
+				await db.batch([
+					db
+						.prepare(`UPDATE restore_runs SET status = ?2, stage = 'stopped', finished_at = ?3, error = ?4 WHERE id = ?1`)
+						.bind(runId, refused ? "refused" : "failed", now, reason),
+					db
+						.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, 'restore', ?2)`)
+						.bind(now, JSON.stringify({ runId, snapshotId, mode, outcome: refused ? "refused" : "failed" })),
+				]);
+			});
+			(refused ? logEvent : logError)("restore_stopped", { runId, mode, outcome: refused ? "refused" : "failed" });
+			return { status: refused ? "refused" : "failed", reason };
+		}
+	}
+}

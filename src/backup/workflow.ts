@@ -1,0 +1,324 @@
+// BackupWorkflow: one durable run of the daily (or manual) backup. Steps: begin (bounds) ->
+// export chunk 1..N -> verify chunk 1..N (read back) -> write manifest (commit point) -> finish
+// -> garbage collection -> after-backup hooks. Every step is retried with backoff; a
+// NonRetryableError fails the run at once. A failed run is recorded and still runs the hooks.
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
+import { NonRetryableError } from "cloudflare:workflows";
+import { getConfig } from "../config";
+import { markRunFinished, markRunRunning, updateRunDetails, updateRunProgress } from "../db/backup-runs";
+import { describeError, logError, logEvent } from "../log";
+import { APP_VERSION } from "../version";
+import { afterBackupHooks, type BackupOutcome } from "./after-backup";
+import { START_CURSOR, exportChunk, fetchExportPlan, type ExportCursor, type ExportPlan } from "./export";
+import {
+	EMPTY_DIGEST,
+	FORMAT_NAME,
+	FORMAT_VERSION,
+	addDigests,
+	buildSnapshotId,
+	combineTableDigests,
+	manifestKey,
+	serializeManifest,
+	sha256Hex,
+	type ChunkEntry,
+	type Manifest,
+	type TableSummary,
+} from "./format";
+import { removeIncompleteSnapshots } from "./gc";
+import { MANIFEST_SHA_META, inspectStoredChunk, readManifest } from "./store";
+import { exportedTables } from "./tables";
+
+export type BackupParams = {
+	trigger: "scheduled" | "manual";
+	/** The cron's scheduledTime or the request time (ms since epoch): names the snapshot. */
+	requestedAt: number;
+	/** Override of BACKUP_CHUNK_BYTES (target compressed chunk size) for this run. */
+	chunkBytes?: number;
+};
+
+/** Data steps: transient errors (D1/R2 hiccups) are retried 5 times, from 10 s to ~2.5 min apart. */
+export const STEP_CONFIG = {
+	retries: { limit: 5, delay: "10 seconds", backoff: "exponential" },
+	timeout: "10 minutes",
+} satisfies WorkflowStepConfig;
+
+const HOOK_CONFIG = {
+	retries: { limit: 3, delay: "30 seconds", backoff: "exponential" },
+	timeout: "5 minutes",
+} satisfies WorkflowStepConfig;
+
+/** Safety net against a runaway cursor; 10,000 chunks of ~2 MiB is ~20 GiB compressed. */
+const MAX_CHUNKS = 10_000;
+
+/** A short random suffix for snapshot ids ([a-z0-9]{8}). */
+function randomSuffix(): string {
+	const bytes = crypto.getRandomValues(new Uint8Array(8));
+	return [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("");
+}
+
+/** Pure: the manifest from the run's plan, chunk entries and per-table digests. */
+export function buildManifest(input: {
+	plan: ExportPlan;
+	runId: string;
+	trigger: BackupParams["trigger"];
+	startedAt: string;
+	finishedAt: string;
+	entries: ChunkEntry[];
+	digests: Record<string, string>;
+}): Manifest {
+	const tables: Record<string, TableSummary> = {};
+	for (const t of exportedTables) {
+		tables[t.name] = {
+			rows: input.entries.reduce((s, e) => s + (e.tables[t.name] ?? 0), 0),
+			columns: input.plan.columns[t.name],
+			digest: input.digests[t.name] ?? EMPTY_DIGEST,
+			bound: t.bounded ? (input.plan.bounds[t.name] ?? null) : null,
+		};
+	}
+	return {
+		format: FORMAT_NAME,
+		version: FORMAT_VERSION,
+		snapshotId: input.plan.snapshotId,
+		trigger: input.trigger,
+		runId: input.runId,
+		startedAt: input.startedAt,
+		finishedAt: input.finishedAt,
+		appVersion: APP_VERSION,
+		schemaVersion: input.plan.schemaVersion,
+		tables,
+		rows: input.entries.reduce((s, e) => s + e.rows, 0),
+		bytes: input.entries.reduce((s, e) => s + e.bytes, 0),
+		chunks: input.entries,
+		contentDigest: combineTableDigests(tables),
+		compression: "gzip",
+		encryption: null,
+	};
+}
+
+/** Pure: the first difference between what was exported and what was read back, if any. */
+export function findDigestMismatch(
+	exported: Record<string, string>,
+	readBack: Record<string, string>,
+): string | undefined {
+	for (const t of new Set([...Object.keys(exported), ...Object.keys(readBack)])) {
+		if ((exported[t] ?? EMPTY_DIGEST) !== (readBack[t] ?? EMPTY_DIGEST)) {
+			return `table ${t}: content read back differs from the rows exported`;
+		}
+	}
+	return undefined;
+}
+
+export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
+	override async run(event: Readonly<WorkflowEvent<BackupParams>>, step: WorkflowStep) {
+		const env = this.env;
+		const runId = event.instanceId;
+		const trigger = event.payload.trigger === "scheduled" ? "scheduled" : "manual";
+		const requestedAt = new Date(event.payload.requestedAt ?? event.timestamp.getTime());
+		const target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
+
+		let stage = "begin";
+		let attempt = 0;
+		const track = (ctx: { attempt: number }) => {
+			attempt = ctx.attempt;
+		};
+		let startedAt = requestedAt.toISOString();
+		let snapshotId: string | undefined;
+		let manifest: Manifest | undefined;
+		const entries: ChunkEntry[] = [];
+		const totals = { rows: 0, bytes: 0, chunks: 0 };
+		let failure: { stage: string; error: string; attempt: number } | undefined;
+
+		try {
+			const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
+				track(ctx);
+				const started = new Date().toISOString();
+				const id = buildSnapshotId(requestedAt, randomSuffix());
+				await markRunRunning(env.DB, { id: runId, trigger, startedAt: started, snapshotId: id });
+				return { startedAt: started, plan: await fetchExportPlan(env.DB, id) };
+			});
+			const plan = begun.plan;
+			startedAt = begun.startedAt;
+			snapshotId = plan.snapshotId;
+
+			stage = "export";
+			const exported: Record<string, string> = {};
+			let cursor: ExportCursor | null = START_CURSOR;
+			for (let n = 1; cursor; n++) {
+				if (n > MAX_CHUNKS) throw new NonRetryableError(`more than ${MAX_CHUNKS} chunks`, "ExportError");
+				const from: ExportCursor = cursor;
+				const before = { ...totals };
+				const res = await step.do(`export chunk ${n}`, STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					const r = await exportChunk(env.DB, env.R2_BUCKET, plan, from, n, target);
+					if (r.entry) {
+						await updateRunProgress(env.DB, runId, {
+							stage: "export",
+							rows: before.rows + r.entry.rows,
+							bytes: before.bytes + r.entry.bytes,
+							chunks: n,
+						});
+					}
+					return r;
+				});
+				if (res.entry) {
+					entries.push(res.entry);
+					totals.rows += res.entry.rows;
+					totals.bytes += res.entry.bytes;
+					totals.chunks = entries.length;
+				}
+				for (const [t, d] of Object.entries(res.digests)) exported[t] = addDigests(exported[t] ?? EMPTY_DIGEST, d);
+				cursor = res.next;
+			}
+
+			stage = "verify";
+			const readBack: Record<string, string> = {};
+			for (const entry of entries) {
+				const tables = await step.do(`verify chunk ${entry.n}`, STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					const result = await inspectStoredChunk(env.R2_BUCKET, entry);
+					// A mismatch is not transient: the stored bytes are what they are.
+					if (!result.ok) throw new NonRetryableError(result.message, "VerificationError");
+					return result.tables;
+				});
+				for (const [t, s] of Object.entries(tables)) readBack[t] = addDigests(readBack[t] ?? EMPTY_DIGEST, s.digest);
+			}
+			const mismatch = findDigestMismatch(exported, readBack);
+			if (mismatch) throw new NonRetryableError(mismatch, "VerificationError");
+
+			stage = "manifest";
+			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
+				track(ctx);
+				const m = buildManifest({
+					plan,
+					runId,
+					trigger,
+					startedAt,
+					finishedAt: new Date().toISOString(),
+					entries,
+					digests: exported,
+				});
+				const text = serializeManifest(m);
+				const sha256 = sha256Hex(text);
+				await env.R2_BUCKET.put(manifestKey(m.snapshotId), text, {
+					sha256,
+					httpMetadata: { contentType: "application/json" },
+					customMetadata: { [MANIFEST_SHA_META]: sha256 },
+				});
+				const back = await readManifest(env.R2_BUCKET, m.snapshotId);
+				if (!back.ok) throw new Error(`manifest read-back failed: ${back.message}`);
+				return m;
+			});
+
+			stage = "finish";
+			await step.do("finish", STEP_CONFIG, async (ctx) => {
+				track(ctx);
+				await markRunFinished(env.DB, {
+					id: runId,
+					trigger,
+					status: "complete",
+					stage: "done",
+					startedAt,
+					finishedAt: manifest!.finishedAt,
+					snapshotId: manifest!.snapshotId,
+					rows: manifest!.rows,
+					bytes: manifest!.bytes,
+					chunks: manifest!.chunks.length,
+					error: null,
+				});
+			});
+		} catch (err) {
+			failure = { stage, error: describeError(err), attempt };
+			logError("backup_failed", { runId, stage, error: failure.error, attempt });
+		}
+
+		const details: Record<string, unknown> = {};
+		let finishedAt = manifest?.finishedAt ?? startedAt;
+		if (failure) {
+			const f = failure;
+			try {
+				finishedAt = await step.do("record failure", STEP_CONFIG, async () => {
+					const at = new Date().toISOString();
+					await markRunFinished(env.DB, {
+						id: runId,
+						trigger,
+						status: "failed",
+						stage: f.stage,
+						startedAt,
+						finishedAt: at,
+						snapshotId: snapshotId ?? null,
+						rows: totals.rows,
+						bytes: totals.bytes,
+						chunks: totals.chunks,
+						error: f.error,
+					});
+					return at;
+				});
+			} catch (err) {
+				logError("backup_record_failed", { runId, error: describeError(err) });
+			}
+		} else {
+			// Garbage collection only after a success: a failing system must not delete anything.
+			try {
+				details.gc = await step.do("garbage collection", STEP_CONFIG, async () => ({
+					removed: await removeIncompleteSnapshots(env.R2_BUCKET, requestedAt, manifest!.snapshotId),
+				}));
+			} catch (err) {
+				details.gc = { error: describeError(err) };
+				logError("backup_gc_failed", { runId, error: describeError(err) });
+			}
+			logEvent("backup_complete", {
+				runId,
+				snapshotId: manifest!.snapshotId,
+				rows: manifest!.rows,
+				bytes: manifest!.bytes,
+				chunks: manifest!.chunks.length,
+			});
+		}
+
+		const outcome: BackupOutcome = {
+			runId,
+			trigger,
+			status: failure ? "failed" : "complete",
+			...(manifest ? { snapshotId: manifest.snapshotId, manifest } : {}),
+			...(failure ? { stage: failure.stage, error: failure.error, attempt: failure.attempt } : {}),
+			startedAt,
+			finishedAt,
+			scheduledTime: requestedAt.toISOString(),
+		};
+		details.hooks = await this.runHooks(step, outcome);
+		try {
+			await step.do("record hooks", STEP_CONFIG, async () => {
+				await updateRunDetails(env.DB, runId, details);
+			});
+		} catch (err) {
+			logError("backup_record_hooks_failed", { runId, error: describeError(err) });
+		}
+
+		if (failure) {
+			throw new NonRetryableError(`backup failed at stage ${failure.stage}: ${failure.error}`, "BackupFailed");
+		}
+		return { status: "complete", snapshotId: manifest!.snapshotId, rows: manifest!.rows, chunks: manifest!.chunks.length };
+	}
+
+	/** Each hook in its own step; a failing hook is recorded and never stops the others. */
+	private async runHooks(step: WorkflowStep, outcome: BackupOutcome): Promise<Record<string, unknown>> {
+		const earlier: Record<string, unknown> = {};
+		const results: Record<string, unknown> = {};
+		for (const hook of afterBackupHooks) {
+			try {
+				const result = await step.do(`after-backup ${hook.name}`, HOOK_CONFIG, async () => {
+					const r = await hook.run(this.env, outcome, { ...earlier });
+					return (r ?? null) as Rpc.Serializable<unknown>;
+				});
+				earlier[hook.name] = result;
+				results[hook.name] = { ok: true, result };
+			} catch (err) {
+				const error = describeError(err);
+				earlier[hook.name] = { error };
+				results[hook.name] = { ok: false, error };
+				logError("after_backup_hook_failed", { runId: outcome.runId, hook: hook.name, error });
+			}
+		}
+		return results;
+	}
+}

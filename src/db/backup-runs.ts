@@ -1,0 +1,174 @@
+// The backup_runs table: one row per backup run (scheduled or manual), whatever its outcome.
+// The row id is the Workflow instance id. Status: queued -> running -> complete | failed.
+
+export type RunStatus = "queued" | "running" | "complete" | "failed";
+export type RunTrigger = "scheduled" | "manual";
+
+export type BackupRun = {
+	id: string;
+	trigger: RunTrigger;
+	status: RunStatus;
+	stage: string | null;
+	startedAt: string;
+	finishedAt: string | null;
+	snapshotId: string | null;
+	rows: number;
+	bytes: number;
+	chunks: number;
+	error: string | null;
+	details: string | null;
+};
+
+type RunRow = {
+	id: string;
+	trigger: string;
+	status: string;
+	stage: string | null;
+	started_at: string;
+	finished_at: string | null;
+	snapshot_id: string | null;
+	rows: number;
+	bytes: number;
+	chunks: number;
+	error: string | null;
+	details: string | null;
+};
+
+function toRun(r: RunRow): BackupRun {
+	return {
+		id: r.id,
+		trigger: r.trigger === "scheduled" ? "scheduled" : "manual",
+		status: (["queued", "running", "complete", "failed"] as const).find((s) => s === r.status) ?? "failed",
+		stage: r.stage,
+		startedAt: r.started_at,
+		finishedAt: r.finished_at,
+		snapshotId: r.snapshot_id,
+		rows: r.rows,
+		bytes: r.bytes,
+		chunks: r.chunks,
+		error: r.error,
+		details: r.details,
+	};
+}
+
+export async function fetchRun(db: D1Database, id: string): Promise<BackupRun | null> {
+	const row = await db.prepare("SELECT * FROM backup_runs WHERE id = ?").bind(id).first<RunRow>();
+	return row ? toRun(row) : null;
+}
+
+/** The queued or running runs, oldest first. */
+export async function fetchActiveRuns(db: D1Database): Promise<BackupRun[]> {
+	const { results } = await db
+		.prepare("SELECT * FROM backup_runs WHERE status IN ('queued', 'running') ORDER BY started_at")
+		.all<RunRow>();
+	return results.map(toRun);
+}
+
+/** The most recent runs, newest first. */
+export async function fetchRecentRuns(db: D1Database, limit: number): Promise<BackupRun[]> {
+	const { results } = await db
+		.prepare("SELECT * FROM backup_runs ORDER BY started_at DESC LIMIT ?")
+		.bind(limit)
+		.all<RunRow>();
+	return results.map(toRun);
+}
+
+/**
+ * Insert a queued run only if no other run is queued or running — one statement, so two
+ * concurrent triggers cannot both win. Returns false when another run is active.
+ */
+export async function insertRunIfIdle(db: D1Database, id: string, trigger: RunTrigger, at: string): Promise<boolean> {
+	const res = await db
+		.prepare(
+			`INSERT INTO backup_runs (id, trigger, status, stage, started_at)
+			 SELECT ?1, ?2, 'queued', 'queued', ?3
+			 WHERE NOT EXISTS (SELECT 1 FROM backup_runs WHERE status IN ('queued', 'running'))`,
+		)
+		.bind(id, trigger, at)
+		.run();
+	return res.meta.changes === 1;
+}
+
+/** Insert a queued run unless a run with this id exists (a duplicate cron delivery). */
+export async function insertRunOnce(db: D1Database, id: string, trigger: RunTrigger, at: string): Promise<boolean> {
+	const res = await db
+		.prepare(
+			"INSERT OR IGNORE INTO backup_runs (id, trigger, status, stage, started_at) VALUES (?1, ?2, 'queued', 'queued', ?3)",
+		)
+		.bind(id, trigger, at)
+		.run();
+	return res.meta.changes === 1;
+}
+
+/** Mark a run running (creating its row if the trigger could not), with its snapshot id. */
+export async function markRunRunning(
+	db: D1Database,
+	run: { id: string; trigger: RunTrigger; startedAt: string; snapshotId: string },
+): Promise<void> {
+	await db
+		.prepare(
+			`INSERT INTO backup_runs (id, trigger, status, stage, started_at, snapshot_id)
+			 VALUES (?1, ?2, 'running', 'begin', ?3, ?4)
+			 ON CONFLICT (id) DO UPDATE SET status = 'running', stage = 'begin', started_at = ?3,
+			   snapshot_id = ?4, error = NULL`,
+		)
+		.bind(run.id, run.trigger, run.startedAt, run.snapshotId)
+		.run();
+}
+
+/** Progress while exporting/verifying (absolute values, so a retried step is harmless). */
+export async function updateRunProgress(
+	db: D1Database,
+	id: string,
+	p: { stage: string; rows: number; bytes: number; chunks: number },
+): Promise<void> {
+	await db
+		.prepare("UPDATE backup_runs SET stage = ?2, rows = ?3, bytes = ?4, chunks = ?5 WHERE id = ?1 AND status = 'running'")
+		.bind(id, p.stage, p.rows, p.bytes, p.chunks)
+		.run();
+}
+
+/** Final state of a run (complete or failed); upsert so a run is recorded whatever happened before. */
+export async function markRunFinished(
+	db: D1Database,
+	run: {
+		id: string;
+		trigger: RunTrigger;
+		status: "complete" | "failed";
+		stage: string;
+		startedAt: string;
+		finishedAt: string;
+		snapshotId: string | null;
+		rows: number;
+		bytes: number;
+		chunks: number;
+		error: string | null;
+	},
+): Promise<void> {
+	await db
+		.prepare(
+			`INSERT INTO backup_runs (id, trigger, status, stage, started_at, finished_at, snapshot_id, rows, bytes, chunks, error)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+			 ON CONFLICT (id) DO UPDATE SET status = ?3, stage = ?4, finished_at = ?6, snapshot_id = ?7,
+			   rows = ?8, bytes = ?9, chunks = ?10, error = ?11`,
+		)
+		.bind(
+			run.id,
+			run.trigger,
+			run.status,
+			run.stage,
+			run.startedAt,
+			run.finishedAt,
+			run.snapshotId,
+			run.rows,
+			run.bytes,
+			run.chunks,
+			run.error,
+		)
+		.run();
+}
+
+/** Record the after-backup hooks' results (JSON) on the run. */
+export async function updateRunDetails(db: D1Database, id: string, details: unknown): Promise<void> {
+	await db.prepare("UPDATE backup_runs SET details = ?2 WHERE id = ?1").bind(id, JSON.stringify(details)).run();
+}

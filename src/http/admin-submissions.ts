@@ -1,0 +1,130 @@
+// Administrator reads of the submissions: a paginated JSON listing (cursor on seq) and a CSV
+// export streamed page by page, so memory stays bounded whatever the number of rows.
+import { Hono } from "hono";
+import { z } from "zod";
+import { getConfig } from "../config";
+import { fetchMaxSubmissionSeq, fetchSubmissionPage, type SubmissionRow } from "../db/submissions";
+import { describeError, logError, logEvent } from "../log";
+import { buildCsvHeader, buildCsvRecord, CSV_BOM } from "../questionnaire/csv";
+import { questionnaire as defaultQuestionnaire, type Questionnaire } from "../questionnaire/definition";
+import type { Locale } from "../questionnaire/validate";
+import { requireAdmin } from "./auth";
+import { ApiError } from "./errors";
+
+export const ADMIN_PAGE_MAX = 200;
+/** Rows read from D1 per step of the CSV export. */
+export const CSV_PAGE_SIZE = 500;
+
+const wholeNumber = (min: number, max: number) =>
+	z
+		.string()
+		.regex(/^\d{1,15}$/, "must be a whole number")
+		.transform(Number)
+		.pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+/** The listing's query: ?limit=1..200 (50), ?cursor=<next_cursor of the previous page>, ?order=desc|asc. */
+const listQuery = z.object({
+	limit: wholeNumber(1, ADMIN_PAGE_MAX).optional().default(50),
+	cursor: wholeNumber(0, Number.MAX_SAFE_INTEGER).optional(),
+	order: z.enum(["desc", "asc"], { error: 'must be "desc" or "asc"' }).optional().default("desc"),
+});
+
+/** A stored row as the listing shows it (answers and validation parsed back from JSON). */
+function toListedSubmission(row: SubmissionRow) {
+	return {
+		seq: row.seq,
+		id: row.id,
+		received_at: row.received_at,
+		questionnaire_version: row.questionnaire_version,
+		role: row.role_key ? { key: row.role_key, label: row.role_label ?? row.role_key } : null,
+		answers: JSON.parse(row.answers) as unknown,
+		validation: JSON.parse(row.validation) as unknown,
+	};
+}
+
+/**
+ * The CSV export as a stream: BOM and header, then rows in seq order, read CSV_PAGE_SIZE at a
+ * time, up to `maxSeq` (taken when the export starts, so rows arriving meanwhile are left for the
+ * next export instead of making the end move).
+ */
+export function streamSubmissionsCsv(
+	db: D1Database,
+	def: Questionnaire,
+	options: { locale: Locale; maxSeq: number; pageSize?: number },
+): ReadableStream<Uint8Array> {
+	const encoder = new TextEncoder();
+	const pageSize = options.pageSize ?? CSV_PAGE_SIZE;
+	let cursor = 0;
+	let rows = 0;
+	return new ReadableStream<Uint8Array>(
+		{
+			start(controller) {
+				controller.enqueue(encoder.encode(CSV_BOM + buildCsvHeader(def)));
+			},
+			async pull(controller) {
+				try {
+					const page = await fetchSubmissionPage(db, { cursor, limit: pageSize, order: "asc", maxSeq: options.maxSeq });
+					if (page.length > 0) {
+						controller.enqueue(encoder.encode(page.map((r) => buildCsvRecord(def, r, options.locale)).join("")));
+						cursor = page[page.length - 1]!.seq;
+						rows += page.length;
+					}
+					if (page.length < pageSize) {
+						logEvent("submissions_exported", { rows });
+						controller.close();
+					}
+				} catch (err) {
+					// The 200 status is already sent: the download ends early, and the log says why.
+					logError("submissions_export_failed", { rows, error: describeError(err) });
+					controller.error(err);
+				}
+			},
+		},
+		{ highWaterMark: 0 },
+	);
+}
+
+/** The administrator routes over submissions for one definition (the default one in production). */
+export function createAdminSubmissionRoutes(def: Questionnaire) {
+	const routes = new Hono<{ Bindings: Env }>();
+
+	routes.get("/api/admin/submissions", requireAdmin, async (c) => {
+		const parsed = listQuery.safeParse(c.req.query());
+		if (!parsed.success) {
+			const fields: Record<string, string> = {};
+			for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? "query")] ??= issue.message;
+			throw new ApiError(400, "invalid_query", "Invalid query parameters.", fields);
+		}
+		const { limit, cursor, order } = parsed.data;
+		// One row more than asked says whether another page follows.
+		const rows = await fetchSubmissionPage(c.env.DB, { cursor, limit: limit + 1, order });
+		const page = rows.slice(0, limit);
+		return c.json(
+			{
+				submissions: page.map(toListedSubmission),
+				next_cursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null,
+			},
+			200,
+			{ "Cache-Control": "no-store" },
+		);
+	});
+
+	routes.get("/api/admin/submissions.csv", requireAdmin, async (c) => {
+		const locale = getConfig(c.env).LOCALE;
+		// Read before answering, so that a database failure is a 500 rather than a cut-off file.
+		const maxSeq = await fetchMaxSubmissionSeq(c.env.DB);
+		const day = new Date().toISOString().slice(0, 10);
+		return new Response(streamSubmissionsCsv(c.env.DB, def, { locale, maxSeq }), {
+			headers: {
+				"Content-Type": "text/csv; charset=utf-8",
+				"Content-Disposition": `attachment; filename="submissions-${day}.csv"`,
+				"Cache-Control": "no-store",
+				"X-Content-Type-Options": "nosniff",
+			},
+		});
+	});
+
+	return routes;
+}
+
+export const adminSubmissionRoutes = createAdminSubmissionRoutes(defaultQuestionnaire);

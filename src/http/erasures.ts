@@ -1,0 +1,47 @@
+// POST /api/admin/erasures: honour a right-to-erasure request, by submission id or by e-mail.
+// Deletes the submissions and records ids + a salted hash of the e-mail, never the data.
+import { Hono } from "hono";
+import { buildErasureId, erasureRequestSchema, hashEmail, normaliseEmail, randomHex } from "../backup/erasure";
+import { buildEraseStatements, findSubmissionIdsByEmail, submissionExists } from "../db/erasures";
+import { logEvent } from "../log";
+import { requireAdmin } from "./auth";
+import { ApiError } from "./errors";
+
+export const erasureRoutes = new Hono<{ Bindings: Env }>();
+
+erasureRoutes.post("/api/admin/erasures", requireAdmin, async (c) => {
+	let body: unknown;
+	try {
+		body = await c.req.json();
+	} catch {
+		throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+	}
+	const parsed = erasureRequestSchema.safeParse(body);
+	if (!parsed.success) {
+		const fields: Record<string, string> = {};
+		for (const issue of parsed.error.issues) {
+			if (issue.code === "unrecognized_keys") for (const k of issue.keys) fields[k] ??= "unknown field";
+			else fields[String(issue.path[0] ?? "body")] ??= issue.message;
+		}
+		throw new ApiError(400, "invalid_request", "Give exactly one of submissionId or email.", fields);
+	}
+	const db = c.env.DB;
+	const { submissionId, email } = parsed.data;
+	const ids = email !== undefined
+		? await findSubmissionIdsByEmail(db, normaliseEmail(email))
+		: (await submissionExists(db, submissionId!)) ? [submissionId!] : [];
+	// Nothing matches: record nothing (an entry without ids would only hold a hash of an address).
+	if (ids.length === 0) throw new ApiError(404, "not_found", "No submission matches this request.");
+	const now = new Date();
+	const salt = email !== undefined ? randomHex(16) : null;
+	const entry = {
+		id: buildErasureId(now, randomHex(4)),
+		requestedAt: now.toISOString(),
+		submissionIds: ids,
+		emailHash: email !== undefined ? hashEmail(email, salt!) : null,
+		emailSalt: salt,
+	};
+	await db.batch(buildEraseStatements(db, entry));
+	logEvent("erasure_recorded", { erasureId: entry.id, submissions: ids.length, by: email !== undefined ? "email" : "id" });
+	return c.json({ id: entry.id, erasedSubmissions: ids }, 201);
+});

@@ -1,0 +1,55 @@
+// Public HTML pages: the questionnaire at "/" and the confirmation at "/merci".
+// The form posts to POST /api/submissions, which re-renders this page on errors (400) or redirects here.
+import { Hono } from "hono";
+import { getConfig } from "../config";
+import { describeError, logError } from "../log";
+import { questionnaire } from "../questionnaire/definition";
+import { renderConfirmationPage, renderFormPage, type FormPageOptions } from "./pages/form";
+import { renderErrorPage } from "./pages/error-page";
+import { parseLocale } from "./pages/locale";
+
+export const pageRoutes = new Hono<{ Bindings: Env }>();
+
+/** At most this many roles are offered in the picker (the most used ones). */
+export const ROLE_CHOICES_LIMIT = 100;
+
+/** Existing roles for the picker, most used first (ties: oldest first, so the order is stable). */
+export async function fetchRoleChoices(db: D1Database): Promise<FormPageOptions["roles"]> {
+	const { results } = await db
+		.prepare("SELECT role_key AS key, label FROM roles ORDER BY use_count DESC, seq ASC LIMIT ?")
+		.bind(ROLE_CHOICES_LIMIT)
+		.all<{ key: string; label: string }>();
+	return results;
+}
+
+/** Pages change with the roles and the language: never stored by shared caches. */
+function htmlHeaders(locale: string): Record<string, string> {
+	return { "Cache-Control": "no-store", "Content-Language": locale, Vary: "Accept-Language" };
+}
+
+// A person, not a program, reads these pages: failures get an HTML page, not the JSON envelope.
+pageRoutes.onError((err, c) => {
+	logError("page_error", { path: c.req.path, error: describeError(err) });
+	const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
+	return c.html(renderErrorPage({ locale }), 500, htmlHeaders(locale));
+});
+
+pageRoutes.get("/", async (c) => {
+	const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
+	const config = getConfig(c.env);
+	const roles = await fetchRoleChoices(c.env.DB);
+	const html = renderFormPage({
+		questionnaire,
+		roles,
+		values: {},
+		errors: {},
+		locale,
+		turnstileSiteKey: config.TURNSTILE_SITE_KEY,
+	});
+	return c.html(html, 200, htmlHeaders(locale));
+});
+
+pageRoutes.get("/merci", (c) => {
+	const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
+	return c.html(renderConfirmationPage({ locale }), 200, htmlHeaders(locale));
+});

@@ -1,0 +1,152 @@
+// Admin restore API: POST /api/admin/restore (dry-run | merge | replace, always via the
+// RestoreWorkflow), GET /api/admin/restores[/:id] (progress, report), POST /api/admin/restore/undo.
+import { Hono } from "hono";
+import { randomHex } from "../backup/erasure";
+import { undoReplace, verifyManifest } from "../backup/restore";
+import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../backup/restore-plan";
+import { logEvent } from "../log";
+import { requireAdmin } from "./auth";
+import { ApiError } from "./errors";
+
+export const restoreRoutes = new Hono<{ Bindings: Env }>();
+
+type RunRow = {
+	id: string;
+	snapshot_id: string;
+	mode: string;
+	status: string;
+	stage: string | null;
+	requested_at: string;
+	finished_at: string | null;
+	chunks_total: number;
+	chunks_verified: number;
+	chunks_loaded: number;
+	rows_total: number;
+	rows_written: number;
+	rows_skipped_erased: number;
+	undo_available: number;
+	undone_at: string | null;
+	report: string | null;
+	error: string | null;
+};
+
+/** The public view of a restore run (ids and counts only). */
+function toView(r: RunRow) {
+	const report = r.report ? (JSON.parse(r.report) as Record<string, unknown>) : null;
+	if (report) delete report.swapMaxSeq;
+	return {
+		id: r.id,
+		snapshotId: r.snapshot_id,
+		mode: r.mode,
+		status: r.status,
+		stage: r.stage,
+		requestedAt: r.requested_at,
+		finishedAt: r.finished_at,
+		progress: {
+			chunksTotal: r.chunks_total,
+			chunksVerified: r.chunks_verified,
+			chunksLoaded: r.chunks_loaded,
+			rowsTotal: r.rows_total,
+			rowsWritten: r.rows_written,
+			rowsSkippedErased: r.rows_skipped_erased,
+		},
+		undoAvailable: r.undo_available === 1,
+		undoneAt: r.undone_at,
+		report,
+		error: r.error,
+	};
+}
+
+async function readJson(req: Request): Promise<unknown> {
+	const text = await req.text();
+	if (text.trim() === "") return {};
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+	}
+}
+
+/** Write-mode restores (and undo) run one at a time. */
+async function findActiveWrite(db: D1Database): Promise<string | null> {
+	const row = await db
+		.prepare(`SELECT id FROM restore_runs WHERE mode <> 'dry-run' AND status IN ('queued', 'running') LIMIT 1`)
+		.first<{ id: string }>();
+	return row?.id ?? null;
+}
+
+restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
+	const parsed = restoreRequestSchema.safeParse(await readJson(c.req.raw));
+	if (!parsed.success) {
+		const fields: Record<string, string> = {};
+		for (const issue of parsed.error.issues) {
+			if (issue.code === "unrecognized_keys") for (const k of issue.keys) fields[k] ??= "unknown field";
+			else fields[String(issue.path[0] ?? "body")] ??= issue.message;
+		}
+		throw new ApiError(400, "invalid_request", "Invalid restore request.", fields);
+	}
+	const { snapshotId, mode } = parsed.data;
+	const db = c.env.DB;
+	// The manifest is checked now so that an obvious refusal is immediate; chunks are verified
+	// by the Workflow before its first write.
+	const manifest = await verifyManifest(c.env.R2_BUCKET, snapshotId);
+	if (!manifest.ok) {
+		const missing = manifest.reason.includes("has no manifest");
+		throw new ApiError(
+			missing ? 404 : 422,
+			missing ? "snapshot_not_found" : "snapshot_invalid",
+			missing ? `No complete snapshot ${snapshotId} (no manifest).` : `Snapshot refused: ${manifest.reason}`,
+		);
+	}
+	if (mode !== "dry-run") {
+		const active = await findActiveWrite(db);
+		if (active) throw new ApiError(409, "restore_in_progress", `Restore ${active} is still running; wait for it to finish.`);
+		if (mode === "replace") {
+			const pending = await db.prepare(`SELECT id FROM restore_runs WHERE undo_available = 1 LIMIT 1`).first<{ id: string }>();
+			if (pending) {
+				throw new ApiError(
+					409,
+					"undo_pending",
+					`Restore ${pending.id} can still be undone. Undo it, or run a backup first (which keeps the current data and releases the undo copy).`,
+				);
+			}
+		}
+	}
+	const now = new Date();
+	const id = buildRestoreId(now, randomHex(4));
+	await db
+		.prepare(
+			`INSERT INTO restore_runs (id, snapshot_id, mode, status, stage, requested_at, chunks_total, rows_total)
+			 VALUES (?1, ?2, ?3, 'queued', 'queued', ?4, ?5, ?6)`,
+		)
+		.bind(id, snapshotId, mode, now.toISOString(), manifest.chunks.length, manifest.rows)
+		.run();
+	await c.env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId, mode } });
+	logEvent("restore_requested", { runId: id, mode, chunks: manifest.chunks.length });
+	const statusUrl = `/api/admin/restores/${id}`;
+	return c.json({ id, snapshotId, mode, status: "queued", statusUrl }, 202, { Location: statusUrl });
+});
+
+restoreRoutes.get("/api/admin/restores", requireAdmin, async (c) => {
+	const { results } = await c.env.DB.prepare(`SELECT * FROM restore_runs ORDER BY requested_at DESC LIMIT 20`).all<RunRow>();
+	return c.json({ restores: results.map(toView) });
+});
+
+restoreRoutes.get("/api/admin/restores/:id", requireAdmin, async (c) => {
+	const id = c.req.param("id");
+	if (!isRestoreId(id)) throw new ApiError(400, "invalid_request", "Invalid restore id.", { id: "must be a restore id" });
+	const row = await c.env.DB.prepare(`SELECT * FROM restore_runs WHERE id = ?1`).bind(id).first<RunRow>();
+	if (!row) throw new ApiError(404, "not_found", `No restore ${id}.`);
+	return c.json(toView(row));
+});
+
+restoreRoutes.post("/api/admin/restore/undo", requireAdmin, async (c) => {
+	const active = await findActiveWrite(c.env.DB);
+	if (active) throw new ApiError(409, "restore_in_progress", `Restore ${active} is still running; wait for it to finish.`);
+	const undone = await undoReplace(c.env.DB, new Date().toISOString());
+	if (!undone) {
+		throw new ApiError(404, "nothing_to_undo", "No replace can be undone (none happened, or a backup since then released the kept data).");
+	}
+	logEvent("restore_undone", { runId: undone.runId });
+	return c.json({ undone: undone.runId });
+});

@@ -1,0 +1,319 @@
+// Public questionnaire API: the definition, the roles, and POST /api/submissions (JSON or the
+// form's urlencoded post). Every rejected request stores nothing; an accepted one is one D1 batch.
+import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { getConfig } from "../config";
+import { fetchRoles } from "../db/roles";
+import { insertSubmission } from "../db/submissions";
+import { describeError, logError, logEvent } from "../log";
+import {
+	HONEYPOT_FIELD,
+	questionnaire as defaultQuestionnaire,
+	TURNSTILE_FIELD,
+	type Questionnaire,
+} from "../questionnaire/definition";
+import { validateAnswers, type Locale } from "../questionnaire/validate";
+import type { ErrorBody } from "./errors";
+import { renderFormPage } from "./pages/form";
+import { localeQuery, parseLocale } from "./pages/locale";
+import { verifyTurnstile } from "./turnstile";
+
+/** Largest accepted request body, in bytes (by Content-Length and by bytes actually read). */
+export const SUBMISSION_BODY_LIMIT = 64 * 1024;
+/** At most this many roles are listed by GET /api/roles and offered when the form is re-rendered. */
+export const ROLES_LIST_LIMIT = 100;
+/** Seconds a rate-limited client is told to wait (the limiter's period, see wrangler.jsonc). */
+const RETRY_AFTER_SECONDS = 60;
+
+type ErrorCode =
+	| "unsupported_media_type"
+	| "rate_limited"
+	| "payload_too_large"
+	| "invalid_json"
+	| "invalid_body"
+	| "rejected"
+	| "validation_failed"
+	| "turnstile_failed"
+	| "turnstile_unavailable";
+
+const MESSAGES: Record<Locale, Record<ErrorCode, string>> = {
+	fr: {
+		unsupported_media_type:
+			"Type de contenu non pris en charge : envoyez application/json ou application/x-www-form-urlencoded.",
+		rate_limited: "Trop d’envois en peu de temps depuis cette connexion. Réessayez dans une minute.",
+		payload_too_large: "Les réponses dépassent la taille maximale acceptée (64 Kio).",
+		invalid_json: "Le corps de la requête n’est pas du JSON valide.",
+		invalid_body: "Corps attendu : un objet JSON { \"answers\": { … } }.",
+		rejected: "Votre envoi n’a pas pu être accepté.",
+		validation_failed: "Certaines réponses sont à corriger.",
+		turnstile_failed: "La vérification anti-robot n’a pas abouti. Réessayez.",
+		turnstile_unavailable:
+			"La vérification anti-robot est momentanément indisponible. Réessayez dans un instant.",
+	},
+	en: {
+		unsupported_media_type:
+			"Unsupported content type: send application/json or application/x-www-form-urlencoded.",
+		rate_limited: "Too many submissions from this connection in a short time. Try again in a minute.",
+		payload_too_large: "The answers exceed the largest accepted size (64 KiB).",
+		invalid_json: "The request body is not valid JSON.",
+		invalid_body: "Expected body: a JSON object { \"answers\": { … } }.",
+		rejected: "Your submission could not be accepted.",
+		validation_failed: "Some answers need correcting.",
+		turnstile_failed: "The anti-robot check did not succeed. Please try again.",
+		turnstile_unavailable: "The anti-robot check is temporarily unavailable. Try again in a moment.",
+	},
+};
+
+/** The two bodies accepted; anything else is 415. */
+type BodyKind = "json" | "form";
+
+function parseBodyKind(contentType: string | undefined): BodyKind | undefined {
+	const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+	if (type === "application/json") return "json";
+	if (type === "application/x-www-form-urlencoded") return "form";
+	return undefined;
+}
+
+/**
+ * The body's bytes, or undefined when it is larger than `limit`: refused on a larger
+ * Content-Length without reading, and cut off as soon as the bytes read pass the limit (the
+ * header may be absent, chunked, or lying).
+ */
+export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array | undefined> {
+	const declared = req.headers.get("Content-Length");
+	if (declared !== null && Number(declared) > limit) return undefined;
+	if (!req.body) return new Uint8Array(0);
+	const reader = req.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let total = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		total += value.byteLength;
+		if (total > limit) {
+			await reader.cancel();
+			return undefined;
+		}
+		chunks.push(value);
+	}
+	const bytes = new Uint8Array(total);
+	let offset = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return bytes;
+}
+
+/**
+ * Pure: the rate-limit key of a client address. An IPv6 client usually holds a whole /64, so it
+ * is counted by that prefix; an IPv4 address is counted as is. Requests without an address
+ * (local tools) share the one bucket "ip:unknown".
+ */
+export function buildRateLimitKey(ip: string | undefined): string {
+	const addr = ip?.trim().toLowerCase() ?? "";
+	if (!addr.includes(":")) return `ip:${addr || "unknown"}`;
+	// An IPv4 address written as IPv6 (::ffff:192.0.2.1) is that IPv4 client.
+	const v4 = /:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(addr);
+	if (v4) return `ip:${v4[1]}`;
+	const [head = "", tail = ""] = addr.split("::", 2);
+	const left = head ? head.split(":") : [];
+	const right = addr.includes("::") && tail ? tail.split(":") : [];
+	const groups = addr.includes("::")
+		? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+		: left;
+	return `ip6:${groups
+		.slice(0, 4)
+		.map((g) => g.replace(/^0+(?=.)/, ""))
+		.join(":")}::/64`;
+}
+
+/** A submission as posted, before validation. */
+type PostedSubmission = {
+	answers: Record<string, unknown>;
+	honeypot: unknown;
+	turnstileToken: string | undefined;
+	/** For a form post: what was typed, to be shown again on an error. */
+	formValues?: Record<string, string | string[]>;
+};
+
+type ParseResult = { ok: true; posted: PostedSubmission } | { ok: false; code: "invalid_json" | "invalid_body" };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+	typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `{"answers": {...}, "site_web"?: …, "cf-turnstile-response"?: "…"}`; no other top-level key. */
+function parseJsonSubmission(bytes: Uint8Array): ParseResult {
+	let body: unknown;
+	try {
+		body = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+	} catch {
+		return { ok: false, code: "invalid_json" };
+	}
+	if (!isPlainObject(body) || !isPlainObject(body.answers)) return { ok: false, code: "invalid_body" };
+	const allowed = new Set(["answers", HONEYPOT_FIELD, TURNSTILE_FIELD]);
+	if (Object.keys(body).some((k) => !allowed.has(k))) return { ok: false, code: "invalid_body" };
+	const token = body[TURNSTILE_FIELD];
+	if (token !== undefined && typeof token !== "string") return { ok: false, code: "invalid_body" };
+	return { ok: true, posted: { answers: body.answers, honeypot: body[HONEYPOT_FIELD], turnstileToken: token } };
+}
+
+/** The form's fields; repeated keys (ticked boxes) become arrays. */
+function parseFormSubmission(bytes: Uint8Array): ParseResult {
+	const fields = new Map<string, string | string[]>();
+	for (const [key, value] of new URLSearchParams(new TextDecoder().decode(bytes))) {
+		const seen = fields.get(key);
+		fields.set(key, seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]);
+	}
+	const honeypot = fields.get(HONEYPOT_FIELD);
+	const token = fields.get(TURNSTILE_FIELD);
+	fields.delete(HONEYPOT_FIELD);
+	fields.delete(TURNSTILE_FIELD);
+	// Object.fromEntries defines own properties, so even a "__proto__" field stays an ordinary key.
+	const values = Object.fromEntries(fields);
+	return {
+		ok: true,
+		posted: {
+			answers: values,
+			honeypot,
+			turnstileToken: Array.isArray(token) ? token[0] : token,
+			formValues: values,
+		},
+	};
+}
+
+/** A honeypot counts as filled when it holds anything but blanks. */
+function isFilled(honeypot: unknown): boolean {
+	if (honeypot === undefined || honeypot === null) return false;
+	if (Array.isArray(honeypot)) return honeypot.some(isFilled);
+	return typeof honeypot !== "string" || honeypot.trim() !== "";
+}
+
+/** Counts this request against the client's rate limit; false when it is over. */
+async function isWithinRateLimit(env: Env, ip: string | undefined): Promise<boolean> {
+	try {
+		const { success } = await env.SUBMIT_RATE_LIMITER.limit({ key: buildRateLimitKey(ip) });
+		return success;
+	} catch (err) {
+		// A broken limiter must not turn every respondent away: let the request through, loudly.
+		logError("rate_limiter_failed", { error: describeError(err) });
+		return true;
+	}
+}
+
+type AppContext = Context<{ Bindings: Env }>;
+
+/** The routes of the questionnaire API for one definition (the default one in production). */
+export function createSubmissionRoutes(def: Questionnaire) {
+	const routes = new Hono<{ Bindings: Env }>();
+
+	routes.get("/api/questionnaire", (c) => c.json(def, 200, { "Cache-Control": "no-cache" }));
+
+	routes.get("/api/roles", async (c) => {
+		const roles = await fetchRoles(c.env.DB, ROLES_LIST_LIMIT);
+		return c.json({ roles }, 200, { "Cache-Control": "no-store" });
+	});
+
+	routes.post("/api/submissions", async (c) => {
+		const config = getConfig(c.env);
+		const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
+		const kind = parseBodyKind(c.req.header("Content-Type"));
+		const ip = c.req.header("CF-Connecting-IP");
+
+		/** Refuse: JSON for API clients, the form page again (with what was typed) for a form post. */
+		const reject = async (
+			status: ContentfulStatusCode,
+			code: ErrorCode,
+			extra: { fields?: Record<string, string>; formValues?: Record<string, string | string[]> } = {},
+		) => {
+			logEvent("submission_rejected", { code, status, kind: kind ?? "other" });
+			const message = MESSAGES[locale][code];
+			const headers: Record<string, string> = { "Cache-Control": "no-store" };
+			if (status === 429) headers["Retry-After"] = String(RETRY_AFTER_SECONDS);
+			if (kind !== "form") {
+				const body: ErrorBody = { error: { code, message, ...(extra.fields ? { fields: extra.fields } : {}) } };
+				return c.json(body, status, headers);
+			}
+			const fields = extra.fields ?? {};
+			const aboutQuestions = Object.keys(fields).every((id) => def.questions.some((q) => q.id === id));
+			return renderForm(c, def, locale, status, headers, {
+				values: extra.formValues ?? {},
+				errors: fields,
+				// Field errors are shown beside their fields; anything else heads the form.
+				formError: code === "validation_failed" && aboutQuestions ? undefined : message,
+			});
+		};
+
+		if (!kind) return reject(415, "unsupported_media_type");
+		if (!(await isWithinRateLimit(c.env, ip))) return reject(429, "rate_limited");
+
+		const bytes = await readBodyLimited(c.req.raw, SUBMISSION_BODY_LIMIT);
+		if (!bytes) return reject(413, "payload_too_large");
+		const parsed = kind === "json" ? parseJsonSubmission(bytes) : parseFormSubmission(bytes);
+		if (!parsed.ok) return reject(400, parsed.code);
+		const { answers, honeypot, turnstileToken, formValues } = parsed.posted;
+
+		if (isFilled(honeypot)) return reject(400, "rejected", { formValues });
+
+		const result = validateAnswers(def, answers, locale);
+		if (!result.ok) return reject(400, "validation_failed", { fields: result.fields, formValues });
+
+		let turnstile: "passed" | "not_configured" = "not_configured";
+		if (config.TURNSTILE_SECRET) {
+			const outcome = await verifyTurnstile({
+				secret: config.TURNSTILE_SECRET,
+				token: turnstileToken,
+				remoteIp: ip,
+				url: config.TURNSTILE_VERIFY_URL,
+			});
+			if (outcome === "failed") return reject(400, "turnstile_failed", { formValues });
+			if (outcome === "unavailable") return reject(503, "turnstile_unavailable", { formValues });
+			turnstile = "passed";
+		}
+
+		const id = crypto.randomUUID();
+		await insertSubmission(c.env.DB, {
+			id,
+			receivedAt: new Date().toISOString(),
+			questionnaireVersion: def.version,
+			role: result.role,
+			answers: result.answers,
+			validation: {
+				outcome: "accepted",
+				questionnaire_version: def.version,
+				via: kind,
+				answered: Object.keys(result.answers).length,
+				normalised: result.normalised,
+				honeypot: "empty",
+				turnstile,
+			},
+		});
+		logEvent("submission_accepted", { kind, version: def.version });
+		if (kind === "form") return c.redirect(`/merci${localeQuery(locale)}`, 303);
+		return c.json({ id }, 201);
+	});
+
+	return routes;
+}
+
+/** The questionnaire page again, with the errors and what was typed. */
+async function renderForm(
+	c: AppContext,
+	def: Questionnaire,
+	locale: Locale,
+	status: ContentfulStatusCode,
+	headers: Record<string, string>,
+	page: { values: Record<string, string | string[]>; errors: Record<string, string>; formError?: string },
+) {
+	const roles = (await fetchRoles(c.env.DB, ROLES_LIST_LIMIT)).map(({ key, label }) => ({ key, label }));
+	const html = renderFormPage({
+		questionnaire: def,
+		roles,
+		...page,
+		locale,
+		turnstileSiteKey: getConfig(c.env).TURNSTILE_SITE_KEY,
+	});
+	return c.html(html, status, { ...headers, "Content-Language": locale });
+}
+
+export const submissionRoutes = createSubmissionRoutes(defaultQuestionnaire);

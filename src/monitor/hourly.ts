@@ -1,0 +1,133 @@
+// The hourly dead man's switch ("0 * * * *"): reads the newest verified snapshot from R2, alerts
+// when it is older than BACKUP_MAX_AGE_HOURS (at most once a day), announces the recovery once,
+// and pings HEARTBEAT_URL. Idempotent for a given scheduled time (alerts are claimed in D1).
+import { getConfig } from "../config";
+import { describeError, logError, logEvent } from "../log";
+import { buildRetryPolicy } from "../notify/delivery";
+import { sendEvent, type DeliveryReport } from "../notify/events";
+import {
+	STALE_ALERT_KEY,
+	claimRecovery,
+	claimStaleAlert,
+	decideStaleAlert,
+	fetchAlertState,
+	releaseStaleAlert,
+	type AlertAction,
+} from "./alerts";
+import { sendHeartbeat } from "./heartbeat";
+import { fetchNewestVerified } from "./snapshots";
+import { computeStaleness, type Staleness } from "./staleness";
+
+/** The hourly cron expression (wrangler.jsonc `triggers.crons`). */
+export const MONITOR_CRON = "0 * * * *";
+
+/** notification_log rows older than this are deleted by the hourly run. */
+export const NOTIFICATION_LOG_DAYS = 90;
+
+export type HourlyResult = {
+	runId: string;
+	ok: boolean;
+	staleness: Staleness | null;
+	action: AlertAction;
+	/** False when another delivery of the same cron already claimed the alert. */
+	claimed: boolean;
+	report: DeliveryReport | null;
+	heartbeat: { start: boolean | null; end: boolean | null };
+	error: string | null;
+};
+
+/** `now` is the cron's scheduled time: staleness never depends on when the handler actually ran. */
+export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResult> {
+	const config = getConfig(env);
+	const runId = `monitor-${now.toISOString()}`;
+	const started = Date.now(); // duration measurement only
+	const policy = buildRetryPolicy(config);
+	const result: HourlyResult = {
+		runId,
+		ok: false,
+		staleness: null,
+		action: "none",
+		claimed: false,
+		report: null,
+		heartbeat: { start: null, end: null },
+		error: null,
+	};
+	logEvent("monitor_start", { runId });
+	const ping = config.HEARTBEAT_URL;
+	if (ping) result.heartbeat.start = await sendHeartbeat(env.DB, ping, "start", `run ${runId}`, now, policy, runId);
+
+	try {
+		const state = await fetchAlertState(env.DB, STALE_ALERT_KEY, now);
+		const newest = await fetchNewestVerified(env.R2_BUCKET);
+		const staleness = computeStaleness({
+			newest,
+			watchingSince: new Date(state.createdAt),
+			now,
+			maxAgeHours: config.BACKUP_MAX_AGE_HOURS,
+		});
+		result.staleness = staleness;
+		logEvent("monitor_checked", {
+			runId,
+			stale: staleness.stale,
+			ageHours: staleness.ageHours,
+			thresholdHours: staleness.thresholdHours,
+			snapshotId: newest?.snapshotId ?? null,
+			alertStatus: state.status,
+		});
+
+		result.action = decideStaleAlert(state, staleness, now);
+		if (result.action === "send_stale") {
+			const claim = await claimStaleAlert(env.DB, STALE_ALERT_KEY, now);
+			result.claimed = claim.claimed;
+			if (claim.claimed) {
+				result.report = await sendEvent(
+					env,
+					{
+						type: "backup_stale",
+						ageHours: Math.floor(staleness.effectiveAgeHours),
+						thresholdHours: staleness.thresholdHours,
+						newest,
+					},
+					now,
+				);
+				// Reached nobody: give the claim back so the next hourly run tries again.
+				if (!result.report.delivered) await releaseStaleAlert(env.DB, STALE_ALERT_KEY, now, claim.previousLastSentAt);
+			}
+		} else if (result.action === "send_recovered" && newest) {
+			const claim = await claimRecovery(env.DB, STALE_ALERT_KEY, now);
+			result.claimed = claim.claimed;
+			if (claim.claimed) {
+				result.report = await sendEvent(
+					env,
+					{
+						type: "backup_recovered",
+						ageHours: Math.floor(staleness.effectiveAgeHours),
+						thresholdHours: staleness.thresholdHours,
+						newest,
+						staleSince: claim.staleSince,
+					},
+					now,
+				);
+			}
+		}
+		logEvent("monitor_alert", { runId, action: result.action, claimed: result.claimed, delivered: result.report?.delivered ?? null });
+
+		const cutoff = new Date(now.getTime() - NOTIFICATION_LOG_DAYS * 86_400_000).toISOString();
+		const pruned = await env.DB.prepare("DELETE FROM notification_log WHERE at < ?").bind(cutoff).run();
+		logEvent("monitor_log_pruned", { runId, rows: pruned.meta.changes });
+		result.ok = true;
+	} catch (err) {
+		result.error = describeError(err);
+		logError("monitor_failed", { runId, error: result.error });
+	}
+
+	if (ping) {
+		const healthy = result.ok && result.staleness !== null && !result.staleness.stale;
+		const summary = result.staleness
+			? `stale=${result.staleness.stale} ageHours=${result.staleness.ageHours ?? "none"} threshold=${result.staleness.thresholdHours}`
+			: `check failed: ${result.error ?? "unknown"}`;
+		result.heartbeat.end = await sendHeartbeat(env.DB, ping, healthy ? "success" : "fail", summary, now, policy, runId);
+	}
+	logEvent("monitor_done", { runId, ok: result.ok, action: result.action, durationMs: Date.now() - started });
+	return result;
+}

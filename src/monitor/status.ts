@@ -1,0 +1,218 @@
+// The backup status shown to administrators (GET /api/admin/status) and the one-line backup
+// health of GET /api/health. Reads D1 (runs, alert state, delivery log) and R2 (snapshots).
+import { fetchLatestVerification } from "../backup/verify-store";
+import type { Config } from "../config";
+import { buildNotifiers } from "../notify/notifier";
+import { STALE_ALERT_KEY, peekAlertState, type AlertState } from "./alerts";
+import { nextRunAfter } from "./schedule";
+import { fetchNewestVerified, fetchSnapshotTotals } from "./snapshots";
+import { computeStaleness } from "./staleness";
+
+export type LastRun = {
+	id: string;
+	trigger: string;
+	status: string;
+	stage: string | null;
+	startedAt: string;
+	finishedAt: string | null;
+	snapshotId: string | null;
+	rows: number;
+	bytes: number;
+	error: string | null;
+};
+
+export type ChannelHealth = {
+	channel: string;
+	/** Enabled by the current configuration (false: only seen in the log). */
+	configured: boolean;
+	/** "ok": last delivery succeeded; "failing": it failed; "unused": nothing sent yet; "misconfigured". */
+	health: "ok" | "failing" | "unused" | "misconfigured";
+	lastAttemptAt: string | null;
+	lastEventType: string | null;
+	lastError: string | null;
+	lastSuccessAt: string | null;
+	failuresLast7Days: number;
+};
+
+type CorruptRef = { snapshotId: string; chunk: string | null; reason: string };
+
+export type BackupStatus = {
+	now: string;
+	lastRun: LastRun | null;
+	newestSnapshot: { snapshotId: string; finishedAt: string; ageHours: number } | null;
+	stale: boolean;
+	thresholdHours: number;
+	alert: AlertState | null;
+	schedule: string;
+	nextScheduledRun: string | null;
+	snapshots: { count: number; totalBytes: number };
+	channels: ChannelHealth[];
+	retention: { keepDaily: number; keepWeekly: number; keepMonthly: number; freezeDropPct: number; maxRemovePct: number };
+	/** The latest weekly verification (checksums of retained snapshots + restore drill), if any. */
+	verification: {
+		id: string;
+		status: string;
+		finishedAt: string | null;
+		snapshotsChecked: number;
+		snapshotsCorrupt: number;
+		drillStatus: string | null;
+		drillSnapshotId: string | null;
+		corrupt: CorruptRef[];
+		error: string | null;
+	} | null;
+};
+
+type RunRow = {
+	id: string;
+	trigger: string;
+	status: string;
+	stage: string | null;
+	started_at: string;
+	finished_at: string | null;
+	snapshot_id: string | null;
+	rows: number;
+	bytes: number;
+	error: string | null;
+};
+
+export async function fetchLastRun(db: D1Database): Promise<LastRun | null> {
+	const r = await db
+		.prepare(
+			"SELECT id, trigger, status, stage, started_at, finished_at, snapshot_id, rows, bytes, error FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT 1",
+		)
+		.first<RunRow>();
+	if (!r) return null;
+	return {
+		id: r.id,
+		trigger: r.trigger,
+		status: r.status,
+		stage: r.stage,
+		startedAt: r.started_at,
+		finishedAt: r.finished_at,
+		snapshotId: r.snapshot_id,
+		rows: r.rows,
+		bytes: r.bytes,
+		error: r.error,
+	};
+}
+
+type LogRow = { channel: string; at: string; ok: number; error: string | null; event_type: string };
+
+/** Pure: merge configured channels with what the delivery log says about each. */
+export function buildChannelHealth(input: {
+	configured: string[];
+	misconfigured: Array<{ channel: string; error: string }>;
+	latest: LogRow[];
+	lastSuccess: Array<{ channel: string; at: string }>;
+	failures: Array<{ channel: string; n: number }>;
+}): ChannelHealth[] {
+	const names = new Set<string>([
+		...input.configured,
+		...input.misconfigured.map((m) => m.channel),
+		...input.latest.map((l) => l.channel),
+	]);
+	return [...names].sort().map((channel) => {
+		const latest = input.latest.find((l) => l.channel === channel);
+		const problem = input.misconfigured.find((m) => m.channel === channel);
+		const health: ChannelHealth["health"] = problem
+			? "misconfigured"
+			: !latest
+				? "unused"
+				: latest.ok
+					? "ok"
+					: "failing";
+		return {
+			channel,
+			configured: input.configured.includes(channel),
+			health,
+			lastAttemptAt: latest?.at ?? null,
+			lastEventType: latest?.event_type ?? null,
+			lastError: problem?.error ?? (latest && !latest.ok ? latest.error : null),
+			lastSuccessAt: input.lastSuccess.find((s) => s.channel === channel)?.at ?? null,
+			failuresLast7Days: input.failures.find((f) => f.channel === channel)?.n ?? 0,
+		};
+	});
+}
+
+async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<ChannelHealth[]> {
+	const { notifiers, problems } = buildNotifiers(config, env.EMAIL);
+	const configured = notifiers.map((n) => n.channel as string);
+	if (config.HEARTBEAT_URL) configured.push("heartbeat");
+	const weekAgo = new Date(now.getTime() - 7 * 86_400_000).toISOString();
+	const [latest, lastSuccess, failures] = await env.DB.batch([
+		env.DB.prepare(
+			"SELECT channel, at, ok, error, event_type FROM notification_log WHERE seq IN (SELECT MAX(seq) FROM notification_log GROUP BY channel)",
+		),
+		env.DB.prepare("SELECT channel, MAX(at) AS at FROM notification_log WHERE ok = 1 GROUP BY channel"),
+		env.DB.prepare("SELECT channel, COUNT(*) AS n FROM notification_log WHERE ok = 0 AND at >= ? GROUP BY channel").bind(weekAgo),
+	]);
+	return buildChannelHealth({
+		configured,
+		misconfigured: problems,
+		latest: (latest?.results ?? []) as LogRow[],
+		lastSuccess: (lastSuccess?.results ?? []) as Array<{ channel: string; at: string }>,
+		failures: (failures?.results ?? []) as Array<{ channel: string; n: number }>,
+	});
+}
+
+/** Everything the admin status page shows. `now` is the request time. */
+export async function fetchBackupStatus(env: Env, config: Config, now: Date): Promise<BackupStatus> {
+	const [lastRun, totals, alert, channels, verification] = await Promise.all([
+		fetchLastRun(env.DB),
+		fetchSnapshotTotals(env.R2_BUCKET),
+		peekAlertState(env.DB, STALE_ALERT_KEY),
+		fetchChannelHealth(env, config, now),
+		fetchLatestVerification(env.DB),
+	]);
+	const staleness = computeStaleness({
+		newest: totals.newest,
+		watchingSince: alert ? new Date(alert.createdAt) : null,
+		now,
+		maxAgeHours: config.BACKUP_MAX_AGE_HOURS,
+	});
+	return {
+		now: now.toISOString(),
+		lastRun,
+		newestSnapshot:
+			totals.newest && staleness.ageHours !== null ? { ...totals.newest, ageHours: staleness.ageHours } : null,
+		stale: staleness.stale,
+		thresholdHours: config.BACKUP_MAX_AGE_HOURS,
+		alert,
+		schedule: config.SCHEDULE_BACKUP,
+		nextScheduledRun: nextRunAfter(config.SCHEDULE_BACKUP, now),
+		snapshots: { count: totals.count, totalBytes: totals.totalBytes },
+		channels,
+		retention: {
+			keepDaily: config.KEEP_DAILY,
+			keepWeekly: config.KEEP_WEEKLY,
+			keepMonthly: config.KEEP_MONTHLY,
+			freezeDropPct: config.RETENTION_FREEZE_DROP_PCT,
+			maxRemovePct: config.RETENTION_MAX_REMOVE_PCT,
+		},
+		verification: verification && {
+			id: verification.id,
+			status: verification.status,
+			finishedAt: verification.finishedAt,
+			snapshotsChecked: verification.snapshotsChecked,
+			snapshotsCorrupt: verification.snapshotsCorrupt,
+			drillStatus: verification.drillStatus,
+			drillSnapshotId: verification.drillSnapshotId,
+			corrupt: (verification.details as { corrupt?: CorruptRef[] } | null)?.corrupt ?? [],
+			error: verification.error,
+		},
+	};
+}
+
+/**
+ * Public backup health: ok when a verified snapshot exists and is not older than the threshold.
+ * Cheap (one R2 list, usually one manifest read). Never throws: a read failure is "not ok".
+ */
+export async function fetchBackupHealth(env: Env, config: Config, now: Date): Promise<{ ok: boolean; ageHours: number | null }> {
+	try {
+		const newest = await fetchNewestVerified(env.R2_BUCKET);
+		const s = computeStaleness({ newest, watchingSince: null, now, maxAgeHours: config.BACKUP_MAX_AGE_HOURS });
+		return { ok: newest !== null && !s.stale, ageHours: s.ageHours };
+	} catch {
+		return { ok: false, ageHours: null };
+	}
+}

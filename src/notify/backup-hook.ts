@@ -1,0 +1,82 @@
+// The "notify" after-backup hook: turns a BackupOutcome (plus retention's result) into a
+// backup_succeeded / backup_failed event and sends it. Registered last in afterBackupHooks.
+import type { AfterBackupHook, BackupOutcome } from "../backup/after-backup";
+import type { Manifest } from "../backup/format";
+import { listSnapshotFolders, readManifest } from "../backup/store";
+import { describeError, logEvent } from "../log";
+import { sendEvent, type BackupFailedEvent, type BackupSucceededEvent } from "./events";
+
+/** How many older snapshot folders to look through for the previous readable manifest. */
+const PREVIOUS_LOOKBACK = 10;
+
+/** Pure: retention's hook result -> the event's retention field (null when absent, skipped or failed). */
+export function parseRetentionResult(value: unknown): BackupSucceededEvent["retention"] {
+	if (!value || typeof value !== "object") return null;
+	const r = value as Record<string, unknown>;
+	if (typeof r.kept !== "number" || typeof r.removed !== "number") return null;
+	return { kept: r.kept, removed: r.removed, frozen: r.frozen === true };
+}
+
+/** Pure: submissions added between two snapshots; null without a previous snapshot. */
+export function countNewSubmissions(current: Manifest, previous: Manifest | undefined): number | null {
+	if (!previous) return null;
+	return (current.tables.submissions?.rows ?? 0) - (previous.tables.submissions?.rows ?? 0);
+}
+
+/** Pure: the event a backup outcome produces. */
+export function buildBackupEvent(
+	outcome: BackupOutcome,
+	previous: Manifest | undefined,
+	earlier: Record<string, unknown>,
+): BackupSucceededEvent | BackupFailedEvent {
+	const m = outcome.manifest;
+	if (outcome.status === "complete" && m) {
+		return {
+			type: "backup_succeeded",
+			runId: outcome.runId,
+			trigger: outcome.trigger,
+			snapshotId: m.snapshotId,
+			tables: Object.fromEntries(Object.entries(m.tables).map(([t, s]) => [t, s.rows])),
+			newSubmissions: countNewSubmissions(m, previous),
+			bytes: m.bytes,
+			durationMs: Math.max(0, Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)),
+			retention: parseRetentionResult(earlier.retention),
+		};
+	}
+	return {
+		type: "backup_failed",
+		runId: outcome.runId,
+		trigger: outcome.trigger,
+		stage: outcome.stage ?? "unknown",
+		error: outcome.error ?? (outcome.status === "complete" ? "complete without a manifest" : "unknown error"),
+		attempt: outcome.attempt ?? 1,
+	};
+}
+
+/** The newest readable manifest older than `snapshotId`, looking back a bounded number of folders. */
+export async function fetchPreviousManifest(bucket: R2Bucket, snapshotId: string): Promise<Manifest | undefined> {
+	const older = (await listSnapshotFolders(bucket)).filter((id) => id < snapshotId).reverse();
+	for (const id of older.slice(0, PREVIOUS_LOOKBACK)) {
+		const read = await readManifest(bucket, id);
+		if (read.ok) return read.manifest;
+	}
+	return undefined;
+}
+
+export const notifyHook: AfterBackupHook = {
+	name: "notify",
+	async run(env, outcome, earlier) {
+		let previous: Manifest | undefined;
+		if (outcome.status === "complete" && outcome.manifest) {
+			// Only the "new submissions" figure depends on it: a read failure must not stop the e-mail.
+			previous = await fetchPreviousManifest(env.R2_BUCKET, outcome.manifest.snapshotId).catch((err) => {
+				logEvent("notify_previous_unavailable", { runId: outcome.runId, error: describeError(err) });
+				return undefined;
+			});
+		}
+		const event = buildBackupEvent(outcome, previous, earlier);
+		const report = await sendEvent(env, event, new Date(outcome.finishedAt));
+		// Small and JSON-serialisable: the workflow stores it in backup_runs.details.
+		return report;
+	},
+};

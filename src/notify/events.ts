@@ -1,0 +1,136 @@
+// The notification events (a typed union) and `sendEvent`, the one entry point other modules call.
+// Events carry only counts, ids, sizes and durations: never submission content or e-mail addresses.
+import { getConfig } from "../config";
+import { deliverEvent } from "./delivery";
+
+/** Per-table row counts, e.g. { submissions: 120, roles: 9 }. */
+export type TableCounts = Record<string, number>;
+
+export type BackupSucceededEvent = {
+	type: "backup_succeeded";
+	runId: string;
+	trigger: "scheduled" | "manual";
+	snapshotId: string;
+	/** Rows per table in the snapshot. */
+	tables: TableCounts;
+	/** Submissions added since the previous snapshot (negative when rows were erased), null for the first one. */
+	newSubmissions: number | null;
+	/** Stored size of the snapshot (all chunks), in bytes. */
+	bytes: number;
+	durationMs: number;
+	/** What retention did after this backup; null when it did not run (or was not reported). */
+	retention: { kept: number; removed: number; frozen: boolean } | null;
+};
+
+export type BackupFailedEvent = {
+	type: "backup_failed";
+	runId: string;
+	trigger: "scheduled" | "manual";
+	/** The step that failed, e.g. "export", "verify", "manifest". */
+	stage: string;
+	/** A short, non-personal error summary (see log.ts describeError). */
+	error: string;
+	/** Attempt number of the failing step (1-based). */
+	attempt: number;
+	/** Optional override of the advice shown to the administrator; templates supply a default per stage. */
+	advice?: string;
+};
+
+export type BackupStaleEvent = {
+	type: "backup_stale";
+	/** Age of the newest verified snapshot (or time watched without any), in whole hours. */
+	ageHours: number;
+	thresholdHours: number;
+	/** Newest verified snapshot, or null when there is none at all. */
+	newest: { snapshotId: string; finishedAt: string } | null;
+};
+
+export type BackupRecoveredEvent = {
+	type: "backup_recovered";
+	ageHours: number;
+	thresholdHours: number;
+	newest: { snapshotId: string; finishedAt: string };
+	/** When the stale condition started (ISO time), if known. */
+	staleSince: string | null;
+};
+
+export type WeeklyReportEvent = {
+	type: "weekly_report";
+	runId: string;
+	/** Snapshots whose chunks were re-read and checked. */
+	snapshotsChecked: number;
+	snapshotsOk: number;
+	/** Every corrupt object found: snapshot, chunk key (null = the manifest), reason. */
+	corrupt: Array<{ snapshotId: string; chunk: string | null; reason: string }>;
+	/** The restore drill into a scratch database; null when it did not run. */
+	drill: {
+		ok: boolean;
+		snapshotId: string | null;
+		rows: number | null;
+		durationMs: number | null;
+		error: string | null;
+	} | null;
+	counts: { snapshots: number; totalBytes: number; submissions: number | null };
+};
+
+export type RetentionFrozenEvent = {
+	type: "retention_frozen";
+	runId: string;
+	/** Short machine-readable reason, e.g. "submissions_drop" or "max_remove". */
+	reason: string;
+	/** Percentage by which submissions dropped between the two newest snapshots (null if n/a). */
+	dropPct: number | null;
+	/** Snapshot ids involved (previous and newest), when relevant. */
+	previousSnapshotId?: string | null;
+	snapshotId?: string | null;
+};
+
+export type VerificationFailedEvent = {
+	type: "verification_failed";
+	runId: string;
+	snapshotId: string;
+	/** Chunk key, or null when the manifest itself is bad. */
+	chunk: string | null;
+	reason: string;
+};
+
+export type NotifyEvent =
+	| BackupSucceededEvent
+	| BackupFailedEvent
+	| BackupStaleEvent
+	| BackupRecoveredEvent
+	| WeeklyReportEvent
+	| RetentionFrozenEvent
+	| VerificationFailedEvent;
+
+export type NotifyEventType = NotifyEvent["type"];
+
+/** Outcome of one channel (provider) for one event. */
+export type ChannelResult = {
+	channel: string;
+	ok: boolean;
+	attempts: number;
+	/** Short error summary of the last attempt (never message content), null when ok. */
+	error: string | null;
+	durationMs: number;
+};
+
+/** What `sendEvent` returns: one entry per configured channel. Callers may store it (e.g. on the run). */
+export type DeliveryReport = {
+	eventType: NotifyEventType;
+	at: string;
+	/** True when at least one channel accepted the message, or when no channel is configured. */
+	delivered: boolean;
+	channels: ChannelResult[];
+};
+
+/**
+ * Render `event` in the configured locale and send it to every configured channel at once.
+ * Each channel is retried with backoff and bounded by a timeout; every attempt's outcome is
+ * recorded in D1 `notification_log`. Never throws: a bad configuration or a failing provider
+ * shows up in the returned report (and the logs), never as an exception for the caller.
+ * `now` is the caller's time (scheduled time or request time), used for records only.
+ */
+export async function sendEvent(env: Env, event: NotifyEvent, now: Date): Promise<DeliveryReport> {
+	return deliverEvent(env, event, now, () => getConfig(env));
+}

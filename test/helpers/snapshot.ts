@@ -1,0 +1,125 @@
+// Test helper: writes a valid snapshot (chunks, then the manifest with its SHA-256 in custom
+// metadata) straight into R2 with the format.ts helpers, from given rows or from the live D1.
+// Generic on purpose: retention, verification and restore tests all use it.
+import {
+	FORMAT_NAME,
+	FORMAT_VERSION,
+	buildSnapshotId,
+	chunkKey,
+	combineTableDigests,
+	digestRows,
+	encodeChunk,
+	manifestKey,
+	serializeManifest,
+	sha256Hex,
+	type ChunkEntry,
+	type Manifest,
+	type Row,
+	type SnapshotRecord,
+} from "../../src/backup/format";
+import { MANIFEST_SHA_META } from "../../src/backup/store";
+
+export type TableInput = { rows: Row[]; bound?: number | null };
+
+export type WriteSnapshotOptions = {
+	/** Time encoded in the id; the id's random part defaults to a counter. */
+	time: Date;
+	id?: string;
+	tables: Record<string, TableInput>;
+	/** Records per chunk (default 50): small, so tests get several chunks. */
+	chunkRows?: number;
+	trigger?: "scheduled" | "manual";
+};
+
+let counter = 0;
+
+/** Write a complete, valid snapshot into `bucket` and return its manifest. */
+export async function writeSnapshot(bucket: R2Bucket, opts: WriteSnapshotOptions): Promise<Manifest> {
+	const id = opts.id ?? buildSnapshotId(opts.time, `t${(++counter).toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+	const perChunk = opts.chunkRows ?? 50;
+	const records: SnapshotRecord[] = [];
+	for (const [table, input] of Object.entries(opts.tables)) for (const row of input.rows) records.push({ table, row });
+
+	const chunks: ChunkEntry[] = [];
+	for (let i = 0, n = 1; i < records.length; i += perChunk, n++) {
+		const part = records.slice(i, i + perChunk);
+		const bytes = encodeChunk(part);
+		const sha256 = sha256Hex(bytes);
+		const key = chunkKey(id, n);
+		await bucket.put(key, bytes, { sha256 });
+		const tables: Record<string, number> = {};
+		for (const r of part) tables[r.table] = (tables[r.table] ?? 0) + 1;
+		chunks.push({ n, key, bytes: bytes.byteLength, sha256, rows: part.length, tables });
+	}
+
+	const tables: Manifest["tables"] = {};
+	for (const [table, input] of Object.entries(opts.tables)) {
+		tables[table] = { rows: input.rows.length, digest: digestRows(table, input.rows), bound: input.bound ?? null };
+	}
+	const iso = opts.time.toISOString();
+	const manifest: Manifest = {
+		format: FORMAT_NAME,
+		version: FORMAT_VERSION,
+		snapshotId: id,
+		trigger: opts.trigger ?? "scheduled",
+		runId: `test-${id}`,
+		startedAt: iso,
+		finishedAt: iso,
+		appVersion: "test",
+		schemaVersion: "test",
+		tables,
+		rows: records.length,
+		bytes: chunks.reduce((s, c) => s + c.bytes, 0),
+		chunks,
+		contentDigest: combineTableDigests(tables),
+		compression: "gzip",
+		encryption: null,
+	};
+	const text = serializeManifest(manifest);
+	await bucket.put(manifestKey(id), text, { customMetadata: { [MANIFEST_SHA_META]: sha256Hex(text) } });
+	return manifest;
+}
+
+/** A snapshot with `submissions` rows of a minimal shape (for retention tests: only counts matter). */
+export async function writeCountSnapshot(bucket: R2Bucket, time: Date, submissions: number): Promise<Manifest> {
+	const rows: Row[] = [];
+	for (let i = 1; i <= submissions; i++) rows.push({ seq: i, id: `sub-${i}` });
+	return writeSnapshot(bucket, { time, tables: { submissions: { rows, bound: submissions } } });
+}
+
+/** Tables with a monotonic `seq` (the snapshot includes rows with seq <= bound). */
+const SEQ_TABLES = new Set(["roles", "submissions", "erasures", "audit_log"]);
+
+/**
+ * Snapshot the live D1 `tables` as they are now, the way the backup does: rows with
+ * `seq <= max(seq)` for seq tables (bound recorded), every row for the others.
+ */
+export async function writeSnapshotOfDatabase(
+	bucket: R2Bucket,
+	db: D1Database,
+	time: Date,
+	tables: string[] = ["roles", "submissions", "counters", "erasures", "erased_submissions", "audit_log"],
+	chunkRows = 50,
+): Promise<Manifest> {
+	const input: Record<string, TableInput> = {};
+	for (const table of tables) {
+		if (SEQ_TABLES.has(table)) {
+			const max = await db.prepare(`SELECT COALESCE(MAX(seq), 0) AS m FROM ${table}`).first<{ m: number }>();
+			const { results } = await db.prepare(`SELECT * FROM ${table} WHERE seq <= ? ORDER BY seq`).bind(max!.m).all<Row>();
+			input[table] = { rows: results, bound: max!.m };
+		} else {
+			const { results } = await db.prepare(`SELECT * FROM ${table}`).all<Row>();
+			input[table] = { rows: results, bound: null };
+		}
+	}
+	return writeSnapshot(bucket, { time, tables: input, chunkRows });
+}
+
+/** Remove every object under snapshots/ (tests share one bucket per file). */
+export async function clearSnapshots(bucket: R2Bucket): Promise<void> {
+	for (let i = 0; i < 1000; i++) {
+		const page = await bucket.list({ prefix: "snapshots/", limit: 1000 });
+		if (page.objects.length === 0) return;
+		await bucket.delete(page.objects.map((o) => o.key));
+	}
+}

@@ -1,0 +1,130 @@
+// GET /api/admin/status and GET /api/health through the real app, on real local D1 and R2.
+import { env, exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { sendEvent } from "../src/notify/events";
+import { writeSnapshot } from "./helpers/snapshot";
+import { envWith, uniquePrefix } from "./receiver/client";
+
+const ADMIN = { Authorization: "Bearer test-admin-token-0123456789abcdef" };
+const H = 3_600_000;
+
+async function clearAll() {
+	for (let i = 0; i < 50; i++) {
+		const page = await env.R2_BUCKET.list();
+		if (page.objects.length === 0) break;
+		await env.R2_BUCKET.delete(page.objects.map((o) => o.key));
+	}
+	await env.DB.batch([
+		env.DB.prepare("DELETE FROM alert_state"),
+		env.DB.prepare("DELETE FROM notification_log"),
+		env.DB.prepare("DELETE FROM backup_runs"),
+	]);
+}
+
+const get = (path: string, headers: Record<string, string> = ADMIN) => exports.default.fetch(`http://example.com${path}`, { headers });
+
+beforeEach(clearAll);
+
+describe("GET /api/admin/status", () => {
+	it("requires the admin token (401, envelope, nothing revealed)", async () => {
+		for (const headers of [{}, { Authorization: "Bearer wrong-token-wrong-token-wrong" }] as Array<Record<string, string>>) {
+			const res = await get("/api/admin/status", headers);
+			expect(res.status).toBe(401);
+			expect(await res.json()).toEqual({ error: { code: "unauthorized", message: "A valid administrator token is required." } });
+		}
+	});
+
+	it("empty case: no run, no snapshot, every configured channel unused", async () => {
+		const res = await get("/api/admin/status");
+		expect(res.status).toBe(200);
+		const body = (await res.json()) as Record<string, any>;
+		expect(body.lastRun).toBeNull();
+		expect(body.newestSnapshot).toBeNull();
+		expect(body.snapshots).toEqual({ count: 0, totalBytes: 0 });
+		expect(body.alert).toBeNull();
+		expect(body.thresholdHours).toBe(26);
+		expect(body.schedule).toBe("0 2 * * *");
+		// Next 02:00 UTC strictly after the request time.
+		const next = Date.parse(body.nextScheduledRun);
+		expect(new Date(next).toISOString().slice(11)).toBe("02:00:00.000Z");
+		expect(next - Date.parse(body.now)).toBeGreaterThan(0);
+		expect(next - Date.parse(body.now)).toBeLessThanOrEqual(24 * H);
+		expect(body.retention).toEqual({ keepDaily: 30, keepWeekly: 8, keepMonthly: 12, freezeDropPct: 20, maxRemovePct: 25 });
+		expect(body.channels.map((c: any) => [c.channel, c.configured, c.health])).toEqual([
+			["cloudflare_email", true, "unused"],
+			["emailjs", true, "unused"],
+			["heartbeat", true, "unused"],
+			["resend", true, "unused"],
+			["webhook", true, "unused"],
+		]);
+	});
+
+	it("last run, newest verified snapshot with its age, totals, and each channel's health", async () => {
+		const now = Date.now(); // the endpoint uses the request time; snapshots are placed relative to it
+		const older = await writeSnapshot(env.R2_BUCKET, { time: new Date(now - 50 * H), tables: { submissions: { rows: [{ seq: 1 }] } } });
+		const newer = await writeSnapshot(env.R2_BUCKET, { time: new Date(now - 3 * H), tables: { submissions: { rows: [{ seq: 1 }, { seq: 2 }] } } });
+		await env.R2_BUCKET.put("snapshots/2099-01-01T000000Z-incomplete/chunk-000001.ndjson.gz", new Uint8Array([1]));
+		await env.DB.prepare(
+			`INSERT INTO backup_runs (id, trigger, status, stage, started_at, finished_at, snapshot_id, rows, bytes, chunks, error)
+			 VALUES ('run-b', 'scheduled', 'failed', 'export', ?, ?, NULL, 0, 0, 0, 'D1_ERROR: boom'),
+			        ('run-a', 'scheduled', 'complete', NULL, ?, ?, ?, 2, 10, 1, NULL)`,
+		)
+			.bind(new Date(now - 2 * H).toISOString(), new Date(now - 2 * H).toISOString(), new Date(now - 3 * H).toISOString(), new Date(now - 3 * H).toISOString(), newer.snapshotId)
+			.run();
+		// Channel history: the webhook failed last, Resend succeeded.
+		const p = uniquePrefix();
+		const t = new Date(now - H);
+		await sendEvent(envWith({ resend: `${p}/resend` }), { type: "verification_failed", runId: "v1", snapshotId: "s", chunk: null, reason: "r" }, t);
+		await sendEvent(envWith({ webhook: `${p}/fail401/hook` }), { type: "verification_failed", runId: "v1", snapshotId: "s", chunk: null, reason: "r" }, t);
+
+		const body = (await (await get("/api/admin/status")).json()) as Record<string, any>;
+		expect(body.lastRun).toMatchObject({ id: "run-b", status: "failed", stage: "export", error: "D1_ERROR: boom" });
+		expect(body.newestSnapshot.snapshotId).toBe(newer.snapshotId);
+		expect(body.newestSnapshot.ageHours).toBeGreaterThanOrEqual(3);
+		expect(body.newestSnapshot.ageHours).toBeLessThan(4);
+		expect(body.stale).toBe(false);
+		expect(body.snapshots).toEqual({ count: 2, totalBytes: older.bytes + newer.bytes });
+		const byName = Object.fromEntries(body.channels.map((c: any) => [c.channel, c]));
+		expect(byName.resend).toMatchObject({ health: "ok", lastEventType: "verification_failed", lastError: null, failuresLast7Days: 0 });
+		expect(byName.webhook).toMatchObject({ health: "failing", lastError: "HTTP 401", failuresLast7Days: 1, lastSuccessAt: null });
+		expect(byName.emailjs).toMatchObject({ health: "unused" });
+	});
+
+	it("stale when the newest verified snapshot is older than BACKUP_MAX_AGE_HOURS", async () => {
+		await writeSnapshot(env.R2_BUCKET, { time: new Date(Date.now() - 30 * H), tables: { submissions: { rows: [] } } });
+		const body = (await (await get("/api/admin/status")).json()) as Record<string, any>;
+		expect(body.stale).toBe(true);
+		expect(body.newestSnapshot.ageHours).toBeGreaterThanOrEqual(30);
+	});
+
+	it("a misconfigured channel is shown as such", async () => {
+		const { app } = await import("../src/http/app");
+		const res = await app.request("/api/admin/status", { headers: ADMIN }, envWith({ extra: { EMAILJS_TEMPLATE_ID: "only-this" } }));
+		const body = (await res.json()) as Record<string, any>;
+		expect(body.channels).toEqual([
+			expect.objectContaining({ channel: "emailjs", configured: false, health: "misconfigured", lastError: "missing EMAIL_API_KEY, EMAILJS_SERVICE_ID, EMAILJS_PUBLIC_KEY" }),
+		]);
+	});
+});
+
+describe("GET /api/health", () => {
+	it("adds backup { ok, ageHours } and nothing more", async () => {
+		const res = await get("/api/health", {});
+		const body = (await res.json()) as Record<string, any>;
+		expect(Object.keys(body).sort()).toEqual(["backup", "ok", "version"]);
+		expect(body.backup).toEqual({ ok: false, ageHours: null }); // no snapshot yet
+	});
+
+	it("ok with a recent verified snapshot, not ok when it is too old", async () => {
+		await writeSnapshot(env.R2_BUCKET, { time: new Date(Date.now() - 2 * H), tables: { submissions: { rows: [] } } });
+		let body = (await (await get("/api/health", {})).json()) as Record<string, any>;
+		expect(body.backup.ok).toBe(true);
+		expect(Object.keys(body.backup).sort()).toEqual(["ageHours", "ok"]);
+		expect(body.backup.ageHours).toBeGreaterThanOrEqual(2);
+		await clearAll();
+		await writeSnapshot(env.R2_BUCKET, { time: new Date(Date.now() - 27 * H), tables: { submissions: { rows: [] } } });
+		body = (await (await get("/api/health", {})).json()) as Record<string, any>;
+		expect(body.backup.ok).toBe(false);
+		expect(body.backup.ageHours).toBeGreaterThanOrEqual(27);
+	});
+});

@@ -1,0 +1,15 @@
+// Real-browser tests of the public page: Node runs the tests, `wrangler dev` runs the Worker on
+// 127.0.0.1 with throw-away state (test-browser/global-setup.ts), Debian's chromium drives the page.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+	test: {
+		environment: "node",
+		include: ["test-browser/**/*.test.ts"],
+		globalSetup: ["./test-browser/global-setup.ts"],
+		// One browser and one server for the whole run; the files share them, so no parallel files.
+		fileParallelism: false,
+		testTimeout: 60_000,
+		hookTimeout: 120_000,
+	},
+});
