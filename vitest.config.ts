@@ -1,10 +1,15 @@
 // Tests run inside workerd with the Workers Vitest integration, on real local D1, R2 and
 // Workflows configured from wrangler.jsonc. Migrations are applied in test/apply-migrations.ts.
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+
+/** The crons and vars of wrangler.jsonc, for the test that keeps them consistent. */
+const wranglerText = readFileSync(path.join(import.meta.dirname, "wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, "");
+const wranglerCrons = JSON.stringify(JSON.parse(wranglerText).triggers.crons);
 
 /** Test configuration of the notification channels: all of them, on 127.0.0.1 only. */
 function notificationBindings(receiverUrl: string): Record<string, string> {
@@ -33,6 +38,7 @@ export default defineConfig({
 			miniflare: {
 				bindings: {
 					TEST_MIGRATIONS: migrations,
+					TEST_WRANGLER_CRONS: wranglerCrons,
 					ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
 					// Every notification provider on, pointed at the local receiver (test/receiver/server.ts).
 					...notificationBindings(inject("receiverUrl")),

@@ -100,12 +100,6 @@ const schema = z.object({
 	RETENTION_MAX_REMOVE_PCT: int(25, 1, 100),
 	/** Weekly verification: 0 = every retained snapshot, N = a sample of N (always including the newest). */
 	VERIFY_SAMPLE: int(0, 0, 10000),
-	/** Optional age recipients (public keys, `age1…`), comma-separated: snapshots are encrypted to them. */
-	AGE_RECIPIENTS: list.pipe(
-		z.array(z.string().regex(/^age1[0-9a-z]{58}$/, "must be age public keys (age1…)"), {
-			error: "must be age public keys (age1…)",
-		}),
-	),
 	/** Target compressed size of one snapshot chunk, in bytes. */
 	BACKUP_CHUNK_BYTES: int(4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
 });

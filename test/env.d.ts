@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
 	interface Env {
 		TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+		/** JSON array of wrangler.jsonc triggers.crons. */
+		TEST_WRANGLER_CRONS: string;
 		ADMIN_TOKEN: string;
 		/** Set by submission tests on a copy of env to exercise Turnstile. */
 		TURNSTILE_SECRET?: string;
