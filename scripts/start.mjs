@@ -7,11 +7,18 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const STATE = ".wrangler/state";
-const wrangler = "node_modules/.bin/wrangler";
+// Run wrangler with this very Node.js (24, from the `node` dev dependency under `npm start`),
+// whatever `node` happens to be first on PATH.
+const wranglerJs = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
+if (Number(process.versions.node.split(".")[0]) < 22) {
+	console.error(`Node.js ${process.version} is too old for wrangler: run \`npm start\` (it uses the Node.js 24 installed by npm ci).`);
+	process.exit(1);
+}
 
 function ensureAdminToken() {
 	const file = ".dev.vars";
@@ -50,8 +57,8 @@ function scheduleCrons(crons) {
 ensureAdminToken();
 
 const migrate = spawnSync(
-	wrangler,
-	["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE],
+	process.execPath,
+	[wranglerJs, "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE],
 	{ stdio: "inherit", env: { ...process.env, CI: "true" } },
 );
 if (migrate.status !== 0) {
@@ -60,8 +67,8 @@ if (migrate.status !== 0) {
 }
 
 const dev = spawn(
-	wrangler,
-	["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", STATE, "--test-scheduled", ...process.argv.slice(2)],
+	process.execPath,
+	[wranglerJs, "dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", STATE, "--test-scheduled", ...process.argv.slice(2)],
 	{ stdio: "inherit" },
 );
 scheduleCrons(readCrons());

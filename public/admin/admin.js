@@ -36,6 +36,8 @@ const TEXT = {
 		cancel: "Fermer", undoConfirm: "Remettre les données telles qu'elles étaient avant le dernier remplacement ?",
 		undoDone: "Remplacement annulé.", keep: "Gardée", remove: "Supprimée", why: "Pourquoi",
 		frozen: "Suppression gelée : {reason}", csvDone: "Fichier CSV téléchargé.",
+		tables: { submissions: "Réponses", roles: "Rôles", counters: "Compteurs", erasures: "Demandes d'effacement", erased_submissions: "Réponses effacées", audit_log: "Journal d'administration", backup_runs: "Historique des sauvegardes" },
+		policyFacts: "{d} jours, {w} semaines, {m} mois", sizeCol: "Taille",
 		channelOk: "fonctionne", channelFailing: "en échec", channelUnused: "pas encore utilisé", channelMisconfigured: "mal configuré",
 	},
 	en: {
@@ -67,6 +69,8 @@ const TEXT = {
 		restoreFailed: "The restore failed: {error}. Nothing was changed if the error happened during verification.",
 		cancel: "Close", undoConfirm: "Put the data back as it was before the last replace?", undoDone: "Replace undone.",
 		keep: "Kept", remove: "Removed", why: "Why", frozen: "Pruning frozen: {reason}", csvDone: "CSV file downloaded.",
+		tables: { submissions: "Answers", roles: "Roles", counters: "Counters", erasures: "Erasure requests", erased_submissions: "Erased answers", audit_log: "Admin log", backup_runs: "Backup history" },
+		policyFacts: "{d} days, {w} weeks, {m} months", sizeCol: "Size",
 		channelOk: "working", channelFailing: "failing", channelUnused: "not used yet", channelMisconfigured: "misconfigured",
 	},
 };
@@ -89,6 +93,9 @@ function h(tag, attrs = {}, ...children) {
 	for (const c of children.flat()) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
 	return el;
 }
+
+/** DOM append() would print null/undefined as text: skip them. */
+const appendAll = (parent, ...children) => parent.append(...children.flat().filter((c) => c !== null && c !== undefined));
 
 const fmtDate = (iso) => (iso ? dateFmt.format(new Date(iso)) : "—");
 const fmtBytes = (n) => (n < 1024 * 1024 ? `${numberFmt.format(Math.ceil(n / 1024))} Kio` : `${numberFmt.format(Math.round((n / 1048576) * 10) / 10)} Mio`);
@@ -181,7 +188,8 @@ function renderStatus(s) {
 			];
 	const channelText = { ok: "channelOk", failing: "channelFailing", unused: "channelUnused", misconfigured: "channelMisconfigured" };
 	const channelKind = { ok: "ok", failing: "bad", unused: "warn", misconfigured: "bad" };
-	box.append(
+	appendAll(
+		box,
 		s.stale ? h("p", { class: "notice error", role: "alert" }, badge("bad", t("stale")), " ", t("staleExplain", { h: s.thresholdHours })) : null,
 		h(
 			"dl",
@@ -202,7 +210,7 @@ function renderStatus(s) {
 				...(s.verification.corrupt ?? []).map((c) => h("div", { class: "error" }, `${c.snapshotId} ${c.chunk ?? ""}: ${c.reason}`)),
 			]),
 			h("dt", {}, t("policy")),
-			h("dd", {}, s.retention ? `${s.retention.keepDaily} j · ${s.retention.keepWeekly} sem. · ${s.retention.keepMonthly} mois` : "—"),
+			h("dd", {}, s.retention ? t("policyFacts", { d: s.retention.keepDaily, w: s.retention.keepWeekly, m: s.retention.keepMonthly }) : "—"),
 		),
 	);
 }
@@ -212,19 +220,20 @@ function renderSnapshots(list) {
 	box.replaceChildren();
 	box.removeAttribute("aria-busy");
 	if (list.length === 0) return box.append(h("p", {}, t("noSnapshot")));
+	const headers = [t("date"), t("trigger"), t("submissions"), t("rows"), t("sizeCol"), t("verified"), t("actions")];
+	const cell = (i, content, cls) => h("td", { class: cls, "data-label": headers[i] }, content);
 	const rows = list.map((s) =>
 		h(
 			"tr",
 			{},
-			h("td", {}, fmtDate(s.time), h("br"), h("code", {}, s.id)),
-			h("td", {}, t(s.trigger) ?? s.trigger),
-			h("td", { class: "num" }, numberFmt.format(s.rows?.submissions ?? 0)),
-			h("td", { class: "num" }, numberFmt.format(s.totalRows ?? 0)),
-			h("td", { class: "num" }, fmtBytes(s.bytes ?? 0)),
-			h("td", {}, s.verified ? badge("ok", t("yes")) : badge("bad", t("no"))),
-			h(
-				"td",
-				{},
+			cell(0, [fmtDate(s.time), h("br"), h("code", {}, s.id)]),
+			cell(1, t(s.trigger)),
+			cell(2, numberFmt.format(s.rows?.submissions ?? 0), "num"),
+			cell(3, numberFmt.format(s.totalRows ?? 0), "num"),
+			cell(4, fmtBytes(s.bytes ?? 0), "num"),
+			cell(5, s.verified ? badge("ok", t("yes")) : badge("bad", t("no"))),
+			cell(
+				6,
 				h(
 					"div",
 					{ class: "actions" },
@@ -241,8 +250,8 @@ function renderSnapshots(list) {
 			{ class: "table-wrap" },
 			h(
 				"table",
-				{},
-				h("thead", {}, h("tr", {}, [t("date"), t("trigger"), t("submissions"), t("rows"), t("size"), t("verified"), t("actions")].map((x, i) => h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : null }, x)))),
+				{ class: "cards" },
+				h("thead", {}, h("tr", {}, headers.map((x, i) => h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : null }, x)))),
 				h("tbody", {}, rows),
 			),
 		),
@@ -292,19 +301,27 @@ async function backupNow(button) {
 // ---------------------------------------------------------------------------------------------
 // Restore: always a preview first, then merge or replace after an explicit confirmation.
 
+const tableLabel = (name) => TEXT[lang].tables[name] ?? name;
+
 function diffTable(tables) {
+	const headers = [t("table"), t("added"), t("differ"), t("disappear"), t("erased")];
 	return h(
 		"div",
 		{ class: "table-wrap" },
 		h(
 			"table",
-			{},
-			h("thead", {}, h("tr", {}, [t("table"), t("added"), t("differ"), t("disappear"), t("erased")].map((x, i) => h("th", { scope: "col", class: i ? "num" : null }, x)))),
+			{ class: "cards" },
+			h("thead", {}, h("tr", {}, headers.map((x, i) => h("th", { scope: "col", class: i ? "num" : null }, x)))),
 			h(
 				"tbody",
 				{},
 				Object.entries(tables).map(([name, d]) =>
-					h("tr", {}, h("th", { scope: "row" }, name), [d.added, d.differ, d.disappear, d.skippedErased].map((n) => h("td", { class: "num" }, numberFmt.format(n ?? 0)))),
+					h(
+						"tr",
+						{},
+						h("th", { scope: "row" }, tableLabel(name)),
+						[d.added, d.differ, d.disappear, d.skippedErased].map((n, i) => h("td", { class: "num", "data-label": headers[i + 1] }, numberFmt.format(n ?? 0))),
+					),
 				),
 			),
 		),
@@ -361,7 +378,9 @@ async function previewRetention(button) {
 		const r = await getJson("/api/admin/retention");
 		const box = $("retention");
 		const decisions = r.decisions ?? [];
-		box.replaceChildren(
+		box.replaceChildren();
+		appendAll(
+			box,
 			r.frozen ? h("p", { class: "notice error" }, t("frozen", { reason: r.frozen.reason ?? "" })) : null,
 			h(
 				"div",
