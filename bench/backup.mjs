@@ -3,12 +3,16 @@
 // runs a backup through `wrangler dev`, and reports its wall time and the isolate's peak JS heap
 // (inspector protocol: Runtime.getHeapUsage sampled every 20 ms), next to
 // `sqlite3 <same file> .dump | gzip -6` on the same rows, in the same run.
-// Usage: npm run bench:backup [-- 10000 100000 1000000]   (env BENCH_TIMEOUT_S per size, default 1800)
+// The Worker is bundled ONCE at the start and run from that frozen copy (others' edits of src/
+// cannot reload it mid-run). Also reports the CPU seconds used by workerd and by sqlite3|gzip.
+// Usage: npm run bench:backup [-- 10000 100000 1000000]   (env BENCH_TIMEOUT_S per size, default 1800;
+// BENCH_PROFILE=1 writes a V8 CPU profile of the isolate per size to $TMPDIR/bench-backup-<rows>.cpuprofile)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { stripJsonComments } from "./local-worker.mjs";
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
 if (SIZES.length === 0) SIZES.push(10_000, 100_000, 1_000_000);
@@ -17,8 +21,53 @@ const INSPECTOR = Number(process.env.BENCH_INSPECTOR_PORT ?? 9331);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
 const TOKEN = "bench-admin-token-0123456789abcdef";
 const wrangler = "node_modules/.bin/wrangler";
-const dir = mkdtempSync(path.join(os.tmpdir(), "bench-backup-"));
+const PROFILE = process.env.BENCH_PROFILE === "1";
+const ROOT = path.resolve(import.meta.dirname, "..");
+const WRANGLER_ENV = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const work = mkdtempSync(path.join(os.tmpdir(), "bench-backup-"));
+const dir = path.join(work, "state");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Bundle the Worker once into the temp folder; a derived config runs it with --no-bundle. */
+function freezeWorker() {
+	const out = path.join(work, "build");
+	const r = spawnSync(wrangler, ["deploy", "--dry-run", "--outdir", out], { cwd: ROOT, stdio: "ignore", env: WRANGLER_ENV });
+	if (r.status !== 0) throw new Error("bundling the Worker failed");
+	const cfg = JSON.parse(stripJsonComments(readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8")));
+	cfg.main = path.join(out, "worker.js");
+	delete cfg.$schema;
+	if (cfg.assets?.directory) {
+		const assets = path.join(work, "public");
+		if (existsSync(path.join(ROOT, cfg.assets.directory))) cpSync(path.join(ROOT, cfg.assets.directory), assets, { recursive: true });
+		cfg.assets.directory = assets;
+	}
+	for (const d of cfg.d1_databases ?? []) {
+		const m = path.join(work, "migrations");
+		cpSync(path.join(ROOT, d.migrations_dir ?? "migrations"), m, { recursive: true });
+		d.migrations_dir = m;
+	}
+	const file = path.join(work, "wrangler.json");
+	writeFileSync(file, JSON.stringify(cfg, null, 2));
+	return file;
+}
+const CONFIG = freezeWorker();
+
+/** CPU seconds (user + system) used so far by a process and its descendants that are still alive. */
+function cpuSeconds(pid) {
+	const tick = 100; // USER_HZ on Linux
+	let total = 0;
+	const walk = (p) => {
+		try {
+			const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+			const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+			total += (Number(f[11]) + Number(f[12])) / tick;
+			const kids = readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim();
+			for (const k of kids ? kids.split(" ") : []) walk(Number(k));
+		} catch {}
+	};
+	walk(pid);
+	return total;
+}
 
 function findSqlite() {
 	const d = path.join(dir, "v3/d1/miniflare-D1DatabaseObject");
@@ -58,17 +107,21 @@ COMMIT;`;
 
 function timeDumpGzip(db) {
 	const t0 = process.hrtime.bigint();
-	const r = spawnSync("bash", ["-o", "pipefail", "-c", `sqlite3 '${db}' .dump | gzip -6 | wc -c`], { encoding: "utf8" });
+	// `times` prints the children's user and system CPU time (both processes of the pipe).
+	const r = spawnSync("bash", ["-o", "pipefail", "-c", `sqlite3 '${db}' .dump | gzip -6 | wc -c; times`], { encoding: "utf8" });
 	if (r.status !== 0) throw new Error("sqlite3 .dump | gzip -6 failed");
-	return { ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes: Number(r.stdout.trim()) };
+	const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+	const [bytes, , children] = r.stdout.trim().split("\n");
+	const cpu = [...(children ?? "").matchAll(/(\d+)m([\d.]+)s/g)].reduce((s, m) => s + Number(m[1]) * 60 + Number(m[2]), 0);
+	return { ms, bytes: Number(bytes), cpuS: cpu };
 }
 
 async function startDev() {
 	const dev = spawn(
 		wrangler,
-		["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", dir, "--inspector-port", String(INSPECTOR),
+		["dev", "-c", CONFIG, "--no-bundle", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", dir, "--inspector-port", String(INSPECTOR),
 			"--var", `ADMIN_TOKEN:${TOKEN}`, "--log-level", "error", "--show-interactive-dev-session=false"],
-		{ stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
+		{ stdio: ["ignore", "ignore", "inherit"], env: WRANGLER_ENV },
 	);
 	for (let i = 0; i < 120; i++) {
 		try {
@@ -106,12 +159,17 @@ async function sampleHeap() {
 			pending.delete(msg.id);
 		}
 	});
-	const call = (method) =>
+	const call = (method, params) =>
 		new Promise((resolve) => {
 			const n = ++id;
 			pending.set(n, resolve);
-			ws.send(JSON.stringify({ id: n, method }));
+			ws.send(JSON.stringify({ id: n, method, ...(params ? { params } : {}) }));
 		});
+	if (PROFILE) {
+		await call("Profiler.enable");
+		await call("Profiler.setSamplingInterval", { interval: 500 });
+		await call("Profiler.start");
+	}
 	let peak = 0;
 	let first = 0;
 	let running = true;
@@ -126,9 +184,15 @@ async function sampleHeap() {
 		}
 	})();
 	return {
-		async stop() {
+		async stop(rows) {
 			running = false;
 			await loop;
+			if (PROFILE) {
+				const { profile } = await call("Profiler.stop");
+				const file = path.join(os.tmpdir(), `bench-backup-${rows}.cpuprofile`);
+				writeFileSync(file, JSON.stringify(profile));
+				console.log(`profile: ${file}`);
+			}
 			ws.close();
 			return { baseline: first, peak };
 		},
@@ -161,9 +225,9 @@ async function runBackup() {
 
 const results = [];
 try {
-	const mig = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], {
+	const mig = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "-c", CONFIG, "--persist-to", dir], {
 		stdio: "ignore",
-		env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+		env: WRANGLER_ENV,
 	});
 	if (mig.status !== 0) throw new Error("migrations failed");
 	const db = findSqlite();
@@ -176,8 +240,10 @@ try {
 		try {
 			const heap = await sampleHeap();
 			await sleep(300);
+			const cpu0 = cpuSeconds(dev.pid);
 			const backup = await runBackup();
-			const h = await heap.stop();
+			const cpuS = cpuSeconds(dev.pid) - cpu0;
+			const h = await heap.stop(n);
 			const row = {
 				rows: n,
 				fillS,
@@ -188,6 +254,8 @@ try {
 				dumpGzipS: dump.ms / 1000,
 				dumpGzipMiB: dump.bytes / 2 ** 20,
 				ratio: backup.ms / dump.ms,
+				backupCpuS: cpuS,
+				dumpGzipCpuS: dump.cpuS,
 				heapBaselineMB: h.baseline / 1e6,
 				heapPeakMB: h.peak / 1e6,
 			};
@@ -198,7 +266,7 @@ try {
 		}
 	}
 } finally {
-	rmSync(dir, { recursive: true, force: true });
+	rmSync(work, { recursive: true, force: true });
 }
 
 console.log("\n| rows | backup (s, verify incl.) | sqlite3 .dump \\| gzip -6 (s) | ratio | snapshot (MiB) | dump.gz (MiB) | chunks | heap idle / peak (MB) |");
@@ -208,4 +276,6 @@ for (const r of results) {
 		`| ${r.rows.toLocaleString("en")} | ${r.backupS.toFixed(1)} | ${r.dumpGzipS.toFixed(1)} | ${r.ratio.toFixed(2)}× | ${r.snapshotMiB.toFixed(1)} | ${r.dumpGzipMiB.toFixed(1)} | ${r.chunks} | ${r.heapBaselineMB.toFixed(1)} / ${r.heapPeakMB.toFixed(1)} |`,
 	);
 }
-writeFileSync(path.join(os.tmpdir(), "bench-backup-last.json"), JSON.stringify({ results, cpus: os.cpus()[0]?.model, ncpu: os.cpus().length }, null, 2));
+console.log(`\nmachine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+for (const r of results) console.log(`${r.rows}: CPU s backup (workerd, all threads) ${r.backupCpuS.toFixed(1)} / sqlite3|gzip ${r.dumpGzipCpuS.toFixed(1)}`);
+writeFileSync(path.join(os.tmpdir(), "bench-backup-last.json"), JSON.stringify({ results, cpus: os.cpus()[0]?.model, ncpu: os.cpus().length, node: process.version }, null, 2));

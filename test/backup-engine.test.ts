@@ -4,10 +4,13 @@ import { createScheduledController, createExecutionContext, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { afterBackupHooks, type BackupOutcome } from "../src/backup/after-backup";
+import { NonRetryableError } from "cloudflare:workflows";
+import { VERIFICATION_FAILED, checkReadBack } from "../src/backup/export";
 import {
 	chunkKey,
 	digestRows,
 	encodeChunk,
+	gunzip,
 	manifestKey,
 	sha256Hex,
 	type Row,
@@ -108,30 +111,60 @@ describe("BackupWorkflow: failures", () => {
 		return { startedAt: new Date(T0).toISOString(), plan: { snapshotId, bounds: {}, columns: {}, schemaVersion: "test" } };
 	}
 
-	for (const damage of ["flipped byte", "truncated"] as const) {
-		it(`a ${damage} in a stored chunk is detected by verification and the run fails`, async () => {
-			const runId = `manual-20261125T020000Z-${damage === "truncated" ? "trunca" : "flippd"}`;
-			const snapshotId = `2026-11-25T020000Z-${damage === "truncated" ? "trunc" : "flip"}`;
-			const good = encodeChunk([{ table: "counters", row: { name: "total", value: 1, updated_at: "x" } }]);
-			const entry = { n: 1, key: chunkKey(snapshotId, 1), bytes: good.byteLength, sha256: sha256Hex(good), rows: 1, tables: { counters: 1 } };
-			const bad = damage === "truncated" ? good.slice(0, -5) : good.slice();
-			if (damage === "flipped byte") bad[Math.floor(bad.length / 2)]! ^= 0x01;
-			await env.R2_BUCKET.put(entry.key, bad);
-			await runBackup(
-				runId,
-				{ trigger: "manual", requestedAt: T0 },
-				async (m) => {
-					await m.mockStepResult({ name: "begin" }, plan(snapshotId));
-					await m.mockStepResult({ name: "export chunk 1" }, { entry, digests: {}, rawBytes: 10, next: null });
-				},
-				"errored",
+	for (const damage of ["flipped byte", "truncated", "other row"] as const) {
+		it(`read-back verification detects a ${damage} in a stored chunk`, () => {
+			const rows = [[1, "total", "x"]];
+			const good = encodeChunk([{ table: "counters", row: { seq: 1, name: "total", updated_at: "x" } }]);
+			const rawBytes = gunzip(good).byteLength;
+			const entry = { n: 1, key: "k", bytes: good.byteLength, sha256: sha256Hex(good), rows: 1, tables: { counters: 1 } };
+			const pages = [{ table: "counters", columns: ["seq", "name", "updated_at"], rows }];
+			expect(checkReadBack(entry, good, { rawBytes, pages })).toEqual({ ok: true });
+			let check;
+			if (damage === "other row") {
+				check = checkReadBack(entry, good, { rawBytes, pages: [{ ...pages[0]!, rows: [[1, "total", "y"]] }] });
+			} else {
+				const bad = damage === "truncated" ? good.slice(0, -5) : good.slice();
+				if (damage === "flipped byte") bad[Math.floor(bad.length / 2)]! ^= 0x01;
+				check = checkReadBack(entry, bad, { rawBytes, pages });
+			}
+			expect(check.ok).toBe(false);
+			expect(check.ok ? "" : check.message).toMatch(
+				{ truncated: /bytes, manifest says/, "flipped byte": /SHA-256 does not match/, "other row": /line 1 differs/ }[damage],
 			);
-			const run = await fetchRunRow(runId);
-			expect(run).toMatchObject({ status: "failed", stage: "verify" });
-			expect(String(run!.error)).toMatch(damage === "truncated" ? /bytes, manifest says/ : /SHA-256 does not match/);
-			expect(await env.R2_BUCKET.head(manifestKey(snapshotId))).toBeNull();
 		});
 	}
+
+	it("read-back verification detects missing and extra records", () => {
+		const recs = [1, 2].map((seq) => ({ table: "roles", row: { seq, role_key: `r${seq}` } }));
+		const two = encodeChunk(recs);
+		const entry = { n: 1, key: "k", bytes: two.byteLength, sha256: sha256Hex(two), rows: 2, tables: { roles: 2 } };
+		const rawBytes = gunzip(two).byteLength;
+		const page = (n: number) => [{ table: "roles", columns: ["seq", "role_key"], rows: recs.slice(0, n).map((r) => [r.row.seq, r.row.role_key]) }];
+		expect(checkReadBack(entry, two, { rawBytes, pages: page(2) }).ok).toBe(true);
+		expect(checkReadBack(entry, two, { rawBytes, pages: page(1) })).toMatchObject({ ok: false, message: expect.stringMatching(/more records/) });
+		expect(checkReadBack({ ...entry, rows: 3, tables: { roles: 3 } }, two, { rawBytes, pages: page(2) })).toMatchObject({ ok: false, message: expect.stringMatching(/2 records, manifest says 3/) });
+	});
+
+	it("a verification failure fails the run at stage verify, without a manifest", async () => {
+		const runId = "manual-20261125T020000Z-flippd";
+		const snapshotId = "2026-11-25T020000Z-flip";
+		await runBackup(
+			runId,
+			{ trigger: "manual", requestedAt: T0 },
+			async (m) => {
+				await m.mockStepResult({ name: "begin" }, plan(snapshotId));
+				await m.mockStepError(
+					{ name: "export chunk 1" },
+					new NonRetryableError(`${VERIFICATION_FAILED}: chunk 1: SHA-256 does not match the manifest`, "VerificationError"),
+				);
+			},
+			"errored",
+		);
+		const run = await fetchRunRow(runId);
+		expect(run).toMatchObject({ status: "failed", stage: "verify" });
+		expect(String(run!.error)).toMatch(/SHA-256 does not match/);
+		expect(await env.R2_BUCKET.head(manifestKey(snapshotId))).toBeNull();
+	});
 
 	it("a put failing transiently on chunk 2 is retried and the snapshot has no duplicate rows", async () => {
 		await insertSubmissions(120);

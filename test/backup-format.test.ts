@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
 	addDigests,
 	buildSnapshotId,
+	canonicalRow,
+	DigestSum,
 	checkChunk,
 	chunkKey,
 	decodeChunk,
@@ -74,5 +76,31 @@ describe("content digest", () => {
 		expect(digestRows("t", [{ id: "a", v: 1 }, { id: "b", v: 3 }])).not.toBe(whole);
 		expect(digestRows("t", rows.slice(1))).not.toBe(whole);
 		expect(digestRows("u", rows)).not.toBe(whole);
+	});
+
+	it("DigestSum (8 uint32 words + carries) equals the BigInt definition, wrap-around included", () => {
+		// Reference: the format's definition, spelled out with BigInt and hex.
+		const MOD = 1n << 256n;
+		const refHex = (hashes: Uint8Array[]) =>
+			(hashes.reduce((s, h) => s + BigInt(`0x${Buffer.from(h).toString("hex")}`), 0n) % MOD).toString(16).padStart(64, "0");
+		const random = Array.from({ length: 3000 }, () => crypto.getRandomValues(new Uint8Array(32)));
+		const ones = Array.from({ length: 5 }, () => new Uint8Array(32).fill(0xff)); // forces carries out of 2^256
+		const edges = [new Uint8Array(32), Uint8Array.from({ length: 32 }, (_, i) => (i % 4 === 3 ? 0xff : 0))];
+		for (const set of [random, ones, edges, [...ones, ...random, ...edges], []]) {
+			const sum = new DigestSum();
+			for (const h of set) sum.addBytes(h);
+			expect(sum.toHex()).toBe(refHex(set));
+			const viaHex = new DigestSum();
+			viaHex.addHex(sum.toHex());
+			viaHex.addHex(refHex(ones));
+			expect(viaHex.toHex()).toBe(addDigests(sum.toHex(), refHex(ones)));
+		}
+	});
+
+	it("digestRows keeps the v1 definition: sum mod 2^256 of SHA-256(table + LF + canonical row)", () => {
+		const rows = [{ seq: 1, id: "é☕", answers: '{"a":"\u2028"}', n: null }, { seq: 2.5, id: "\ud83d", answers: "x", n: -0 }];
+		const ref = rows.reduce((s, r) => s + BigInt(`0x${sha256Hex(`submissions\n${canonicalRow(r)}`)}`), 0n) % (1n << 256n);
+		expect(digestRows("submissions", rows)).toBe(ref.toString(16).padStart(64, "0"));
+		expect(recordDigest("submissions", rows[0]!)).toBe(BigInt(`0x${sha256Hex(`submissions\n${canonicalRow(rows[0]!)}`)}`));
 	});
 });

@@ -1,19 +1,28 @@
 // Export side of the backup: the consistency bound taken at the start of a run, and one chunk
-// exported per call (keyset pages from D1 -> NDJSON -> one gzip member -> R2 with its SHA-256).
-// Each call holds one chunk's bytes at a most; only small metadata is returned to the Workflow.
+// exported per call (keyset pages from D1 -> NDJSON -> one gzip member -> R2 with its SHA-256 ->
+// read back from R2 and compared with the rows). Each call holds one chunk's rows and bytes at
+// most; only small metadata is returned to the Workflow.
 import { NonRetryableError } from "cloudflare:workflows";
 import { gzipSync } from "node:zlib";
 import {
+	DigestSum,
 	GZIP_LEVEL,
 	chunkKey,
+	gunzip,
+	recordHashBytes,
 	sha256Hex,
 	type Cell,
 	type ChunkEntry,
 } from "./format";
 import { exportedTables, quoteIdent } from "./tables";
 
-/** Hard ceiling on one chunk's uncompressed size: bounds memory whatever the compression ratio. */
-export const MAX_RAW_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Hard ceiling on one chunk's uncompressed size: bounds memory whatever the compression ratio.
+ * 4 MiB: a chunk's rows are held until its read-back check, so this sets the isolate's heap peak.
+ */
+export const MAX_RAW_CHUNK_BYTES = 4 * 1024 * 1024;
+const encoder = new TextEncoder();
+
 /** Most rows read by one D1 query. */
 export const MAX_PAGE_ROWS = 1000;
 /** Compression ratio assumed before the first chunk has measured one. */
@@ -112,13 +121,90 @@ export function buildRecordLine(
 	return { line: `{"table":${tableJson},"row":{${cells.join(",")}}}\n`, canonical };
 }
 
-const MOD = 1n << 256n;
-const encoder = new TextEncoder();
+/** Rows of one D1 page as exported, kept until the chunk has been read back and compared. */
+export type ExportedPage = { table: string; columns: readonly string[]; rows: readonly (readonly unknown[])[] };
+
+/** What a stored chunk must decode to: the exported rows, in order, and the NDJSON size. */
+export type ExpectedChunk = { rawBytes: number; pages: readonly ExportedPage[] };
+
+export type ReadBackCheck = { ok: true } | { ok: false; message: string };
+
+const NEWLINE = 0x0a;
+
+/**
+ * Pure read-back verification of one stored chunk against what was exported: size and SHA-256
+ * of the stored bytes (the manifest entry), gzip decodes, the NDJSON has the exported size, and
+ * EVERY line parses as a {table,row} record equal, column by column (===), to the D1 row it was
+ * written from, with nothing missing or extra; row counts per table match the entry. This is
+ * stricter than comparing content digests (each record is compared exactly, not a sum of
+ * hashes) and costs no second SHA-256 per record.
+ */
+export function checkReadBack(entry: ChunkEntry, stored: Uint8Array | undefined, expected: ExpectedChunk): ReadBackCheck {
+	const where = `chunk ${entry.n} (${entry.key})`;
+	const fail = (why: string): ReadBackCheck => ({ ok: false, message: `${where}: ${why}` });
+	if (!stored) return fail("object is missing");
+	if (stored.byteLength !== entry.bytes) return fail(`${stored.byteLength} bytes, manifest says ${entry.bytes}`);
+	if (sha256Hex(stored) !== entry.sha256) return fail("SHA-256 does not match the manifest");
+	let raw: Uint8Array;
+	try {
+		raw = gunzip(stored);
+	} catch {
+		return fail("not a valid gzip stream (corrupt or truncated)");
+	}
+	if (raw.byteLength !== expected.rawBytes) return fail(`decompresses to ${raw.byteLength} bytes, ${expected.rawBytes} were written`);
+	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+	const counts: Record<string, number> = {};
+	let start = 0;
+	let line = 0;
+	for (const page of expected.pages) {
+		const cols = page.columns;
+		for (const values of page.rows) {
+			line++;
+			const end = raw.indexOf(NEWLINE, start);
+			if (end < 0) return fail(`truncated at line ${line}`);
+			let value: unknown;
+			try {
+				value = JSON.parse(decoder.decode(raw.subarray(start, end)));
+			} catch {
+				return fail(`line ${line} is not valid UTF-8 JSON`);
+			}
+			start = end + 1;
+			if (!isSameRecord(value, page.table, cols, values)) return fail(`line ${line} differs from the ${page.table} row exported`);
+			counts[page.table] = (counts[page.table] ?? 0) + 1;
+		}
+	}
+	if (start !== raw.byteLength) return fail(`more records than the ${line} exported`);
+	const tablesMatch =
+		Object.keys(counts).length === Object.keys(entry.tables).length &&
+		Object.entries(counts).every(([t, c]) => entry.tables[t] === c);
+	if (line !== entry.rows || !tablesMatch) return fail(`${line} records, manifest says ${entry.rows}`);
+	return { ok: true };
+}
+
+/** A parsed line is exactly `{table, row}` with the exported columns and values. */
+function isSameRecord(value: unknown, table: string, cols: readonly string[], values: readonly unknown[]): boolean {
+	if (typeof value !== "object" || value === null) return false;
+	const r = value as { table?: unknown; row?: unknown };
+	if (r.table !== table || Object.keys(r).length !== 2) return false;
+	const row = r.row;
+	if (typeof row !== "object" || row === null || Array.isArray(row)) return false;
+	const cells = row as Record<string, unknown>;
+	if (Object.keys(cells).length !== cols.length) return false;
+	for (let i = 0; i < cols.length; i++) {
+		if (!Object.hasOwn(cells, cols[i]!) || cells[cols[i]!] !== values[i]) return false;
+	}
+	return true;
+}
+
+/** Marks a read-back mismatch: the Workflow reports it as stage "verify" and never retries it. */
+export const VERIFICATION_FAILED = "verification failed";
 
 /**
  * Export chunk `n` starting at `cursor`: read keyset pages until the uncompressed budget is
  * reached (at least one row per chunk), gzip them as one member, put it in R2 with its SHA-256
- * (R2 rejects a corrupted upload), and return its manifest entry and the next cursor.
+ * (R2 rejects a corrupted upload), then READ IT BACK from R2 and verify it against the rows
+ * exported (checkReadBack) before returning its manifest entry and the next cursor.
+ * The content digest is computed once, from the D1 rows. Memory: one chunk's rows and bytes.
  * Idempotent: the same (plan, cursor, n) writes the same rows to the same key, so a retried
  * step overwrites its own object and never duplicates rows.
  */
@@ -132,8 +218,9 @@ export async function exportChunk(
 ): Promise<ChunkExport> {
 	const budget = buildRawBudget(targetCompressed, cursor.ratio);
 	const parts: Uint8Array[] = [];
+	const pages: ExportedPage[] = [];
 	const counts: Record<string, number> = {};
-	const sums: Record<string, bigint> = {};
+	const sums: Record<string, DigestSum> = {};
 	let raw = 0;
 	let rows = 0;
 	let table = cursor.table;
@@ -155,6 +242,7 @@ export async function exportChunk(
 		const keyJson = cols.map((c) => JSON.stringify(c));
 		const sortedIdx = cols.map((_, i) => i).sort((a, b) => (cols[a]! < cols[b]! ? -1 : 1));
 		const keyIdx = cols.indexOf(t.key);
+		const sum = (sums[t.name] ??= new DigestSum());
 		let text = "";
 		let taken = 0;
 		for (const values of page) {
@@ -162,12 +250,13 @@ export async function exportChunk(
 			text += line;
 			taken++;
 			after = values[keyIdx] as Cell;
-			sums[t.name] = ((sums[t.name] ?? 0n) + BigInt(`0x${sha256Hex(`${t.name}\n${canonical}`)}`)) % MOD;
+			sum.addBytes(recordHashBytes(t.name, canonical));
 			if (raw + text.length >= budget) break;
 		}
 		if (taken > 0) {
 			const bytes = encoder.encode(text);
 			parts.push(bytes);
+			pages.push({ table: t.name, columns: cols, rows: taken === page.length ? page : page.slice(0, taken) });
 			raw += bytes.byteLength;
 			rows += taken;
 			counts[t.name] = (counts[t.name] ?? 0) + taken;
@@ -182,7 +271,7 @@ export async function exportChunk(
 
 	const next = table < exportedTables.length ? { table, after, ratio: cursor.ratio } : null;
 	const digests: Record<string, string> = {};
-	for (const [name, sum] of Object.entries(sums)) digests[name] = sum.toString(16).padStart(64, "0");
+	for (const [name, sum] of Object.entries(sums)) if (counts[name]) digests[name] = sum.toHex();
 	if (rows === 0 && n > 1) return { entry: null, digests, rawBytes: 0, next: null };
 
 	const compressed = gzipChunk(parts, raw);
@@ -194,22 +283,30 @@ export async function exportChunk(
 		httpMetadata: { contentType: "application/gzip" },
 		customMetadata: { rows: String(rows) },
 	});
+	const entry: ChunkEntry = { n, key, bytes: compressed.byteLength, sha256, rows, tables: counts };
+	const check = checkReadBack(entry, await readBack(bucket, key), { rawBytes: raw, pages });
+	// A mismatch is not transient: what is stored is what it is. Fail the run at once.
+	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`, "VerificationError");
 	if (next) next.ratio = compressed.byteLength > 0 ? raw / compressed.byteLength : INITIAL_RATIO;
-	return {
-		entry: { n, key, bytes: compressed.byteLength, sha256, rows, tables: counts },
-		digests,
-		rawBytes: raw,
-		next,
-	};
+	return { entry, digests, rawBytes: raw, next };
 }
 
-/** One gzip member of the concatenated parts. */
+/** The stored bytes of a chunk as R2 returns them now (undefined when missing). */
+async function readBack(bucket: R2Bucket, key: string): Promise<Uint8Array | undefined> {
+	const obj = await bucket.get(key);
+	return obj ? new Uint8Array(await obj.arrayBuffer()) : undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** One gzip member of the concatenated parts (emptied on the way). */
 function gzipChunk(parts: Uint8Array[], total: number): Uint8Array {
 	const all = new Uint8Array(total);
 	let at = 0;
-	for (const p of parts) {
-		all.set(p, at);
-		at += p.byteLength;
+	for (let i = 0; i < parts.length; i++) {
+		all.set(parts[i]!, at);
+		at += parts[i]!.byteLength;
+		parts[i] = EMPTY; // let each part go as soon as it is copied
 	}
 	const out = gzipSync(all, { level: GZIP_LEVEL });
 	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);

@@ -2,6 +2,7 @@
 // (gzip members of newline-delimited JSON) and the content digest. Pure: no bindings here.
 // This is the contract that must outlive the code: readers must keep reading every version.
 import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
 import { gunzipSync, gzipSync } from "node:zlib";
 
 export const FORMAT_NAME = "cafes-partenaires-snapshot";
@@ -195,6 +196,70 @@ export function canonicalRow(row: Row): string {
 }
 
 const MOD = 1n << 256n;
+const TWO_32 = 2 ** 32;
+/** Adds between two carry propagations: 2^20 * (2^32 - 1) + carries stays below 2^53 (exact doubles). */
+const ADDS_PER_NORMALIZE = 1 << 20;
+
+/**
+ * Running content digest: the sum modulo 2^256 of 256-bit big-endian record hashes, kept as 8
+ * 32-bit words (most significant first) in plain numbers, with carries propagated lazily.
+ * Mathematically the same value as the BigInt definition below (tested), without BigInt or hex
+ * per record: this is what keeps a million-row backup affordable.
+ */
+export class DigestSum {
+	private readonly words = [0, 0, 0, 0, 0, 0, 0, 0];
+	private pending = 0;
+
+	/** Add a 32-byte SHA-256 value read as a big-endian integer. */
+	addBytes(d: Uint8Array): void {
+		const w = this.words;
+		for (let j = 0; j < 8; j++) {
+			const o = 4 * j;
+			w[j]! += ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
+		}
+		if (++this.pending >= ADDS_PER_NORMALIZE) this.normalize();
+	}
+
+	/** Add a digest given as 64 hex digits (a partial sum carried between steps). */
+	addHex(hex: string): void {
+		if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error("digest must be 64 lowercase hex digits");
+		for (let j = 0; j < 8; j++) this.words[j]! += Number.parseInt(hex.slice(8 * j, 8 * j + 8), 16);
+		if (++this.pending >= ADDS_PER_NORMALIZE) this.normalize();
+	}
+
+	/** Propagate carries; the carry out of the top word is dropped (modulo 2^256). */
+	private normalize(): void {
+		let carry = 0;
+		for (let j = 7; j >= 0; j--) {
+			const v = this.words[j]! + carry;
+			carry = Math.floor(v / TWO_32);
+			this.words[j] = v - carry * TWO_32;
+		}
+		this.pending = 0;
+	}
+
+	/** The sum as 64 lowercase hex digits. */
+	toHex(): string {
+		this.normalize();
+		return this.words.map((w) => w.toString(16).padStart(8, "0")).join("");
+	}
+}
+
+let hashBase: ReturnType<typeof createHash> | undefined;
+let scratch = new Uint8Array(64 * 1024);
+
+/**
+ * SHA-256 of the UTF-8 bytes of `table + "\n" + canonical` (one record's hash, 32 bytes).
+ * Encodes into a reused buffer and copies a pristine hash object: several times cheaper per call
+ * than createHash(string) in workerd, which matters at one call per row.
+ */
+export function recordHashBytes(table: string, canonical: string): Uint8Array {
+	const text = `${table}\n${canonical}`;
+	if (text.length * 3 > scratch.byteLength) scratch = new Uint8Array(text.length * 3);
+	const { written } = encoder.encodeInto(text, scratch);
+	hashBase ??= createHash("sha256");
+	return hashBase.copy().update(scratch.subarray(0, written)).digest();
+}
 
 /**
  * The content digest of a set of records is the sum, modulo 2^256, of SHA-256(table + "\n" +
@@ -204,7 +269,7 @@ const MOD = 1n << 256n;
  * is a comparison tool, not a security primitive (the chunk SHA-256s protect the bytes).
  */
 export function recordDigest(table: string, row: Row): bigint {
-	return BigInt(`0x${sha256Hex(`${table}\n${canonicalRow(row)}`)}`);
+	return BigInt(`0x${Buffer.from(recordHashBytes(table, canonicalRow(row))).toString("hex")}`);
 }
 
 export const EMPTY_DIGEST = "0".repeat(64);
@@ -216,9 +281,9 @@ export function addDigests(a: string, b: string | bigint): string {
 
 /** Digest of many rows of one table. */
 export function digestRows(table: string, rows: Iterable<Row>): string {
-	let sum = 0n;
-	for (const row of rows) sum = (sum + recordDigest(table, row)) % MOD;
-	return sum.toString(16).padStart(64, "0");
+	const sum = new DigestSum();
+	for (const row of rows) sum.addBytes(recordHashBytes(table, canonicalRow(row)));
+	return sum.toHex();
 }
 
 /** The snapshot-wide digest: SHA-256 over "table:digest" lines of every table, sorted by name. */
@@ -345,7 +410,7 @@ export function inspectChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): 
 		return { ok: false, reason: "decode", message: `${where}: truncated (last line has no newline)` };
 	}
 	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-	const sums: Record<string, bigint> = {};
+	const sums: Record<string, DigestSum> = {};
 	const counts: Record<string, number> = {};
 	let total = 0;
 	for (let start = 0, line = 1; start < raw.byteLength; line++) {
@@ -359,7 +424,7 @@ export function inspectChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): 
 		if (!isRecord(value)) {
 			return { ok: false, reason: "decode", message: `${where}: line ${line} is not a {table,row} record` };
 		}
-		sums[value.table] = ((sums[value.table] ?? 0n) + recordDigest(value.table, value.row)) % MOD;
+		(sums[value.table] ??= new DigestSum()).addBytes(recordHashBytes(value.table, canonicalRow(value.row)));
 		counts[value.table] = (counts[value.table] ?? 0) + 1;
 		total++;
 		start = end + 1;
@@ -372,7 +437,7 @@ export function inspectChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): 
 	}
 	const tables: Record<string, { rows: number; digest: string }> = {};
 	for (const t of Object.keys(counts)) {
-		tables[t] = { rows: counts[t]!, digest: sums[t]!.toString(16).padStart(64, "0") };
+		tables[t] = { rows: counts[t]!, digest: sums[t]!.toHex() };
 	}
 	return { ok: true, tables };
 }

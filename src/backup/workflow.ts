@@ -1,5 +1,5 @@
 // BackupWorkflow: one durable run of the daily (or manual) backup. Steps: begin (bounds) ->
-// export chunk 1..N -> verify chunk 1..N (read back) -> write manifest (commit point) -> finish
+// export chunk 1..N (each read back and verified in its step) -> write manifest (commit point) -> finish
 // -> garbage collection -> after-backup hooks. Every step is retried with backoff; a
 // NonRetryableError fails the run at once. A failed run is recorded and still runs the hooks.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
@@ -9,7 +9,7 @@ import { markRunFinished, markRunRunning, updateRunDetails, updateRunProgress } 
 import { describeError, logError, logEvent } from "../log";
 import { APP_VERSION } from "../version";
 import { afterBackupHooks, type BackupOutcome } from "./after-backup";
-import { START_CURSOR, exportChunk, fetchExportPlan, type ExportCursor, type ExportPlan } from "./export";
+import { START_CURSOR, VERIFICATION_FAILED, exportChunk, fetchExportPlan, type ExportCursor, type ExportPlan } from "./export";
 import {
 	EMPTY_DIGEST,
 	FORMAT_NAME,
@@ -25,7 +25,7 @@ import {
 	type TableSummary,
 } from "./format";
 import { removeIncompleteSnapshots } from "./gc";
-import { MANIFEST_SHA_META, inspectStoredChunk, readManifest } from "./store";
+import { MANIFEST_SHA_META, readManifest } from "./store";
 import { exportedTables } from "./tables";
 
 export type BackupParams = {
@@ -170,21 +170,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				cursor = res.next;
 			}
 
-			stage = "verify";
-			const readBack: Record<string, string> = {};
-			for (const entry of entries) {
-				const tables = await step.do(`verify chunk ${entry.n}`, STEP_CONFIG, async (ctx) => {
-					track(ctx);
-					const result = await inspectStoredChunk(env.R2_BUCKET, entry);
-					// A mismatch is not transient: the stored bytes are what they are.
-					if (!result.ok) throw new NonRetryableError(result.message, "VerificationError");
-					return result.tables;
-				});
-				for (const [t, s] of Object.entries(tables)) readBack[t] = addDigests(readBack[t] ?? EMPTY_DIGEST, s.digest);
-			}
-			const mismatch = findDigestMismatch(exported, readBack);
-			if (mismatch) throw new NonRetryableError(mismatch, "VerificationError");
-
+			// Every chunk was read back from R2 and compared record by record inside its export step
+			// (exportChunk -> checkReadBack) before we get here: the manifest is only ever written
+			// over verified chunks.
 			stage = "manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);
@@ -227,8 +215,10 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				});
 			});
 		} catch (err) {
-			failure = { stage, error: describeError(err), attempt };
-			logError("backup_failed", { runId, stage, error: failure.error, attempt });
+			// A read-back mismatch happens inside an export step but is reported as stage "verify".
+			const failedStage = err instanceof Error && err.message.includes(VERIFICATION_FAILED) ? "verify" : stage;
+			failure = { stage: failedStage, error: describeError(err), attempt };
+			logError("backup_failed", { runId, stage: failedStage, error: failure.error, attempt });
 		}
 
 		const details: Record<string, unknown> = {};
