@@ -5,7 +5,7 @@
 // in the same run. Usage: npm run bench:restore [-- 10000 100000 1000000]
 // (env BENCH_TIMEOUT_S per phase, default 1800; BENCH_PORT default 8810). Only 127.0.0.1 is used.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stripJsonComments } from "./local-worker.mjs";
@@ -15,6 +15,7 @@ if (SIZES.length === 0) SIZES.push(10_000, 100_000, 1_000_000);
 const PORT = Number(process.env.BENCH_PORT ?? 8810);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
 const TOKEN = "bench-admin-token-0123456789abcdef";
+const LOG = process.env.BENCH_WORKER_LOG;
 const wrangler = "node_modules/.bin/wrangler";
 const headers = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -88,8 +89,9 @@ async function startDev(dir) {
 	const dev = spawn(
 		wrangler,
 		["dev", "-c", CONFIG, "--no-bundle", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", dir, "--var", `ADMIN_TOKEN:${TOKEN}`,
-			"--log-level", "error", "--show-interactive-dev-session=false"],
-		{ stdio: ["ignore", "ignore", "inherit"], env: WRANGLER_ENV },
+			"--log-level", LOG ? "log" : "error", "--show-interactive-dev-session=false"],
+		// BENCH_WORKER_LOG=file keeps the Worker's logs (restore_step events: time per step).
+		{ stdio: ["ignore", LOG ? openSync(LOG, "a") : "ignore", "inherit"], env: WRANGLER_ENV },
 	);
 	for (let i = 0; i < 120; i++) {
 		try {

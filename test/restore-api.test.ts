@@ -247,6 +247,29 @@ describe("refusals: verification before any write", () => {
 	});
 });
 
+describe("one write-mode restore at a time", () => {
+	it("409 while another merge/replace runs; a run whose workflow vanished long ago no longer blocks", async () => {
+		await seed(db, subs(3));
+		const m = await writeSnapshotOfDatabase(bucket, db, T0);
+		const insert = (id: string, at: string) =>
+			db.prepare(`INSERT INTO restore_runs (id, snapshot_id, mode, status, requested_at) VALUES (?1, ?2, 'merge', 'running', ?3)`).bind(id, m.snapshotId, at).run();
+		await insert("restore-2026-11-20t000000z-busy", new Date().toISOString());
+		const busy = await api("/api/admin/restore", { method: "POST", json: { snapshotId: m.snapshotId, mode: "merge" } });
+		expect(busy.status).toBe(409);
+		expect(await busy.json()).toMatchObject({ error: { code: "restore_in_progress" } });
+		expect((await api("/api/admin/restore/undo", { method: "POST" })).status).toBe(409);
+		// A dry run is never blocked.
+		expect((await runRestore(m.snapshotId, "dry-run")).status).toBe("complete");
+
+		await db.prepare(`DELETE FROM restore_runs`).run();
+		await insert("restore-2026-11-20t000000z-dead", "2026-11-20T00:00:00.000Z");
+		const run = await runRestore(m.snapshotId, "merge");
+		expect(run.status).toBe("complete");
+		const dead = await (await api("/api/admin/restores/restore-2026-11-20t000000z-dead")).json<{ status: string; error: string }>();
+		expect(dead).toMatchObject({ status: "failed", error: "workflow instance missing" });
+	});
+});
+
 describe("bad input and auth", () => {
 	const cases: [string, unknown, string][] = [
 		["bad mode", { snapshotId: "2026-01-01T000000Z-abc", mode: "wipe" }, "mode"],

@@ -12,7 +12,9 @@ import {
 	OPERATIONAL_TABLES,
 	RESTORE_TABLES,
 	restoreRequestSchema,
+	submissionIdOfLine,
 	columnsOfLine,
+	filterErasedLines,
 	groupRecordLines,
 	joinLinesForParams,
 } from "../src/backup/restore-plan";
@@ -106,8 +108,18 @@ describe("SQL builders", () => {
 		expect(columnsOfLine(lines[0]!)).toEqual(["id", "pad"]);
 	});
 	it("refuses identifiers that are not plain names", () => {
-		expect(() => buildInsertSql({ target: 'x"; DROP TABLE y; --', columns: ["a"], keepSeqWhenFree: false, skipErased: false })).toThrow();
-		expect(buildInsertSql({ target: "submissions", columns: ["seq", "id"], keepSeqWhenFree: true, skipErased: true })).toContain("erased_submissions");
+		expect(() => buildInsertSql({ target: 'x"; DROP TABLE y; --', columns: ["a"], keepSeqWhenFree: false })).toThrow();
+		expect(buildInsertSql({ target: "submissions", columns: ["seq", "id"], keepSeqWhenFree: true })).toContain("CASE WHEN EXISTS");
+	});
+	it("finds a submission's id in its line without being fooled by the answers, and filters erased ones", () => {
+		const line = (id: string, answers: unknown) => JSON.stringify({ table: "submissions", row: { seq: 1, id, answers: JSON.stringify(answers) } });
+		const tricky = line('a"b\\c', { id: "not-me", note: '","id":"fake' });
+		expect(submissionIdOfLine(tricky)).toBe('a"b\\c');
+		expect(submissionIdOfLine(line("plain", { id: "x" }))).toBe("plain");
+		expect(submissionIdOfLine('{"row":{"id":"other-writer"},"table":"submissions"}')).toBe("other-writer");
+		const lines = [line("k1", {}), line("gone", { id: "k1" }), line("k2", {})];
+		expect(filterErasedLines(lines, new Set(["gone"]))).toEqual({ kept: [lines[0], lines[2]], skipped: 1 });
+		expect(filterErasedLines(lines, new Set())).toEqual({ kept: lines, skipped: 0 });
 	});
 	it("renames a CREATE TABLE statement, quoted or not", () => {
 		expect(renameCreateTable('CREATE TABLE roles (\n seq INTEGER)', "restore_stage_roles")).toBe('CREATE TABLE "restore_stage_roles" (\n seq INTEGER)');

@@ -29,11 +29,19 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 		const { runId, snapshotId, mode } = event.payload;
 		const db = this.env.DB;
 		const bucket = this.env.R2_BUCKET;
+		// Each step logs its duration (no data, only names and counts): where a restore spends time.
+		const doStep = <T extends Rpc.Serializable<T>>(name: string, fn: () => Promise<T>): Promise<T> =>
+			step.do(name, STEP, async () => {
+				const t0 = Date.now();
+				const out = await fn();
+				logEvent("restore_step", { runId, step: name, ms: Date.now() - t0 });
+				return out;
+			});
 		const setStage = (status: string, stage: string, extra = "") =>
 			db.prepare(`UPDATE restore_runs SET status = ?2, stage = ?3 ${extra} WHERE id = ?1`).bind(runId, status, stage);
 		try {
 			// 1. Verify everything before any write: the manifest, then every chunk.
-			const manifest = await step.do("verify manifest", STEP, async () => {
+			const manifest = await doStep("verify manifest", async () => {
 				const m = await verifyManifest(bucket, snapshotId);
 				await setStage("running", "verify manifest", m.ok ? `, chunks_total = ${m.chunks.length}, rows_total = ${m.rows}` : "").run();
 				return m;
@@ -42,7 +50,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			const chunks: ChunkEntry[] = manifest.chunks;
 			const erased = new Set<string>();
 			for (const entry of chunks) {
-				const v = await step.do(`verify chunk ${entry.n}`, STEP, async () => {
+				const v = await doStep(`verify chunk ${entry.n}`, async () => {
 					const r = await verifyChunk(bucket, entry);
 					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, `, chunks_verified = ${r.ok ? entry.n : entry.n - 1}`).run();
 					return r;
@@ -54,12 +62,12 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 
 			// 2. Dry run: compare, write only the report.
 			if (mode === "dry-run") {
-				const baseline = await step.do("dry-run baseline", STEP, () => fetchDryRunBaseline(db));
+				const baseline = await doStep("dry-run baseline", () => fetchDryRunBaseline(db));
 				const candidates = Object.fromEntries(Object.entries(baseline).map(([t, b]) => [t, b.candidates]));
 				const diffs: Record<string, TableDiff> = Object.fromEntries(RESTORE_TABLES.map((t) => [t.table, emptyDiff()]));
 				const found: Record<string, Set<string>> = Object.fromEntries(RESTORE_TABLES.map((t) => [t.table, new Set<string>()]));
 				for (const entry of chunks) {
-					const c = await step.do(`compare chunk ${entry.n}`, STEP, async () => {
+					const c = await doStep(`compare chunk ${entry.n}`, async () => {
 						const r = await compareChunk(db, bucket, entry, snapshotErased, candidates);
 						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`).run();
 						return r;
@@ -75,7 +83,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 						return [spec.table, finishDiff(spec, diffs[spec.table]!, b.count, unmatched)];
 					}),
 				);
-				await step.do("dry-run report", STEP, async () => {
+				await doStep("dry-run report", async () => {
 					const now = new Date().toISOString();
 					await db.batch([
 						db
@@ -90,11 +98,11 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			}
 
 			// 3. Merge or replace: load chunk by chunk (replace into staging tables).
-			if (mode === "replace") await step.do("prepare staging", STEP, () => prepareStaging(db));
+			if (mode === "replace") await doStep("prepare staging", () => prepareStaging(db));
 			const written: Record<string, number> = {};
 			let skippedErased = 0;
 			for (const entry of chunks) {
-				const r = await step.do(`load chunk ${entry.n}`, STEP, () =>
+				const r = await doStep(`load chunk ${entry.n}`, () =>
 					loadChunk(db, bucket, entry, mode, snapshotErased, runId),
 				);
 				if ("ok" in r) throw new Refused(r.reason);
@@ -102,7 +110,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				skippedErased += r.skippedErased;
 			}
 			const report = { written, skippedErased };
-			await step.do(mode === "replace" ? "swap" : "finish merge", STEP, async () => {
+			await doStep(mode === "replace" ? "swap" : "finish merge", async () => {
 				const now = new Date().toISOString();
 				if (mode === "replace") await swapInStaging(db, runId, snapshotId, report, now);
 				else await finishMerge(db, runId, snapshotId, report, now);
@@ -113,7 +121,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			// Refusals (bad snapshot) and failures (retries exhausted) are recorded, never silent.
 			const refused = err instanceof Refused;
 			const reason = refused ? err.message : describeError(err);
-			await step.do("record outcome", STEP, async () => {
+			await doStep("record outcome", async () => {
 				const now = new Date().toISOString();
 				if (mode === "replace") await dropStaging(db);
 				await db.batch([

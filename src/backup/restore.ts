@@ -6,7 +6,7 @@ import {
 	addDiffs,
 	buildInsertSql,
 	columnsOfLine,
-	COUNT_ERASED_SQL,
+	filterErasedLines,
 	diffRows,
 	emptyDiff,
 	erasedIdsInRecords,
@@ -220,39 +220,45 @@ export async function loadChunk(
 	if (!read.ok) return read;
 	const groups = groupRecordLines(read.text);
 	const statements: D1PreparedStatement[] = [];
-	const owners: (string | null)[] = [];
-	const erasedJson = JSON.stringify(snapshotErased);
-	// Counting erased rows costs a pass over the JSON: only when something can be erased at all.
-	const anyErased =
-		snapshotErased.length > 0 || (await db.prepare(`SELECT 1 AS x FROM erased_submissions LIMIT 1`).first()) !== null;
+	const owners: string[] = [];
 	let rows = 0;
+	let skippedErased = 0;
 	for (const spec of RESTORE_TABLES) {
-		const lines = groups.get(spec.table);
+		let lines = groups.get(spec.table);
 		if (!lines?.length) continue;
 		rows += lines.length;
+		if (spec.table === "submissions") {
+			// Never restore an erased submission: ids erased live (read now) or per the snapshot.
+			const { results } = await db.prepare(`SELECT submission_id AS id FROM erased_submissions`).all<{ id: string }>();
+			const erased = new Set([...snapshotErased, ...results.map((r) => r.id)]);
+			const filtered = filterErasedLines(lines, erased);
+			lines = filtered.kept;
+			skippedErased = filtered.skipped;
+			if (lines.length === 0) continue;
+		}
 		const target = mode === "replace" ? `${STAGE_PREFIX}${spec.table}` : spec.table;
 		const columns = pickColumns(columnsOfLine(lines[0]!), await fetchColumns(db, target));
-		const isSubmissions = spec.table === "submissions";
-		const sql = buildInsertSql({ target, columns, keepSeqWhenFree: mode === "merge" && spec.seq, skipErased: isSubmissions });
+		const sql = buildInsertSql({ target, columns, keepSeqWhenFree: mode === "merge" && spec.seq });
 		for (const json of joinLinesForParams(lines)) {
-			if (isSubmissions && anyErased) {
-				statements.push(db.prepare(COUNT_ERASED_SQL).bind(json, erasedJson));
-				owners.push(null);
-			}
-			statements.push(isSubmissions ? db.prepare(sql).bind(json, erasedJson) : db.prepare(sql).bind(json));
+			statements.push(db.prepare(sql).bind(json));
 			owners.push(spec.table);
 		}
+	}
+	// An erasure committed between the read above and this batch must still win (merge writes
+	// live rows; replace re-applies every erasure in the swap batch).
+	if (mode === "merge") {
+		statements.push(db.prepare(`DELETE FROM submissions WHERE id IN (SELECT submission_id FROM erased_submissions)`));
+		owners.push("erased_cleanup");
 	}
 	statements.push(
 		db
 			.prepare(`UPDATE restore_runs SET chunks_loaded = max(chunks_loaded, ?2), status = 'running', stage = ?3 WHERE id = ?1`)
 			.bind(runId, entry.n, `load chunk ${entry.n}`),
 	);
-	const results = await db.batch<{ n?: number }>(statements);
+	const results = await db.batch(statements);
 	const written: Record<string, number> = {};
-	let skippedErased = 0;
 	owners.forEach((t, i) => {
-		if (t === null) skippedErased += Number(results[i]?.results[0]?.n ?? 0);
+		if (t === "erased_cleanup") written.submissions = (written.submissions ?? 0) - (results[i]?.meta.changes ?? 0);
 		else written[t] = (written[t] ?? 0) + (results[i]?.meta.changes ?? 0);
 	});
 	const total = Object.values(written).reduce((a, b) => a + b, 0);

@@ -67,12 +67,32 @@ async function readJson(req: Request): Promise<unknown> {
 	}
 }
 
-/** Write-mode restores (and undo) run one at a time. */
-async function findActiveWrite(db: D1Database): Promise<string | null> {
+/**
+ * Write-mode restores (and undo) run one at a time. A run older than an hour whose Workflow
+ * instance died without recording its outcome (errored, terminated, or never created) is marked
+ * failed here, so it cannot block every later restore.
+ */
+async function findActiveWrite(env: Env, now: Date): Promise<string | null> {
+	const db = env.DB;
 	const row = await db
-		.prepare(`SELECT id FROM restore_runs WHERE mode <> 'dry-run' AND status IN ('queued', 'running') LIMIT 1`)
-		.first<{ id: string }>();
-	return row?.id ?? null;
+		.prepare(`SELECT id, requested_at FROM restore_runs WHERE mode <> 'dry-run' AND status IN ('queued', 'running') LIMIT 1`)
+		.first<{ id: string; requested_at: string }>();
+	if (!row) return null;
+	// A run younger than an hour is trusted (its instance may not even be created yet).
+	if (now.getTime() - Date.parse(row.requested_at) < 3600_000) return row.id;
+	let dead: string | null = null;
+	try {
+		const { status } = await (await env.RESTORE_WORKFLOW.get(row.id)).status();
+		if (status === "errored" || status === "terminated") dead = `workflow ${status}`;
+	} catch {
+		dead = "workflow instance missing";
+	}
+	if (!dead) return row.id;
+	await db
+		.prepare(`UPDATE restore_runs SET status = 'failed', stage = 'stopped', finished_at = ?2, error = ?3 WHERE id = ?1`)
+		.bind(row.id, now.toISOString(), dead)
+		.run();
+	return null;
 }
 
 restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
@@ -99,7 +119,7 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 		);
 	}
 	if (mode !== "dry-run") {
-		const active = await findActiveWrite(db);
+		const active = await findActiveWrite(c.env, new Date());
 		if (active) throw new ApiError(409, "restore_in_progress", `Restore ${active} is still running; wait for it to finish.`);
 		if (mode === "replace") {
 			const pending = await db.prepare(`SELECT id FROM restore_runs WHERE undo_available = 1 LIMIT 1`).first<{ id: string }>();
@@ -121,7 +141,12 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 		)
 		.bind(id, snapshotId, mode, now.toISOString(), manifest.chunks.length, manifest.rows)
 		.run();
-	await c.env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId, mode } });
+	try {
+		await c.env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId, mode } });
+	} catch (err) {
+		await db.prepare(`UPDATE restore_runs SET status = 'failed', stage = 'stopped', error = 'could not start the workflow' WHERE id = ?1`).bind(id).run();
+		throw err;
+	}
 	logEvent("restore_requested", { runId: id, mode, chunks: manifest.chunks.length });
 	const statusUrl = `/api/admin/restores/${id}`;
 	return c.json({ id, snapshotId, mode, status: "queued", statusUrl }, 202, { Location: statusUrl });
@@ -141,7 +166,7 @@ restoreRoutes.get("/api/admin/restores/:id", requireAdmin, async (c) => {
 });
 
 restoreRoutes.post("/api/admin/restore/undo", requireAdmin, async (c) => {
-	const active = await findActiveWrite(c.env.DB);
+	const active = await findActiveWrite(c.env, new Date());
 	if (active) throw new ApiError(409, "restore_in_progress", `Restore ${active} is still running; wait for it to finish.`);
 	const undone = await undoReplace(c.env.DB, new Date().toISOString());
 	if (!undone) {
