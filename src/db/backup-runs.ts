@@ -67,7 +67,7 @@ export async function fetchActiveRuns(db: D1Database): Promise<BackupRun[]> {
 /** The most recent runs, newest first. */
 export async function fetchRecentRuns(db: D1Database, limit: number): Promise<BackupRun[]> {
 	const { results } = await db
-		.prepare("SELECT * FROM backup_runs ORDER BY started_at DESC LIMIT ?")
+		.prepare("SELECT * FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT ?")
 		.bind(limit)
 		.all<RunRow>();
 	return results.map(toRun);

@@ -5,28 +5,18 @@ import { buildErasureId, erasureRequestSchema, hashEmail, normaliseEmail, random
 import { buildEraseStatements, findSubmissionIdsByEmail, submissionExists } from "../db/erasures";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";
-import { ApiError } from "./errors";
+import { ApiError, parseOr400, readJsonBody } from "./errors";
 
 export const erasureRoutes = new Hono<{ Bindings: Env }>();
 
 erasureRoutes.post("/api/admin/erasures", requireAdmin, async (c) => {
-	let body: unknown;
-	try {
-		body = await c.req.json();
-	} catch {
-		throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
-	}
-	const parsed = erasureRequestSchema.safeParse(body);
-	if (!parsed.success) {
-		const fields: Record<string, string> = {};
-		for (const issue of parsed.error.issues) {
-			if (issue.code === "unrecognized_keys") for (const k of issue.keys) fields[k] ??= "unknown field";
-			else fields[String(issue.path[0] ?? "body")] ??= issue.message;
-		}
-		throw new ApiError(400, "invalid_request", "Give exactly one of submissionId or email.", fields);
-	}
+	const { submissionId, email } = parseOr400(
+		erasureRequestSchema,
+		await readJsonBody(c.req.raw),
+		"invalid_request",
+		"Give exactly one of submissionId or email.",
+	);
 	const db = c.env.DB;
-	const { submissionId, email } = parsed.data;
 	const ids = email !== undefined
 		? await findSubmissionIdsByEmail(db, normaliseEmail(email))
 		: (await submissionExists(db, submissionId!)) ? [submissionId!] : [];

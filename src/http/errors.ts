@@ -28,3 +28,48 @@ export class ApiError extends Error {
 		};
 	}
 }
+
+/** Minimal view of a zod error, so this module needs no zod import. */
+type SchemaIssue = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
+
+/**
+ * Which field is wrong and why, from a schema's issues. `whole` names the input ("body" or
+ * "query"): issues about the input itself are reported under it, and unknown keys are an
+ * "unknown field" of a body or an "unknown parameter" of a query.
+ */
+export function buildFieldErrors(issues: readonly SchemaIssue[], whole = "body"): Record<string, string> {
+	const unknown = whole === "query" ? "unknown parameter" : "unknown field";
+	const fields: Record<string, string> = {};
+	for (const issue of issues) {
+		if (issue.code === "unrecognized_keys") for (const k of issue.keys ?? []) fields[k] ??= unknown;
+		else fields[String(issue.path[0] ?? whole)] ??= issue.message;
+	}
+	return fields;
+}
+
+/**
+ * Parse input with a schema, or throw a 400 whose `fields` names every wrong field and why.
+ * `code` and `message` describe the request as a whole.
+ */
+export function parseOr400<T>(
+	schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: { issues: SchemaIssue[] } } },
+	input: unknown,
+	code: string,
+	message: string,
+	whole = "body",
+): T {
+	const parsed = schema.safeParse(input);
+	if (!parsed.success) throw new ApiError(400, code, message, buildFieldErrors(parsed.error.issues, whole));
+	return parsed.data;
+}
+
+/** The request's JSON body ({} when empty), or a 400 invalid_json. */
+export async function readJsonBody(req: Request): Promise<unknown> {
+	const text = await req.text();
+	if (text.trim() === "") return {};
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+	}
+}

@@ -6,7 +6,7 @@ import { undoReplace, verifyManifest } from "../backup/restore";
 import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../backup/restore-plan";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";
-import { ApiError } from "./errors";
+import { ApiError, parseOr400, readJsonBody } from "./errors";
 
 export const restoreRoutes = new Hono<{ Bindings: Env }>();
 
@@ -57,16 +57,6 @@ function toView(r: RunRow) {
 	};
 }
 
-async function readJson(req: Request): Promise<unknown> {
-	const text = await req.text();
-	if (text.trim() === "") return {};
-	try {
-		return JSON.parse(text);
-	} catch {
-		throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
-	}
-}
-
 /**
  * Write-mode restores (and undo) run one at a time. A run older than an hour whose Workflow
  * instance died without recording its outcome (errored, terminated, or never created) is marked
@@ -96,16 +86,12 @@ async function findActiveWrite(env: Env, now: Date): Promise<string | null> {
 }
 
 restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
-	const parsed = restoreRequestSchema.safeParse(await readJson(c.req.raw));
-	if (!parsed.success) {
-		const fields: Record<string, string> = {};
-		for (const issue of parsed.error.issues) {
-			if (issue.code === "unrecognized_keys") for (const k of issue.keys) fields[k] ??= "unknown field";
-			else fields[String(issue.path[0] ?? "body")] ??= issue.message;
-		}
-		throw new ApiError(400, "invalid_request", "Invalid restore request.", fields);
-	}
-	const { snapshotId, mode } = parsed.data;
+	const { snapshotId, mode } = parseOr400(
+		restoreRequestSchema,
+		await readJsonBody(c.req.raw),
+		"invalid_request",
+		"Invalid restore request.",
+	);
 	const db = c.env.DB;
 	// The manifest is checked now so that an obvious refusal is immediate; chunks are verified
 	// by the Workflow before its first write.

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { runRetention } from "../backup/retention-job";
 import { requireAdmin } from "./auth";
-import { ApiError } from "./errors";
+import { parseOr400 } from "./errors";
 
 export const retentionRoutes = new Hono<{ Bindings: Env }>();
 
@@ -24,20 +24,12 @@ const querySchema = z.strictObject({
 });
 
 retentionRoutes.get("/api/admin/retention", requireAdmin, async (c) => {
-	const parsed = querySchema.safeParse(c.req.query());
-	if (!parsed.success) {
-		const fields: Record<string, string> = {};
-		for (const issue of parsed.error.issues) {
-			if (issue.code === "unrecognized_keys") for (const k of issue.keys) fields[k] ??= "unknown parameter";
-			else fields[String(issue.path[0] ?? "query")] ??= issue.message;
-		}
-		throw new ApiError(400, "invalid_query", "Invalid query parameters.", fields);
-	}
+	const policy = parseOr400(querySchema, c.req.query(), "invalid_query", "Invalid query parameters.", "query");
 	const summary = await runRetention(c.env, {
 		now: new Date(),
 		backupStatus: "complete",
 		dryRun: true,
-		policy: parsed.data,
+		policy,
 	});
 	return c.json(summary);
 });

@@ -2,24 +2,15 @@
 // health of GET /api/health. Reads D1 (runs, alert state, delivery log) and R2 (snapshots).
 import { fetchLatestVerification } from "../backup/verify-store";
 import type { Config } from "../config";
+import { fetchRecentRuns, type BackupRun } from "../db/backup-runs";
 import { buildNotifiers } from "../notify/notifier";
 import { STALE_ALERT_KEY, peekAlertState, type AlertState } from "./alerts";
 import { nextRunAfter } from "./schedule";
 import { fetchNewestVerified, fetchSnapshotTotals } from "./snapshots";
 import { computeStaleness } from "./staleness";
 
-export type LastRun = {
-	id: string;
-	trigger: string;
-	status: string;
-	stage: string | null;
-	startedAt: string;
-	finishedAt: string | null;
-	snapshotId: string | null;
-	rows: number;
-	bytes: number;
-	error: string | null;
-};
+/** The last run as shown in status: the run without its internal details. */
+export type LastRun = Omit<BackupRun, "details" | "chunks">;
 
 export type ChannelHealth = {
 	channel: string;
@@ -62,38 +53,11 @@ export type BackupStatus = {
 	} | null;
 };
 
-type RunRow = {
-	id: string;
-	trigger: string;
-	status: string;
-	stage: string | null;
-	started_at: string;
-	finished_at: string | null;
-	snapshot_id: string | null;
-	rows: number;
-	bytes: number;
-	error: string | null;
-};
-
 export async function fetchLastRun(db: D1Database): Promise<LastRun | null> {
-	const r = await db
-		.prepare(
-			"SELECT id, trigger, status, stage, started_at, finished_at, snapshot_id, rows, bytes, error FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT 1",
-		)
-		.first<RunRow>();
-	if (!r) return null;
-	return {
-		id: r.id,
-		trigger: r.trigger,
-		status: r.status,
-		stage: r.stage,
-		startedAt: r.started_at,
-		finishedAt: r.finished_at,
-		snapshotId: r.snapshot_id,
-		rows: r.rows,
-		bytes: r.bytes,
-		error: r.error,
-	};
+	const [run] = await fetchRecentRuns(db, 1);
+	if (!run) return null;
+	const { details: _details, chunks: _chunks, ...shown } = run;
+	return shown;
 }
 
 type LogRow = { channel: string; at: string; ok: number; error: string | null; event_type: string };
