@@ -348,12 +348,12 @@ export type ChunkCheck =
 	| { ok: true; records: SnapshotRecord[] }
 	| { ok: false; reason: "missing" | "size" | "checksum" | "decode" | "rows"; message: string };
 
-/**
- * Verify a chunk: size, SHA-256 of the stored bytes, gzip, every record parsed, row counts.
- * `bytes` undefined means the object is missing.
- */
-export async function checkChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): Promise<ChunkCheck> {
-	const where = `chunk ${entry.n} (${entry.key})`;
+type StoredBytesCheck =
+	| { ok: true; bytes: Uint8Array }
+	| { ok: false; reason: "missing" | "size" | "checksum"; message: string };
+
+/** The stored object exists, has the manifest's size and its SHA-256. */
+function checkStoredBytes(entry: ChunkEntry, bytes: Uint8Array | undefined, where: string): StoredBytesCheck {
 	if (!bytes) return { ok: false, reason: "missing", message: `${where}: object is missing` };
 	if (bytes.byteLength !== entry.bytes) {
 		return { ok: false, reason: "size", message: `${where}: ${bytes.byteLength} bytes, manifest says ${entry.bytes}` };
@@ -361,9 +361,20 @@ export async function checkChunk(entry: ChunkEntry, bytes: Uint8Array | undefine
 	if (sha256Hex(bytes) !== entry.sha256) {
 		return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
 	}
+	return { ok: true, bytes };
+}
+
+/**
+ * Verify a chunk: size, SHA-256 of the stored bytes, gzip, every record parsed, row counts.
+ * `bytes` undefined means the object is missing.
+ */
+export async function checkChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): Promise<ChunkCheck> {
+	const where = `chunk ${entry.n} (${entry.key})`;
+	const stored = checkStoredBytes(entry, bytes, where);
+	if (!stored.ok) return stored;
 	let records: SnapshotRecord[];
 	try {
-		records = await decodeChunk(bytes, where);
+		records = await decodeChunk(stored.bytes, where);
 	} catch (err) {
 		return { ok: false, reason: "decode", message: (err as Error).message };
 	}
@@ -393,16 +404,11 @@ const NEWLINE = 0x0a;
  */
 export function inspectChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): ChunkInspection {
 	const where = `chunk ${entry.n} (${entry.key})`;
-	if (!bytes) return { ok: false, reason: "missing", message: `${where}: object is missing` };
-	if (bytes.byteLength !== entry.bytes) {
-		return { ok: false, reason: "size", message: `${where}: ${bytes.byteLength} bytes, manifest says ${entry.bytes}` };
-	}
-	if (sha256Hex(bytes) !== entry.sha256) {
-		return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
-	}
+	const stored = checkStoredBytes(entry, bytes, where);
+	if (!stored.ok) return stored;
 	let raw: Uint8Array;
 	try {
-		raw = gunzip(bytes);
+		raw = gunzip(stored.bytes);
 	} catch {
 		return { ok: false, reason: "decode", message: `${where}: not a valid gzip stream (corrupt or truncated)` };
 	}
