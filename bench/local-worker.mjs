@@ -2,8 +2,10 @@
 // used by the browser tests (test-browser/) and the benchmarks (bench/). Never touches .wrangler/state.
 // The Worker runs from a derived copy of its wrangler config in a temp folder (absolute paths, optional
 // overrides), so a developer's .dev.vars cannot leak in: the temp folder gets its own .dev.vars.
+// The Worker is bundled once and run with --no-bundle from that frozen copy (assets copied too), so
+// edits made to src/ while it runs cannot reload it mid-run.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -101,6 +103,20 @@ export async function startLocalWorker({
 	const work = mkdtempSync(path.join(tmpdir(), `${label}-`));
 	const persistDir = path.join(work, "state");
 	const derived = path.join(work, "wrangler.json");
+	const tsconfig = path.join(configDir, "tsconfig.json");
+	const tsconfigArgs = existsSync(tsconfig) ? ["--tsconfig", tsconfig] : [];
+	writeFileSync(derived, JSON.stringify(config, null, 2));
+	// Freeze: bundle once, then point the config at the bundle and at a copy of the assets.
+	const build = path.join(work, "build");
+	runWrangler(["deploy", "--dry-run", "--outdir", build, "-c", derived, ...tsconfigArgs], work);
+	const entry = readdirSync(build).find((f) => f.endsWith(".js"));
+	if (!entry) throw new Error(`bundling ${label} produced no .js file`);
+	config.main = path.join(build, entry);
+	if (config.assets?.directory) {
+		const assets = path.join(work, "assets");
+		cpSync(config.assets.directory, assets, { recursive: true });
+		config.assets = { ...config.assets, directory: assets };
+	}
 	writeFileSync(derived, JSON.stringify(config, null, 2));
 	writeFileSync(
 		path.join(work, ".dev.vars"),
@@ -108,7 +124,6 @@ export async function startLocalWorker({
 			.map(([k, v]) => `${k}=${v}\n`)
 			.join(""),
 	);
-	const tsconfig = path.join(configDir, "tsconfig.json");
 	const common = ["-c", derived, "--persist-to", persistDir];
 
 	for (const db of config.d1_databases ?? []) {
@@ -120,9 +135,8 @@ export async function startLocalWorker({
 	const child = spawn(
 		process.execPath,
 		[
-			WRANGLER, "dev", ...common,
+			WRANGLER, "dev", ...common, "--no-bundle",
 			"--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-			...(existsSync(tsconfig) ? ["--tsconfig", tsconfig] : []),
 			"--show-interactive-dev-session=false", "--log-level", "warn",
 		],
 		{
@@ -179,7 +193,7 @@ export async function startLocalWorker({
 	/** Run one SQL statement on the Worker's local D1 (binding DB) and return its rows. */
 	const d1 = (sql, binding = "DB") => queryLocalD1({ configPath: derived, persistDir, sql, binding });
 
-	return { url, port, persistDir, configPath: derived, d1, stop, output: () => output };
+	return { url, port, inspectorPort, persistDir, configPath: derived, d1, stop, output: () => output };
 }
 
 /** Run one SQL statement on a started Worker's local D1, from any process (tests run in workers). */

@@ -4,12 +4,12 @@
 // this Node process with bounded concurrency and count. Prints throughput and p50/p99 latency, the
 // ratio to the baseline, and a Markdown block for docs/BENCHMARKS.md; saves JSON in bench/results/.
 //
-// Options: --clients 16 --requests 3000 --warmup 200 --slices 6 --rounds 1
+// Options: --clients 16 --requests 3000 --warmup 200 --slices 6 --rounds 3
 // The measured requests of each side are cut into slices run alternately (app, baseline, app, …), so
 // that both sides see the same background load on a shared machine; each side's throughput is its
 // requests divided by the time spent on its own slices.
 import { cpus } from "node:os";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startLocalWorker } from "./local-worker.mjs";
@@ -20,7 +20,7 @@ const { values: opts } = parseArgs({
 		clients: { type: "string", default: "16" },
 		requests: { type: "string", default: "3000" },
 		warmup: { type: "string", default: "200" },
-		rounds: { type: "string", default: "1" },
+		rounds: { type: "string", default: "3" },
 		slices: { type: "string", default: "6" },
 	},
 });
@@ -203,7 +203,7 @@ try {
 		nproc: cpus().length,
 		cpu: cpus()[0]?.model.trim() ?? "unknown",
 		node: process.version,
-		wrangler: JSON.parse((await import("node:fs")).readFileSync(path.join(ROOT, "node_modules/wrangler/package.json"), "utf8")).version,
+		wrangler: JSON.parse(readFileSync(path.join(ROOT, "node_modules/wrangler/package.json"), "utf8")).version,
 	};
 	const date = new Date().toISOString().slice(0, 10);
 	const verdict = (ok) => (ok ? "met" : "MISSED");

@@ -4,6 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { app } from "../src/http/app";
 import { buildFieldTargetId, renderConfirmationPage, renderFormPage, type FormPageOptions } from "../src/http/pages/form";
+import { buildContentSecurityPolicy } from "../src/http/pages/headers";
 import { parseLocale } from "../src/http/pages/locale";
 import { questionnaire, type Questionnaire } from "../src/questionnaire/definition";
 
@@ -92,6 +93,7 @@ describe("renderFormPage", () => {
 		expect(honeypot).toMatchObject({ tabindex: "-1", autocomplete: "off", value: "" });
 		expect(html).not.toContain("cf-turnstile");
 		expect(html).not.toContain("challenges.cloudflare.com");
+		expect(buildContentSecurityPolicy(true)).toContain("frame-src https://challenges.cloudflare.com");
 		const withKey = page({ turnstileSiteKey: "1x00000000000000000000AA" });
 		expect(withKey).toContain('data-sitekey="1x00000000000000000000AA"');
 		expect(withKey).toContain("https://challenges.cloudflare.com/turnstile/v0/api.js");
@@ -203,6 +205,10 @@ describe("GET / and GET /merci", () => {
 		expect(res.status).toBe(200);
 		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
 		expect(res.headers.get("cache-control")).toBe("no-store");
+		const csp = res.headers.get("content-security-policy") ?? "";
+		expect(csp).toContain("script-src 'self'");
+		expect(csp).toContain("form-action 'self'");
+		expect(csp).not.toContain("challenges.cloudflare.com");
 		const html = await res.text();
 		expect(html).toContain('<html lang="fr">');
 		expect((await inspect(html)).datalist).toEqual(["Gérante", "Serveur"]);
@@ -282,6 +288,10 @@ describe("the form's urlencoded post (POST /api/submissions)", () => {
 		const res = await exports.default.fetch(`${BASE}/api/submissions`, formBody(fields));
 		expect(res.status).toBe(400);
 		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+		// The same protective headers as the page served by GET /.
+		expect(res.headers.get("content-security-policy")).toMatch(/default-src 'none'/);
+		expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+		expect(res.headers.get("cache-control")).toBe("no-store");
 		const html = await res.text();
 		const { inputs, ids, summaryLinks } = await inspect(html);
 		expect(ids).toContain("q-cafe-error");

@@ -6,6 +6,7 @@ import { describeError, logError } from "../log";
 import { questionnaire } from "../questionnaire/definition";
 import { renderConfirmationPage, renderFormPage, type FormPageOptions } from "./pages/form";
 import { renderErrorPage } from "./pages/error-page";
+import { buildPageHeaders } from "./pages/headers";
 import { parseLocale } from "./pages/locale";
 
 export const pageRoutes = new Hono<{ Bindings: Env }>();
@@ -22,34 +23,23 @@ export async function fetchRoleChoices(db: D1Database): Promise<FormPageOptions[
 	return results;
 }
 
-/** Pages change with the roles and the language: never stored by shared caches. */
-function htmlHeaders(locale: string): Record<string, string> {
-	return { "Cache-Control": "no-store", "Content-Language": locale, Vary: "Accept-Language" };
-}
-
 // A person, not a program, reads these pages: failures get an HTML page, not the JSON envelope.
 pageRoutes.onError((err, c) => {
 	logError("page_error", { path: c.req.path, error: describeError(err) });
 	const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
-	return c.html(renderErrorPage({ locale }), 500, htmlHeaders(locale));
+	return c.html(renderErrorPage({ locale }), 500, buildPageHeaders(locale));
 });
 
 pageRoutes.get("/", async (c) => {
 	const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
 	const config = getConfig(c.env);
 	const roles = await fetchRoleChoices(c.env.DB);
-	const html = renderFormPage({
-		questionnaire,
-		roles,
-		values: {},
-		errors: {},
-		locale,
-		turnstileSiteKey: config.TURNSTILE_SITE_KEY,
-	});
-	return c.html(html, 200, htmlHeaders(locale));
+	const turnstileSiteKey = config.TURNSTILE_SITE_KEY;
+	const html = renderFormPage({ questionnaire, roles, values: {}, errors: {}, locale, turnstileSiteKey });
+	return c.html(html, 200, buildPageHeaders(locale, { turnstile: Boolean(turnstileSiteKey) }));
 });
 
 pageRoutes.get("/merci", (c) => {
 	const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
-	return c.html(renderConfirmationPage({ locale }), 200, htmlHeaders(locale));
+	return c.html(renderConfirmationPage({ locale }), 200, buildPageHeaders(locale));
 });
