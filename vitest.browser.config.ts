@@ -1,5 +1,6 @@
-// Real-browser tests of the public page: Node runs the tests, `wrangler dev` runs the Worker on
-// 127.0.0.1 with throw-away state (test-browser/global-setup.ts), Debian's chromium drives the page.
+// End-to-end tests against the running Worker: Node runs the tests, `wrangler dev` runs the Worker
+// on 127.0.0.1 with throw-away state (test-browser/global-setup.ts). Debian's chromium drives the
+// public form and the admin dashboard; the admin CLI runs as a child process.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({

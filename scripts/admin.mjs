@@ -155,7 +155,17 @@ async function fetchAndCheck(id, onChunk) {
 
 const commands = {
 	async status() {
-		print(await getJson("/api/admin/status"), (s) => console.log(JSON.stringify(s, null, 2)));
+		print(await getJson("/api/admin/status"), (s) => {
+			const run = s.lastRun;
+			console.log(`Last backup:      ${run ? `${run.status} (${run.trigger}) at ${run.finishedAt ?? run.startedAt}${run.error ? ` — ${run.stage}: ${run.error}` : ""}` : "none yet"}`);
+			console.log(`Newest snapshot:  ${s.newestSnapshot ? `${s.newestSnapshot.snapshotId}, ${s.newestSnapshot.ageHours.toFixed(1)} h old` : "none"}${s.stale ? `  — STALE (older than ${s.thresholdHours} h)` : ""}`);
+			console.log(`Next backup:      ${s.nextScheduledRun ?? "?"} (cron ${s.schedule}, UTC)`);
+			console.log(`Snapshots:        ${s.snapshots.count}, ${mib(s.snapshots.totalBytes)}`);
+			const v = s.verification;
+			console.log(`Weekly check:     ${v ? `${v.status} at ${v.finishedAt}, ${v.snapshotsChecked} checked, ${v.snapshotsCorrupt} corrupt, drill ${v.drillStatus}` : "not run yet"}`);
+			for (const c of s.channels) console.log(`Channel ${c.channel.padEnd(10)} ${c.health}${c.lastError ? ` — ${c.lastError}` : ""}`);
+			if (s.channels.length === 0) console.log("Channels:         none configured — nobody will be alerted (see docs/notifications.md)");
+		});
 	},
 
 	async snapshots() {
@@ -220,7 +230,12 @@ const commands = {
 		const mode = opts.mode;
 		if (!["dry-run", "merge", "replace"].includes(mode)) throw new CliError('--mode must be dry-run, merge or replace');
 		const preview = await runRestore(id, "dry-run");
-		print(preview, (p) => console.log(JSON.stringify(p.plan ?? p.result ?? p, null, 2)));
+		if (preview.status !== "complete") {
+			print(preview, (p) => console.log(`Preview ${p.status}: ${p.error ?? "see restore-status"}`));
+			process.exitCode = 1;
+			return;
+		}
+		print(preview.report, printDiff);
 		if (mode === "dry-run") return;
 		if (!opts.yes) {
 			const { createInterface } = await import("node:readline/promises");
@@ -230,7 +245,13 @@ const commands = {
 			if (answer.trim() !== mode) throw new CliError("Not confirmed; nothing was changed.");
 		}
 		const done = await runRestore(id, mode);
-		print(done, (d) => console.log(JSON.stringify(d, null, 2)));
+		print(done, (d) =>
+			console.log(
+				d.status === "complete"
+					? `Restore (${mode}) complete: ${d.progress.rowsWritten} rows written, ${d.progress.rowsSkippedErased} erased rows skipped.${d.undoAvailable ? " `npm run admin -- undo` can bring the previous data back until the next successful backup." : ""}`
+					: `Restore ${d.status}: ${d.error ?? ""}`,
+			),
+		);
 		if (done.status && done.status !== "complete") process.exitCode = 1;
 	},
 
@@ -254,6 +275,16 @@ const commands = {
 		console.log(`Saved ${file}`);
 	},
 };
+
+/** The dry run's per-table changes, as a small table. */
+function printDiff(report) {
+	const rows = Object.entries(report.tables ?? {});
+	console.log("table                 add  differ  disappear  erased(skipped)");
+	for (const [table, d] of rows) {
+		console.log(`${table.padEnd(20)} ${String(d.added).padStart(4)} ${String(d.differ).padStart(7)} ${String(d.disappear).padStart(10)} ${String(d.skippedErased).padStart(16)}`);
+		for (const [kind, ids] of Object.entries(d.samples ?? {})) if (ids.length) console.log(`    e.g. ${kind}: ${ids.join(", ")}`);
+	}
+}
 
 /** Start a restore; follow it to the end when the server runs it in the background. */
 async function runRestore(snapshotId, mode) {

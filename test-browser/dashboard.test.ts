@@ -1,0 +1,94 @@
+// The administrator dashboard in a real browser (Debian's chromium): sign-in, a backup started
+// from the page, an on-demand verification, and a restore that always previews first.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { launchChromium, localContext } from "./browser";
+import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+
+const baseUrl = inject("baseUrl");
+const RESULTS = path.resolve(import.meta.dirname, "../test-results");
+
+let browser: Browser;
+
+beforeAll(async () => {
+	mkdirSync(RESULTS, { recursive: true });
+	browser = await launchChromium();
+});
+
+afterAll(async () => {
+	await browser?.close();
+});
+
+/** A page on the dashboard that records script errors and answers every confirm() with yes. */
+async function openDashboard(viewport = { width: 1100, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+	const context = await localContext(browser, { viewport });
+	const page = await context.newPage();
+	const errors: string[] = [];
+	page.on("pageerror", (e) => errors.push(e.message));
+	page.on("dialog", (d) => void d.accept());
+	await page.goto(`${baseUrl}/admin/`);
+	return { page, errors };
+}
+
+async function signIn(page: Page, token: string): Promise<void> {
+	await page.fill("#token", token);
+	await page.click("#login button[type=submit]");
+}
+
+async function flashText(page: Page, pattern: RegExp): Promise<string> {
+	const flash = page.locator("#flash");
+	await expect.poll(async () => (await flash.isVisible()) && pattern.test(await flash.innerText()), { timeout: 60_000 }).toBe(true);
+	return flash.innerText();
+}
+
+describe("administrator dashboard", () => {
+	it("refuses a wrong token and shows nothing of the data", async () => {
+		const { page, errors } = await openDashboard();
+		await signIn(page, "not-the-token-0000000000000000");
+		await expect.poll(() => page.locator("#login-error").innerText()).toMatch(/Jeton refusé/);
+		expect(await page.locator("#app").isVisible()).toBe(false);
+		expect(errors).toEqual([]);
+		await page.context().close();
+	});
+
+	it("starts a backup, verifies it, previews then merges a restore from it", async () => {
+		const { page, errors } = await openDashboard();
+		await signIn(page, BROWSER_TEST_ADMIN_TOKEN);
+		await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
+
+		await page.click("#backup-now");
+		expect(await flashText(page, /Sauvegarde réussie|a échoué/)).toMatch(/Sauvegarde réussie/);
+		const firstRow = page.locator("#snapshots tbody tr").first();
+		await expect.poll(() => firstRow.innerText()).toMatch(/oui/);
+		const snapshotId = await firstRow.locator("code").innerText();
+		expect(snapshotId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z-/);
+
+		await firstRow.getByRole("button", { name: "Vérifier" }).click();
+		expect(await flashText(page, /intacte|ENDOMMAGÉE/)).toMatch(new RegExp(`Sauvegarde ${snapshotId} intacte`));
+
+		await firstRow.getByRole("button", { name: "Restaurer…" }).click();
+		await page.getByRole("button", { name: "Aperçu (ne modifie rien)" }).click();
+		const submissionsRow = page.locator("#restore tbody tr", { hasText: "Réponses" }).first();
+		await expect.poll(() => submissionsRow.isVisible(), { timeout: 60_000 }).toBe(true);
+		// Nothing changed since the backup: nothing to add, nothing would disappear.
+		expect((await submissionsRow.locator("td").allInnerTexts()).slice(0, 3)).toEqual(["0", "0", "0"]);
+
+		await page.getByRole("button", { name: /Fusionner/ }).click();
+		await expect.poll(() => page.locator("#restore").innerText(), { timeout: 60_000 }).toMatch(/Restauration terminée : 0 lignes écrites/);
+		expect(errors).toEqual([]);
+		await page.context().close();
+	});
+
+	it("fits a 360 px phone screen without horizontal scrolling", async () => {
+		const { page, errors } = await openDashboard({ width: 360, height: 740 });
+		await signIn(page, BROWSER_TEST_ADMIN_TOKEN);
+		await expect.poll(() => page.locator("#snapshots").innerText()).not.toBe("");
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		expect(overflow).toBeLessThanOrEqual(0);
+		await page.screenshot({ path: path.join(RESULTS, "dashboard-360.png"), fullPage: true });
+		expect(errors).toEqual([]);
+		await page.context().close();
+	});
+});
