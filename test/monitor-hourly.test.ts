@@ -155,3 +155,28 @@ describe("cron dispatch", () => {
 		expect(pings.map((q) => q.path)).toEqual(["/global/ping/start"]);
 	});
 });
+
+describe("hourly monitor when D1 is unreachable", () => {
+	it("still reads R2 and alerts on a stale backup (no suppression possible), and pings /fail", async () => {
+		const p = uniquePrefix();
+		await snapshotAt(T0);
+		// Failure injection for this one binding (test double): every D1 query is rejected, the
+		// way an unreachable database answers. R2 and the notification channels are the real ones.
+		const unavailable = async () => {
+			throw new Error("D1_ERROR: database unavailable");
+		};
+		const statement = { bind: () => statement, run: unavailable, first: unavailable, all: unavailable, raw: unavailable };
+		const downDb = { prepare: () => statement, batch: unavailable, exec: unavailable } as unknown as D1Database;
+		const e = { ...envWith({ webhook: `${p}/hook`, heartbeat: `${p}/ping` }), DB: downDb };
+		const r = await runHourlyMonitor(e, new Date(T0 + 30 * H));
+		expect(r).toMatchObject({ ok: false, action: "send_stale", staleness: { stale: true, ageHours: 30 } });
+		expect((await webhookEvents(p)).map((x) => [x.type, x.ageHours])).toEqual([["backup_stale", 30]]);
+		expect((await fetchCaptured(`${p}/ping`)).map((q) => q.path)).toEqual([`${p}/ping/start`, `${p}/ping/fail`]);
+
+		// Fresh backups and D1 down: nothing to alert about, but the heartbeat still says /fail.
+		const q = uniquePrefix();
+		const fresh = { ...envWith({ webhook: `${q}/hook`, heartbeat: `${q}/ping` }), DB: downDb };
+		expect(await runHourlyMonitor(fresh, new Date(T0 + 2 * H))).toMatchObject({ ok: false, action: "none" });
+		expect(await webhookEvents(q)).toEqual([]);
+	});
+});

@@ -8,7 +8,8 @@ import {
 	markRunFinished,
 	type BackupRun,
 } from "../db/backup-runs";
-import { describeError, logEvent } from "../log";
+import { describeError, logError, logEvent } from "../log";
+import { sendEvent } from "../notify/events";
 import type { BackupParams } from "./workflow";
 
 /** Workflow instance ids we create: `scheduled-YYYY-MM-DD` or `manual-YYYYMMDDTHHMMSSZ-xxxxxx`. */
@@ -126,10 +127,34 @@ export async function startScheduledBackup(env: Env, scheduledTime: number): Pro
 			logEvent("backup_cron_duplicate", { runId: id });
 			return { id, duplicate: true };
 		}
+		// The Workflow could not even start: nothing else would tell anyone until the dead man's
+		// switch, a day later. Record the failed run and alert now, then fail the cron invocation.
+		await reportStartFailure(env, id, scheduledTime, err);
 		throw err;
 	}
 	logEvent("backup_started", { runId: id, trigger: "scheduled" });
 	return { id, duplicate: false };
+}
+
+async function reportStartFailure(env: Env, id: string, scheduledTime: number, err: unknown): Promise<void> {
+	const error = describeError(err);
+	const at = new Date(scheduledTime);
+	logError("backup_start_failed", { runId: id, error });
+	await markRunFinished(env.DB, {
+		id,
+		trigger: "scheduled",
+		status: "failed",
+		stage: "start",
+		startedAt: at.toISOString(),
+		finishedAt: at.toISOString(),
+		snapshotId: null,
+		rows: 0,
+		bytes: 0,
+		chunks: 0,
+		error,
+	}).catch((e: unknown) => logError("backup_start_failure_not_recorded", { runId: id, error: describeError(e) }));
+	// sendEvent records deliveries and never throws.
+	await sendEvent(env, { type: "backup_failed", runId: id, trigger: "scheduled", stage: "start", error, attempt: 1 }, at);
 }
 
 async function instanceExists(env: Env, id: string): Promise<boolean> {

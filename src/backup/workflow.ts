@@ -19,13 +19,14 @@ import {
 	combineTableDigests,
 	manifestKey,
 	serializeManifest,
+	snapshotPrefix,
 	sha256Hex,
 	type ChunkEntry,
 	type Manifest,
 	type TableSummary,
 } from "./format";
-import { removeIncompleteSnapshots } from "./gc";
-import { MANIFEST_SHA_META, readManifest } from "./store";
+import { fetchSnapshotsInProgress, removeIncompleteSnapshots } from "./gc";
+import { MANIFEST_SHA_META, fetchObjectSizes, readManifest } from "./store";
 import { exportedTables } from "./tables";
 
 export type BackupParams = {
@@ -95,6 +96,20 @@ export function buildManifest(input: {
 	};
 }
 
+/**
+ * Pure: the first manifest entry whose object is not in R2 with the size that was verified, or
+ * undefined. Checked right before the commit: each chunk was read back in its own step, possibly
+ * long ago, and a manifest must never be committed over an object that has since gone.
+ */
+export function findUncommittedChunk(entries: readonly ChunkEntry[], sizes: ReadonlyMap<string, number>): string | undefined {
+	for (const e of entries) {
+		const size = sizes.get(e.key);
+		if (size === undefined) return `chunk ${e.n} (${e.key}) is no longer in R2`;
+		if (size !== e.bytes) return `chunk ${e.n} (${e.key}) is ${size} bytes in R2, ${e.bytes} were verified`;
+	}
+	return undefined;
+}
+
 /** Pure: the first difference between what was exported and what was read back, if any. */
 export function findDigestMismatch(
 	exported: Record<string, string>,
@@ -114,7 +129,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		const runId = event.instanceId;
 		const trigger = event.payload.trigger === "scheduled" ? "scheduled" : "manual";
 		const requestedAt = new Date(event.payload.requestedAt ?? event.timestamp.getTime());
-		const target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
+		// Read inside the try below: a bad setting must fail the run visibly, not silently.
+		let target = 0;
 
 		let stage = "begin";
 		let attempt = 0;
@@ -129,6 +145,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		let failure: { stage: string; error: string; attempt: number } | undefined;
 
 		try {
+			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
 			const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
 				track(ctx);
 				const started = new Date().toISOString();
@@ -144,7 +161,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			const exported: Record<string, string> = {};
 			let cursor: ExportCursor | null = START_CURSOR;
 			for (let n = 1; cursor; n++) {
-				if (n > MAX_CHUNKS) throw new NonRetryableError(`more than ${MAX_CHUNKS} chunks`, "ExportError");
+				if (n > MAX_CHUNKS) throw new NonRetryableError(`more than ${MAX_CHUNKS} chunks`);
 				const from: ExportCursor = cursor;
 				const before = { ...totals };
 				const res = await step.do(`export chunk ${n}`, STEP_CONFIG, async (ctx) => {
@@ -176,6 +193,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			stage = "manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);
+				const missing = findUncommittedChunk(entries, await fetchObjectSizes(env.R2_BUCKET, snapshotPrefix(plan.snapshotId)));
+				// Default name: the engine only skips retries for errors named "NonRetryableError".
+				if (missing) throw new NonRetryableError(`cannot commit the snapshot: ${missing}`);
 				const m = buildManifest({
 					plan,
 					runId,
@@ -250,7 +270,12 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			// Garbage collection only after a success: a failing system must not delete anything.
 			try {
 				details.gc = await step.do("garbage collection", STEP_CONFIG, async () => ({
-					removed: await removeIncompleteSnapshots(env.R2_BUCKET, requestedAt, manifest!.snapshotId),
+					removed: await removeIncompleteSnapshots(
+						env.R2_BUCKET,
+						requestedAt,
+						manifest!.snapshotId,
+						await fetchSnapshotsInProgress(env, runId),
+					),
 				}));
 			} catch (err) {
 				details.gc = { error: describeError(err) };

@@ -13,6 +13,7 @@ import {
 	fetchAlertState,
 	releaseStaleAlert,
 	type AlertAction,
+	type AlertState,
 } from "./alerts";
 import { sendHeartbeat } from "./heartbeat";
 import { fetchNewestVerified } from "./snapshots";
@@ -57,11 +58,19 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 	if (ping) result.heartbeat.start = await sendHeartbeat(env.DB, ping, "start", `run ${runId}`, now, policy, runId);
 
 	try {
-		const state = await fetchAlertState(env.DB, STALE_ALERT_KEY, now);
+		// D1 holds the alert state (what makes the alert "at most once a day"). If it cannot be
+		// read, the check still reads R2 and alerts, without suppression: a stale backup while D1
+		// is unreachable is exactly when someone must hear about it.
+		let state: AlertState | null = null;
+		try {
+			state = await fetchAlertState(env.DB, STALE_ALERT_KEY, now);
+		} catch (err) {
+			logError("monitor_state_unavailable", { runId, error: describeError(err) });
+		}
 		const newest = await fetchNewestVerified(env.R2_BUCKET);
 		const staleness = computeStaleness({
 			newest,
-			watchingSince: new Date(state.createdAt),
+			watchingSince: state ? new Date(state.createdAt) : null,
 			now,
 			maxAgeHours: config.BACKUP_MAX_AGE_HOURS,
 		});
@@ -72,8 +81,21 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			ageHours: staleness.ageHours,
 			thresholdHours: staleness.thresholdHours,
 			snapshotId: newest?.snapshotId ?? null,
-			alertStatus: state.status,
+			alertStatus: state?.status ?? "unavailable",
 		});
+
+		if (!state) {
+			if (staleness.stale) {
+				result.action = "send_stale";
+				result.claimed = true;
+				result.report = await sendEvent(
+					env,
+					{ type: "backup_stale", ageHours: Math.floor(staleness.effectiveAgeHours), thresholdHours: staleness.thresholdHours, newest },
+					now,
+				);
+			}
+			throw new Error("alert state unavailable in D1");
+		}
 
 		result.action = decideStaleAlert(state, staleness, now);
 		if (result.action === "send_stale") {
