@@ -285,8 +285,9 @@ export async function exportChunk(
 	});
 	const entry: ChunkEntry = { n, key, bytes: compressed.byteLength, sha256, rows, tables: counts };
 	const check = checkReadBack(entry, await readBack(bucket, key), { rawBytes: raw, pages });
-	// A mismatch is not transient: what is stored is what it is. Fail the run at once.
-	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`, "VerificationError");
+	// A mismatch is not transient: what is stored is what it is. Fail the run at once. (No custom
+	// error name: the Workflow engine recognises a NonRetryableError by its name and would retry.)
+	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`);
 	if (next) next.ratio = compressed.byteLength > 0 ? raw / compressed.byteLength : INITIAL_RATIO;
 	return { entry, digests, rawBytes: raw, next };
 }

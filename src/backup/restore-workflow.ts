@@ -4,6 +4,7 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import { describeError, logError, logEvent } from "../log";
 import type { ChunkEntry } from "./format";
 import {
+	buildRecountStatements,
 	compareChunk,
 	dropStaging,
 	fetchDryRunBaseline,
@@ -110,11 +111,13 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				skippedErased += r.skippedErased;
 			}
 			const report = { written, skippedErased };
-			await doStep(mode === "replace" ? "swap" : "finish merge", async () => {
+			const finished = await doStep(mode === "replace" ? "swap" : "finish merge", async () => {
 				const now = new Date().toISOString();
-				if (mode === "replace") await swapInStaging(db, runId, snapshotId, report, now);
-				else await finishMerge(db, runId, snapshotId, report, now);
+				if (mode === "replace") return (await swapInStaging(db, runId, snapshotId, report, now)) ?? null;
+				await finishMerge(db, runId, snapshotId, report, now);
+				return null;
 			});
+			if (finished) throw new Refused(finished.reason);
 			logEvent("restore_complete", { runId, mode, chunks: chunks.length, skippedErased });
 			return { status: "complete", ...report };
 		} catch (err) {
@@ -125,6 +128,9 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				const now = new Date().toISOString();
 				if (mode === "replace") await dropStaging(db);
 				await db.batch([
+					// A merge stopped after loading some chunks has written rows: counters must
+					// still equal the rows (they are only reconciled at the end otherwise).
+					...(mode === "merge" ? buildRecountStatements(db, now) : []),
 					db
 						.prepare(`UPDATE restore_runs SET status = ?2, stage = 'stopped', finished_at = ?3, error = ?4 WHERE id = ?1`)
 						.bind(runId, refused ? "refused" : "failed", now, reason),

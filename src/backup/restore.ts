@@ -352,8 +352,20 @@ function copyRowsSql(from: string, to: string, columns: readonly string[], where
  * then per table rename live -> restore_undo_<t>, staging -> live, move the explicit indexes;
  * reconcile counters; mark this run as the one that can be undone; audit.
  */
-export async function swapInStaging(db: D1Database, runId: string, snapshotId: string, report: unknown, now: string): Promise<void> {
-	const statements: D1PreparedStatement[] = [];
+export async function swapInStaging(
+	db: D1Database,
+	runId: string,
+	snapshotId: string,
+	report: unknown,
+	now: string,
+): Promise<Refusal | undefined> {
+	// A backup running now read (some of) the tables about to be renamed: swapping under it would
+	// give a snapshot mixing old and restored rows, and let its success release the undo copy.
+	const running = await db.prepare(`SELECT id FROM backup_runs WHERE status = 'running' LIMIT 1`).first<{ id: string }>();
+	if (running) {
+		return { ok: false, reason: `backup ${running.id} is running; nothing was changed, run the restore again once it has finished` };
+	}
+	const statements: D1PreparedStatement[] = [buildBackupIdleGuard(db)];
 	for (const spec of RESTORE_TABLES.filter((t) => t.keepLiveOnReplace)) {
 		statements.push(db.prepare(copyRowsSql(spec.table, STAGE_PREFIX + spec.table, await fetchColumns(db, spec.table))));
 	}
@@ -383,6 +395,20 @@ export async function swapInStaging(db: D1Database, runId: string, snapshotId: s
 	);
 	statements.push(auditStatement(db, now, "restore", { runId, snapshotId, mode: "replace" }));
 	await db.batch(statements);
+	return undefined;
+}
+
+/**
+ * First statement of the swap batch: fails it (NOT NULL constraint, so the whole batch rolls
+ * back and the step is retried) when a backup started between the check above and the commit.
+ * D1 has no RAISE outside triggers; an INSERT of a NULL into a NOT NULL column is the portable
+ * way to abort a batch on a condition.
+ */
+function buildBackupIdleGuard(db: D1Database): D1PreparedStatement {
+	return db.prepare(
+		`INSERT INTO restore_runs (id, snapshot_id, mode, status, requested_at)
+		 SELECT 'swap-guard', NULL, 'guard', 'guard', 'guard' WHERE EXISTS (SELECT 1 FROM backup_runs WHERE status = 'running')`,
+	);
 }
 
 /** The run whose replaced data is still kept, if any. */

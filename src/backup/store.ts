@@ -98,3 +98,15 @@ export async function listKeys(bucket: R2Bucket, prefix: string): Promise<string
 	} while (cursor);
 	return keys;
 }
+
+/** Size of every object under a prefix, by key (paged listing: one request per 1000 objects). */
+export async function fetchObjectSizes(bucket: R2Bucket, prefix: string): Promise<Map<string, number>> {
+	const sizes = new Map<string, number>();
+	let cursor: string | undefined;
+	do {
+		const page = await bucket.list({ prefix, cursor });
+		for (const o of page.objects) sizes.set(o.key, o.size);
+		cursor = page.truncated ? page.cursor : undefined;
+	} while (cursor);
+	return sizes;
+}

@@ -1,21 +1,44 @@
 // D1 queries for erasure requests: find a respondent's submissions, then delete them, fix the
 // counters and role use counts and record the erasure, all in ONE batch (one transaction).
 
-/** Ids of submissions whose answers' e-mail equals `normalisedEmail` (trimmed, lower-case). */
-export async function findSubmissionIdsByEmail(db: D1Database, normalisedEmail: string): Promise<string[]> {
-	// SQLite lower() folds ASCII letters only; addresses are overwhelmingly ASCII (docs/erasure.md).
+/**
+ * Tables holding submissions: the live one, plus the copies a replace keeps (restore_undo_*, which
+ * an undo brings back) or is loading (restore_stage_*, which its swap brings in). An erasure must
+ * find and delete a respondent's rows in all of them, or an undo would bring them back.
+ */
+export async function fetchSubmissionTables(db: D1Database): Promise<string[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT id FROM submissions WHERE lower(trim(json_extract(answers, '$.email'))) = ?1 ORDER BY seq`,
+			`SELECT name FROM sqlite_master WHERE type = 'table'
+			 AND name IN ('submissions', 'restore_undo_submissions', 'restore_stage_submissions') ORDER BY name`,
 		)
-		.bind(normalisedEmail)
-		.all<{ id: string }>();
-	return results.map((r) => r.id);
+		.all<{ name: string }>();
+	return results.map((r) => r.name);
 }
 
-export async function submissionExists(db: D1Database, id: string): Promise<boolean> {
-	const row = await db.prepare(`SELECT 1 AS x FROM submissions WHERE id = ?1`).bind(id).first();
-	return row !== null;
+/** Ids of submissions whose answers' e-mail equals `normalisedEmail` (trimmed, lower-case). */
+export async function findSubmissionIdsByEmail(
+	db: D1Database,
+	normalisedEmail: string,
+	tables: readonly string[] = ["submissions"],
+): Promise<string[]> {
+	// SQLite lower() folds ASCII letters only; addresses are overwhelmingly ASCII (docs/erasure.md).
+	const ids = new Set<string>();
+	for (const t of tables) {
+		const { results } = await db
+			.prepare(`SELECT id FROM "${t}" WHERE lower(trim(json_extract(answers, '$.email'))) = ?1 ORDER BY seq`)
+			.bind(normalisedEmail)
+			.all<{ id: string }>();
+		for (const r of results) ids.add(r.id);
+	}
+	return [...ids];
+}
+
+export async function submissionExists(db: D1Database, id: string, tables: readonly string[] = ["submissions"]): Promise<boolean> {
+	for (const t of tables) {
+		if ((await db.prepare(`SELECT 1 AS x FROM "${t}" WHERE id = ?1`).bind(id).first()) !== null) return true;
+	}
+	return false;
 }
 
 export type ErasureEntry = {
@@ -32,8 +55,13 @@ export type ErasureEntry = {
  * delete the rows, record the erasure, its erased_submissions rows and an audit line.
  * Counts are computed from the rows inside the batch, so a row already gone counts for nothing.
  */
-export function buildEraseStatements(db: D1Database, entry: ErasureEntry): D1PreparedStatement[] {
+export function buildEraseStatements(db: D1Database, entry: ErasureEntry, copies: readonly string[] = []): D1PreparedStatement[] {
 	const ids = JSON.stringify(entry.submissionIds);
+	// Copies kept or loaded by a replace (see fetchSubmissionTables): their counters are
+	// recomputed when they become live, so deleting the rows is enough.
+	const copyDeletes = copies
+		.filter((t) => t !== "submissions")
+		.map((t) => db.prepare(`DELETE FROM "${t}" WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids));
 	const gone = `SELECT s.role_key, s.received_at FROM submissions s WHERE s.id IN (SELECT value FROM json_each(?1))`;
 	return [
 		db
@@ -55,6 +83,7 @@ export function buildEraseStatements(db: D1Database, entry: ErasureEntry): D1Pre
 			)
 			.bind(ids),
 		db.prepare(`DELETE FROM submissions WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids),
+		...copyDeletes,
 		db
 			.prepare(
 				`INSERT INTO erasures (id, requested_at, submission_ids, email_hash, email_salt) VALUES (?1, ?2, ?3, ?4, ?5)`,

@@ -4,6 +4,8 @@ import { Hono } from "hono";
 import { randomHex } from "../backup/erasure";
 import { undoReplace, verifyManifest } from "../backup/restore";
 import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../backup/restore-plan";
+import { fetchBackupRun } from "../backup/trigger";
+import { fetchActiveRuns } from "../db/backup-runs";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";
 import { ApiError, parseOr400, readJsonBody } from "./errors";
@@ -62,7 +64,7 @@ function toView(r: RunRow) {
  * instance died without recording its outcome (errored, terminated, or never created) is marked
  * failed here, so it cannot block every later restore.
  */
-async function findActiveWrite(env: Env, now: Date): Promise<string | null> {
+export async function findActiveWrite(env: Env, now: Date): Promise<string | null> {
 	const db = env.DB;
 	const row = await db
 		.prepare(`SELECT id, requested_at FROM restore_runs WHERE mode <> 'dry-run' AND status IN ('queued', 'running') LIMIT 1`)
@@ -82,6 +84,15 @@ async function findActiveWrite(env: Env, now: Date): Promise<string | null> {
 		.prepare(`UPDATE restore_runs SET status = 'failed', stage = 'stopped', finished_at = ?2, error = ?3 WHERE id = ?1`)
 		.bind(row.id, now.toISOString(), dead)
 		.run();
+	return null;
+}
+
+/** The id of a backup still running (dead runs are reconciled first), or null. */
+async function findRunningBackup(env: Env, now: Date): Promise<string | null> {
+	for (const run of await fetchActiveRuns(env.DB)) {
+		const fresh = await fetchBackupRun(env, run.id, now);
+		if (fresh?.status === "running") return fresh.id;
+	}
 	return null;
 }
 
@@ -118,15 +129,29 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 			}
 		}
 	}
+	if (mode === "replace") {
+		const backup = await findRunningBackup(c.env, new Date());
+		if (backup) {
+			throw new ApiError(409, "backup_in_progress", `Backup ${backup} is running; start the replace once it has finished.`);
+		}
+	}
 	const now = new Date();
 	const id = buildRestoreId(now, randomHex(4));
-	await db
+	// One statement: two write-mode requests racing past the check above cannot both be recorded
+	// (two replaces would share, and wreck, the same staging tables).
+	const inserted = await db
 		.prepare(
 			`INSERT INTO restore_runs (id, snapshot_id, mode, status, stage, requested_at, chunks_total, rows_total)
-			 VALUES (?1, ?2, ?3, 'queued', 'queued', ?4, ?5, ?6)`,
+			 SELECT ?1, ?2, ?3, 'queued', 'queued', ?4, ?5, ?6
+			 WHERE ?3 = 'dry-run' OR NOT EXISTS (
+			   SELECT 1 FROM restore_runs WHERE mode <> 'dry-run' AND status IN ('queued', 'running'))`,
 		)
 		.bind(id, snapshotId, mode, now.toISOString(), manifest.chunks.length, manifest.rows)
 		.run();
+	if (inserted.meta.changes !== 1) {
+		const other = await findActiveWrite(c.env, now);
+		throw new ApiError(409, "restore_in_progress", `Restore ${other ?? "(another)"} is still running; wait for it to finish.`);
+	}
 	try {
 		await c.env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId, mode } });
 	} catch (err) {
