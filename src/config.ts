@@ -126,12 +126,20 @@ export function parseConfig(vars: Record<string, unknown>): Config {
 		picked[key] = typeof v === "string" ? v : v === undefined || v === null ? undefined : String(v);
 	}
 	const result = schema.safeParse(picked);
-	if (result.success) return result.data;
 	const problems: Record<string, string> = {};
-	for (const issue of result.error.issues) {
-		const key = String(issue.path[0] ?? "config");
-		problems[key] ??= issue.message;
+	if (!result.success) {
+		for (const issue of result.error.issues) {
+			const key = String(issue.path[0] ?? "config");
+			problems[key] ??= issue.message;
+		}
 	}
+	// Between variables: Turnstile with a secret but no site key would refuse every form post
+	// (the page shows no widget, so no token ever arrives).
+	const isSet = (v: unknown) => typeof v === "string" && v.trim() !== "";
+	if (isSet(picked.TURNSTILE_SECRET) && !isSet(picked.TURNSTILE_SITE_KEY)) {
+		problems.TURNSTILE_SITE_KEY ??= "is required when TURNSTILE_SECRET is set (the form needs it to show the Turnstile widget)";
+	}
+	if (result.success && Object.keys(problems).length === 0) return result.data;
 	throw new ConfigError(problems);
 }
 

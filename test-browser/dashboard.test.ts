@@ -59,11 +59,13 @@ describe("administrator dashboard", () => {
 		await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
 
 		await page.click("#backup-now");
-		expect(await flashText(page, /Sauvegarde réussie|a échoué/)).toMatch(/Sauvegarde réussie/);
-		const firstRow = page.locator("#snapshots tbody tr").first();
-		await expect.poll(() => firstRow.innerText()).toMatch(/oui/);
-		const snapshotId = await firstRow.locator("code").innerText();
+		const done = await flashText(page, /Sauvegarde réussie|a échoué/);
+		const snapshotId = /Sauvegarde réussie : (\S+),/.exec(done)?.[1];
 		expect(snapshotId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z-/);
+		// Its row, once the list has been refreshed, newest first.
+		const firstRow = page.locator("#snapshots tbody tr").first();
+		await expect.poll(() => firstRow.locator("code").innerText()).toBe(snapshotId);
+		expect(await firstRow.innerText()).toMatch(/oui/);
 
 		await firstRow.getByRole("button", { name: "Vérifier" }).click();
 		expect(await flashText(page, /intacte|ENDOMMAGÉE/)).toMatch(new RegExp(`Sauvegarde ${snapshotId} intacte`));
@@ -77,6 +79,29 @@ describe("administrator dashboard", () => {
 
 		await page.getByRole("button", { name: /Fusionner/ }).click();
 		await expect.poll(() => page.locator("#restore").innerText(), { timeout: 60_000 }).toMatch(/Restauration terminée : 0 lignes écrites/);
+		expect(errors).toEqual([]);
+		await page.context().close();
+	});
+
+	it("previews retention with one row per snapshot and its reasons", async () => {
+		const { page, errors } = await openDashboard();
+		await signIn(page, BROWSER_TEST_ADMIN_TOKEN);
+		await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
+		// A snapshot of its own, so that the policy has something to keep.
+		await page.click("#backup-now");
+		const done = await flashText(page, /Sauvegarde réussie|a échoué/);
+		const snapshotId = /Sauvegarde réussie : (\S+),/.exec(done)?.[1];
+		expect(snapshotId).toBeDefined();
+		// The list is refreshed after the message: wait until it shows the new snapshot.
+		await expect.poll(() => page.locator("#snapshots").innerText()).toContain(snapshotId!);
+		const snapshots = await page.locator("#snapshots tbody tr").count();
+		await page.click("#retention-preview");
+		const rows = page.locator("#retention tbody tr");
+		await expect.poll(() => rows.count()).toBe(snapshots);
+		const first = await rows.first().innerText();
+		expect(first).toMatch(/Gardée/);
+		// The reason column is filled from the API (e.g. "daily 2026-…", "newest verified…").
+		expect((await rows.first().locator("td").nth(2).innerText()).trim()).not.toBe("");
 		expect(errors).toEqual([]);
 		await page.context().close();
 	});

@@ -133,6 +133,8 @@ describe("GET /api/admin/submissions", () => {
 		["limit=-1", "limit"],
 		["cursor=1.5", "cursor"],
 		["order=random", "order"],
+		// A typo is refused rather than silently ignored (the page would not be the one asked for).
+		["limt=10", "limt"],
 	])("rejects ?%s with 400 naming the parameter", async (query, field) => {
 		const res = await adminGet(`/api/admin/submissions?${query}`);
 		expect(res.status).toBe(400);
@@ -182,6 +184,14 @@ describe("CSV cells", () => {
 		expect(parseCsv(line)).toEqual([
 			["s1", "2026-11-25T10:00:00.000Z", "v", "Formateur", "'=A1", "", "", "", "bar; cuisine", "5", "", "", "oui"],
 		]);
+	});
+});
+
+describe("a damaged stored row", () => {
+	it("fails naming the submission, never quoting its answers (the message reaches the log)", () => {
+		const row = { id: "s-damaged", received_at: "2026-11-25T10:00:00.000Z", questionnaire_version: "v", role_label: null, answers: "secret-4821 text" };
+		expect(() => buildCsvRecord(questionnaire, row, "fr")).toThrow(/submission s-damaged/);
+		expect(() => buildCsvRecord(questionnaire, row, "fr")).not.toThrow(/secret/);
 	});
 });
 

@@ -308,6 +308,31 @@ describe("the form's urlencoded post (POST /api/submissions)", () => {
 		expect(await countSubmissions()).toBe(before);
 	});
 
+	it("when the database refuses the write, gives the page back (503) with the input kept, not JSON", async () => {
+		// A real D1 failure: a trigger that aborts every insert into submissions.
+		await env.DB.prepare(
+			"CREATE TRIGGER test_refuse_insert BEFORE INSERT ON submissions BEGIN SELECT RAISE(ABORT, 'simulated outage'); END",
+		).run();
+		try {
+			const before = await countSubmissions();
+			const uses = await env.DB.prepare("SELECT COALESCE(SUM(use_count), 0) AS n FROM roles").first<{ n: number }>();
+			const res = await exports.default.fetch(`${BASE}/api/submissions`, formBody(VALID));
+			expect(res.status).toBe(503);
+			expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+			const html = await res.text();
+			expect(decodeEntities(html)).toContain("Vos réponses n’ont pas pu être enregistrées");
+			expect(html).not.toContain("simulated outage");
+			const { inputs } = await inspect(html);
+			expect(inputs.find((i) => i.name === "cafe")?.value).toBe("Le Zinc");
+			expect(inputs.find((i) => i.name === "role")?.value).toBe("Gérant");
+			// One batch: neither the row nor the role use nor a counter moved.
+			expect(await countSubmissions()).toBe(before);
+			expect(await env.DB.prepare("SELECT COALESCE(SUM(use_count), 0) AS n FROM roles").first<{ n: number }>()).toEqual(uses);
+		} finally {
+			await env.DB.prepare("DROP TRIGGER test_refuse_insert").run();
+		}
+	});
+
 	it("redirects to the confirmation page and stores the submission when valid", async () => {
 		const before = await countSubmissions();
 		const res = await exports.default.fetch(`${BASE}/api/submissions`, formBody(VALID));

@@ -59,6 +59,17 @@ describe("buildRoleKey", () => {
 		expect(new Set(keys).size).toBe(keys.length);
 	});
 
+	it("ignores invisible format characters (bidi marks and isolates), so look-alikes are one role", () => {
+		for (const disguised of ["Formateur\u200e", "\u202eFormateur", "\u2066Formateur\u2069", "Forma\u061cteur"]) {
+			expect(buildRoleRef(disguised), JSON.stringify(disguised)).toEqual({ key: "formateur", label: "Formateur" });
+		}
+	});
+
+	it("gives no role when nothing visible is left (only accents, only format characters)", () => {
+		expect(buildRoleRef("\u0301\u0301")).toBeUndefined();
+		expect(buildRoleRef("\u200e\u202e")).toBeUndefined();
+	});
+
 	it("gives no role for blank input", () => {
 		expect(buildRoleRef("  \t ")).toBeUndefined();
 		expect(buildRoleRef(" Barista ")).toEqual({ key: "barista", label: "Barista" });

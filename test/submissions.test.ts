@@ -294,9 +294,33 @@ describe("rate limit", () => {
 	});
 });
 
+describe("when D1 refuses the write", () => {
+	it("answers 503 store_failed in the envelope, stores nothing, and logs no answer", async () => {
+		await env.DB.prepare(
+			"CREATE TRIGGER test_refuse_insert BEFORE INSERT ON submissions BEGIN SELECT RAISE(ABORT, 'simulated outage'); END",
+		).run();
+		const lines: string[] = [];
+		const capture = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+		const spies = [vi.spyOn(console, "log").mockImplementation(capture), vi.spyOn(console, "error").mockImplementation(capture)];
+		try {
+			const body = await expectRejected(
+				() => postJson({ answers: validAnswers({ commentaire: "secret-comment-4821", email: "private-4821@example.com" }) }),
+				503,
+				"store_failed",
+			);
+			expect(JSON.stringify(body)).not.toContain("simulated outage");
+		} finally {
+			for (const spy of spies) spy.mockRestore();
+			await env.DB.prepare("DROP TRIGGER test_refuse_insert").run();
+		}
+		expect(lines.some((l) => l.includes('"submission_store_failed"'))).toBe(true);
+		expect(lines.join("\n")).not.toMatch(/secret-comment-4821|private-4821/);
+	});
+});
+
 describe("Turnstile, when TURNSTILE_SECRET is set", () => {
 	const VERIFY_URL = "https://turnstile.test/siteverify";
-	const turnstileEnv = { ...env, TURNSTILE_SECRET: "test-secret", TURNSTILE_VERIFY_URL: VERIFY_URL };
+	const turnstileEnv = { ...env, TURNSTILE_SECRET: "test-secret", TURNSTILE_SITE_KEY: "test-site-key", TURNSTILE_VERIFY_URL: VERIFY_URL };
 
 	afterEach(() => {
 		vi.restoreAllMocks();

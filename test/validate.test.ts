@@ -208,6 +208,14 @@ describe("validateAnswers", () => {
 		});
 	});
 
+	it("a required role is not answered by invisible characters or lone accents", () => {
+		for (const role of ["\u0301", "\u200e\u202e", " \u2066 \u2069 "]) {
+			expect(fieldsOf(validateAnswers(questionnaire, { ...valid, role }, "fr")), JSON.stringify(role)).toEqual({
+				role: "Ce champ est obligatoire.",
+			});
+		}
+	});
+
 	it("rejects unknown question ids, __proto__ included", () => {
 		const input = JSON.parse(`{"cafe":"A","ville":"B","role":"C","satisfaction":3,"consentement":true,"age":40,"__proto__":{"x":1}}`);
 		expect(fieldsOf(validateAnswers(questionnaire, input, "fr"))).toEqual({

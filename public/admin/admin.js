@@ -377,11 +377,13 @@ async function previewRetention(button) {
 	await busy(button, async () => {
 		const r = await getJson("/api/admin/retention");
 		const box = $("retention");
-		const decisions = r.decisions ?? [];
+		// The dry run's summary (src/backup/retention-job.ts): `snapshots` newest first, each with
+		// keep and reasons; `frozen` is a flag and `freeze` says why.
+		const decisions = r.snapshots ?? [];
 		box.replaceChildren();
 		appendAll(
 			box,
-			r.frozen ? h("p", { class: "notice error" }, t("frozen", { reason: r.frozen.reason ?? "" })) : null,
+			r.frozen ? h("p", { class: "notice error" }, t("frozen", { reason: r.freeze?.reason ?? "" })) : null,
 			h(
 				"div",
 				{ class: "table-wrap" },

@@ -96,3 +96,15 @@ export async function fetchMaxSubmissionSeq(db: D1Database): Promise<number> {
 	const row = await db.prepare("SELECT COALESCE(MAX(seq), 0) AS seq FROM submissions").first<{ seq: number }>();
 	return row?.seq ?? 0;
 }
+
+/**
+ * A stored JSON column parsed back. A damaged value fails with a message naming the row and the
+ * column only: JSON.parse's own message quotes the start of its input, which is personal data.
+ */
+export function parseStoredJson(text: string, column: "answers" | "validation", seq: number): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw new Error(`stored ${column} of submission seq ${seq} is not valid JSON`);
+	}
+}

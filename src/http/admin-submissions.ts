@@ -3,13 +3,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { getConfig } from "../config";
-import { fetchMaxSubmissionSeq, fetchSubmissionPage, type SubmissionRow } from "../db/submissions";
+import { fetchMaxSubmissionSeq, fetchSubmissionPage, parseStoredJson, type SubmissionRow } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
 import { buildCsvHeader, buildCsvRecord, CSV_BOM } from "../questionnaire/csv";
 import { questionnaire as defaultQuestionnaire, type Questionnaire } from "../questionnaire/definition";
 import type { Locale } from "../questionnaire/validate";
 import { requireAdmin } from "./auth";
-import { ApiError } from "./errors";
+import { parseOr400 } from "./errors";
 
 export const ADMIN_PAGE_MAX = 200;
 /** Rows read from D1 per step of the CSV export. */
@@ -22,8 +22,11 @@ const wholeNumber = (min: number, max: number) =>
 		.transform(Number)
 		.pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
-/** The listing's query: ?limit=1..200 (50), ?cursor=<next_cursor of the previous page>, ?order=desc|asc. */
-const listQuery = z.object({
+/**
+ * The listing's query: ?limit=1..200 (50), ?cursor=<next_cursor of the previous page>, ?order=desc|asc.
+ * Unknown parameters are refused, so that a typo is not silently ignored.
+ */
+const listQuery = z.strictObject({
 	limit: wholeNumber(1, ADMIN_PAGE_MAX).optional().default(50),
 	cursor: wholeNumber(0, Number.MAX_SAFE_INTEGER).optional(),
 	order: z.enum(["desc", "asc"], { error: 'must be "desc" or "asc"' }).optional().default("desc"),
@@ -37,8 +40,8 @@ function toListedSubmission(row: SubmissionRow) {
 		received_at: row.received_at,
 		questionnaire_version: row.questionnaire_version,
 		role: row.role_key ? { key: row.role_key, label: row.role_label ?? row.role_key } : null,
-		answers: JSON.parse(row.answers) as unknown,
-		validation: JSON.parse(row.validation) as unknown,
+		answers: parseStoredJson(row.answers, "answers", row.seq),
+		validation: parseStoredJson(row.validation, "validation", row.seq),
 	};
 }
 
@@ -89,13 +92,7 @@ export function createAdminSubmissionRoutes(def: Questionnaire) {
 	const routes = new Hono<{ Bindings: Env }>();
 
 	routes.get("/api/admin/submissions", requireAdmin, async (c) => {
-		const parsed = listQuery.safeParse(c.req.query());
-		if (!parsed.success) {
-			const fields: Record<string, string> = {};
-			for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? "query")] ??= issue.message;
-			throw new ApiError(400, "invalid_query", "Invalid query parameters.", fields);
-		}
-		const { limit, cursor, order } = parsed.data;
+		const { limit, cursor, order } = parseOr400(listQuery, c.req.query(), "invalid_query", "Invalid query parameters.", "query");
 		// One row more than asked says whether another page follows.
 		const rows = await fetchSubmissionPage(c.env.DB, { cursor, limit: limit + 1, order });
 		const page = rows.slice(0, limit);

@@ -73,3 +73,32 @@ export async function readJsonBody(req: Request): Promise<unknown> {
 		throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
 	}
 }
+
+/** Pure: does a registered route pattern ("/a/:id/b", "/a/*") match a request path? */
+function matchesRoutePattern(pattern: string, path: string): boolean {
+	const source = pattern
+		.split(/(:[A-Za-z0-9_]+(?:\{[^}]*\})?\??|\*)/)
+		.map((part) => {
+			if (part === "*") return ".*";
+			const param = /^:[A-Za-z0-9_]+(?:\{([^}]*)\})?(\?)?$/.exec(part);
+			if (param) return `(?:${param[1] ?? "[^/]+"})${param[2] ?? ""}`;
+			return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+		})
+		.join("");
+	return new RegExp(`^${source}$`).test(path);
+}
+
+/**
+ * Pure: the methods the app's handlers take for `path` (middleware, registered as ALL, does not
+ * count), with HEAD wherever GET is. Empty when no handler takes the path at all (a 404).
+ */
+export function buildAllowedMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
+	const allowed = new Set<string>();
+	for (const r of routes) {
+		if (r.method === "ALL" || !matchesRoutePattern(r.path, path)) continue;
+		allowed.add(r.method);
+		if (r.method === "GET") allowed.add("HEAD");
+	}
+	const order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+	return [...allowed].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+}

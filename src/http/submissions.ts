@@ -35,7 +35,8 @@ type ErrorCode =
 	| "rejected"
 	| "validation_failed"
 	| "turnstile_failed"
-	| "turnstile_unavailable";
+	| "turnstile_unavailable"
+	| "store_failed";
 
 const MESSAGES: Record<Locale, Record<ErrorCode, string>> = {
 	fr: {
@@ -50,6 +51,7 @@ const MESSAGES: Record<Locale, Record<ErrorCode, string>> = {
 		turnstile_failed: "La vérification anti-robot n’a pas abouti. Réessayez.",
 		turnstile_unavailable:
 			"La vérification anti-robot est momentanément indisponible. Réessayez dans un instant.",
+		store_failed: "Vos réponses n’ont pas pu être enregistrées, à cause d’un incident de notre côté. Réessayez dans un instant.",
 	},
 	en: {
 		unsupported_media_type:
@@ -62,6 +64,7 @@ const MESSAGES: Record<Locale, Record<ErrorCode, string>> = {
 		validation_failed: "Some answers need correcting.",
 		turnstile_failed: "The anti-robot check did not succeed. Please try again.",
 		turnstile_unavailable: "The anti-robot check is temporarily unavailable. Try again in a moment.",
+		store_failed: "Your answers could not be saved because of a problem on our side. Try again in a moment.",
 	},
 };
 
@@ -273,22 +276,29 @@ export function createSubmissionRoutes(def: Questionnaire) {
 		}
 
 		const id = crypto.randomUUID();
-		await insertSubmission(c.env.DB, {
-			id,
-			receivedAt: new Date().toISOString(),
-			questionnaireVersion: def.version,
-			role: result.role,
-			answers: result.answers,
-			validation: {
-				outcome: "accepted",
-				questionnaire_version: def.version,
-				via: kind,
-				answered: Object.keys(result.answers).length,
-				normalised: result.normalised,
-				honeypot: "empty",
-				turnstile,
-			},
-		});
+		try {
+			await insertSubmission(c.env.DB, {
+				id,
+				receivedAt: new Date().toISOString(),
+				questionnaireVersion: def.version,
+				role: result.role,
+				answers: result.answers,
+				validation: {
+					outcome: "accepted",
+					questionnaire_version: def.version,
+					via: kind,
+					answered: Object.keys(result.answers).length,
+					normalised: result.normalised,
+					honeypot: "empty",
+					turnstile,
+				},
+			});
+		} catch (err) {
+			// The batch is one transaction: nothing was stored. A person posting the form gets the
+			// page back with what they typed (not a JSON error); the cause goes to the log only.
+			logError("submission_store_failed", { kind, error: describeError(err) });
+			return reject(503, "store_failed", { formValues });
+		}
 		// No log line on success: Workers Logs already records each invocation with its status,
 		// and a line per accepted submission was 16 % of the route's CPU (docs/BENCHMARKS.md).
 		if (kind === "form") return c.redirect(`/merci${localeQuery(locale)}`, 303);
@@ -307,7 +317,8 @@ async function renderForm(
 	headers: Record<string, string>,
 	page: { values: Record<string, string | string[]>; errors: Record<string, string>; formError?: string },
 ) {
-	const roles = (await fetchRoles(c.env.DB, ROLES_LIST_LIMIT)).map(({ key, label }) => ({ key, label }));
+	// Without the role list (D1 failing) the page still shows, with an empty picker.
+	const roles = (await fetchRoles(c.env.DB, ROLES_LIST_LIMIT).catch(() => [])).map(({ key, label }) => ({ key, label }));
 	const siteKey = getConfig(c.env).TURNSTILE_SITE_KEY;
 	const html = renderFormPage({ questionnaire: def, roles, ...page, locale, turnstileSiteKey: siteKey });
 	return c.html(html, status, { ...buildPageHeaders(locale, { turnstile: Boolean(siteKey) }), ...headers });

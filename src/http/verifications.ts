@@ -39,7 +39,12 @@ verificationRoutes.get("/api/admin/verifications/:id", requireAdmin, async (c) =
 	if (!RUN_ID.test(id)) throw new ApiError(400, "invalid_id", "Not a verification run id.", { id: "expected verify-…" });
 	const run = await fetchVerificationRun(c.env.DB, id);
 	if (!run) {
-		// Created but its first step has not recorded it yet.
+		// Either created and its first step has not recorded it yet, or never created at all.
+		const exists = await c.env.VERIFY_WORKFLOW.get(id).then(
+			() => true,
+			() => false,
+		);
+		if (!exists) throw new ApiError(404, "not_found", "No such verification run.");
 		return c.json({ id, status: "queued" });
 	}
 	return c.json({ ...run, status: run.status === "running" ? "running" : run.status });

@@ -54,7 +54,13 @@ function formatAnswer(value: unknown, locale: Locale): string {
  * the JSON listing); questions added since the submission give empty cells.
  */
 export function buildCsvRecord(def: Questionnaire, row: CsvSubmission, locale: Locale): string {
-	const answers = JSON.parse(row.answers) as Record<string, unknown>;
+	let answers: Record<string, unknown>;
+	try {
+		answers = JSON.parse(row.answers) as Record<string, unknown>;
+	} catch {
+		// Not JSON.parse's message: it quotes the start of the answers (personal data) into the log.
+		throw new Error(`stored answers of submission ${row.id} are not valid JSON`);
+	}
 	return buildCsvLine([
 		row.id,
 		row.received_at,

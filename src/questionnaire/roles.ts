@@ -6,8 +6,12 @@ export const ROLE_MAX_LENGTH = 120;
 
 /** Whitespace of any kind (tabs, newlines, no-break and thin spaces…). */
 const SPACES = /[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+/gu;
-/** Invisible characters that would make two identical-looking roles differ. */
-const INVISIBLE = /[\u200b-\u200d\u2060\ufeff\u00ad]|\p{Cc}/gu;
+/**
+ * Invisible characters that would make two identical-looking roles differ: every format character
+ * (zero-width spaces and joiners, soft hyphen, BOM, bidi marks, embeddings and isolates) and every
+ * control character.
+ */
+const INVISIBLE = /\p{Cf}|\p{Cc}/gu;
 /** Accents and other combining marks, once the text is decomposed (NFKD). */
 const MARKS = /\p{M}/gu;
 
@@ -52,5 +56,8 @@ export type RoleRef = { key: string; label: string };
 export function buildRoleRef(raw: string, maxLength?: number): RoleRef | undefined {
 	const label = normaliseRoleLabel(raw, maxLength);
 	if (label === "") return undefined;
-	return { key: buildRoleKey(label), label };
+	const key = buildRoleKey(label);
+	// Only accents (combining marks) left: nothing a person could read, so no role.
+	if (key === "") return undefined;
+	return { key, label };
 }

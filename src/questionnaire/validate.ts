@@ -158,7 +158,8 @@ function questionSchema(q: Question, m: Messages): z.ZodType<AnswerValue | undef
 					v = single(v);
 					if (typeof v !== "string") return v;
 					const label = normaliseRoleLabel(v, Number.POSITIVE_INFINITY);
-					return label === "" ? undefined : label;
+					// Nothing readable (blank, or only accents) is "not answered".
+					return buildRoleRef(label, Number.POSITIVE_INFINITY) ? label : undefined;
 				},
 				optional(
 					z.string(typeError(m.text)).refine((s) => charCount(s) <= q.maxLength, m.tooLong(q.maxLength)),

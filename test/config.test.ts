@@ -1,0 +1,75 @@
+// Configuration parsing (src/config.ts): every bad variable is named in one message, and
+// variables that only make sense together are checked together.
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../src/config";
+import { app } from "../src/http/app";
+
+const TOKEN = "a-valid-admin-token-0123456789";
+
+function problemsOf(vars: Record<string, unknown>): Record<string, string> {
+	try {
+		parseConfig(vars);
+	} catch (err) {
+		expect(err).toBeInstanceOf(ConfigError);
+		return (err as ConfigError).problems;
+	}
+	throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+	it("accepts the minimum (a token) and fills the defaults", () => {
+		const config = parseConfig({ ADMIN_TOKEN: TOKEN });
+		expect(config).toMatchObject({ LOCALE: "fr", KEEP_DAILY: 30, BACKUP_MAX_AGE_HOURS: 26, ADMIN_EMAIL: [] });
+		expect(config.TURNSTILE_SECRET).toBeUndefined();
+	});
+
+	it("names every bad variable at once, without echoing their values", () => {
+		const err = (() => {
+			try {
+				parseConfig({
+					ADMIN_TOKEN: "short-secret",
+					LOCALE: "de",
+					KEEP_DAILY: "thirty",
+					WEBHOOK_URL: "ftp://hooks.example/x",
+					ADMIN_EMAIL: "ok@example.com, not-an-address",
+				});
+			} catch (e) {
+				return e as ConfigError;
+			}
+			throw new Error("expected a ConfigError");
+		})();
+		expect(Object.keys(err.problems).sort()).toEqual(["ADMIN_EMAIL", "ADMIN_TOKEN", "KEEP_DAILY", "LOCALE", "WEBHOOK_URL"]);
+		for (const name of Object.keys(err.problems)) expect(err.message).toContain(name);
+		expect(err.message).not.toContain("short-secret");
+		expect(err.message).not.toContain("not-an-address");
+	});
+
+	it("a missing ADMIN_TOKEN says how to set it", () => {
+		expect(problemsOf({}).ADMIN_TOKEN).toMatch(/wrangler secret put ADMIN_TOKEN/);
+	});
+
+	it("TURNSTILE_SECRET without TURNSTILE_SITE_KEY names the site key (every form post would fail)", () => {
+		expect(problemsOf({ ADMIN_TOKEN: TOKEN, TURNSTILE_SECRET: "0x4AAA-secret" })).toEqual({
+			TURNSTILE_SITE_KEY: expect.stringMatching(/required when TURNSTILE_SECRET is set/),
+		});
+		expect(problemsOf({ ADMIN_TOKEN: TOKEN, TURNSTILE_SECRET: "s", TURNSTILE_SITE_KEY: "  " })).toHaveProperty("TURNSTILE_SITE_KEY");
+		// Reported beside the other problems, not instead of them.
+		expect(Object.keys(problemsOf({ ADMIN_TOKEN: "x", TURNSTILE_SECRET: "s" })).sort()).toEqual(["ADMIN_TOKEN", "TURNSTILE_SITE_KEY"]);
+		// Both set, or neither: fine.
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, TURNSTILE_SECRET: "s", TURNSTILE_SITE_KEY: "k" }).TURNSTILE_SITE_KEY).toBe("k");
+	});
+
+	it("the running Worker answers a JSON 500 naming the variable", async () => {
+		const ctx = createExecutionContext();
+		const res = await app.fetch(new Request("http://example.com/api/health"), { ...env, TURNSTILE_SECRET: "s" }, ctx);
+		await waitOnExecutionContext(ctx);
+		expect(res.status).toBe(500);
+		const body = (await res.json()) as { error: { code: string; message: string } };
+		expect(body.error.code).toBe("config_invalid");
+		expect(body.error.message).toContain("TURNSTILE_SITE_KEY");
+		// The test environment itself is valid.
+		expect((await exports.default.fetch("http://example.com/api/health")).status).toBe(200);
+	});
+});
