@@ -62,6 +62,27 @@ describe("garbage collection never deletes a snapshot being written", () => {
 	});
 });
 
+/** A "begin" step result naming the snapshot in advance (the export itself runs for real). */
+function beginResult(snapshotId: string) {
+	return {
+		startedAt: new Date(T0).toISOString(),
+		plan: {
+			snapshotId,
+			bounds: { roles: null, submissions: 50, erasures: null, audit_log: null },
+			columns: {
+				roles: ["seq"],
+				submissions: ["seq", "id", "received_at", "questionnaire_version", "role_key", "answers", "validation"],
+				counters: ["name"],
+				erasures: ["seq"],
+				erased_submissions: ["submission_id"],
+				audit_log: ["seq"],
+				backup_runs: ["id"],
+			},
+			schemaVersion: "test",
+		},
+	};
+}
+
 describe("the manifest is only committed over chunks that are in R2", () => {
 	it("a chunk gone between its verified export and the manifest fails the run, without a manifest", async () => {
 		await insertSubmissions(50);
@@ -74,26 +95,7 @@ describe("the manifest is only committed over chunks that are in R2", () => {
 			runId,
 			{ trigger: "manual", requestedAt: T0, chunkBytes: 1024 },
 			async (m) => {
-				await m.mockStepResult(
-					{ name: "begin" },
-					{
-						startedAt: new Date(T0).toISOString(),
-						plan: {
-							snapshotId,
-							bounds: { roles: null, submissions: 50, erasures: null, audit_log: null },
-							columns: {
-								roles: ["seq"],
-								submissions: ["seq", "id", "received_at", "questionnaire_version", "role_key", "answers", "validation"],
-								counters: ["name"],
-								erasures: ["seq"],
-								erased_submissions: ["submission_id"],
-								audit_log: ["seq"],
-								backup_runs: ["id"],
-							},
-							schemaVersion: "test",
-						},
-					},
-				);
+				await m.mockStepResult({ name: "begin" }, beginResult(snapshotId));
 				await m.mockStepResult(
 					{ name: "export chunk 2" },
 					{
@@ -115,6 +117,22 @@ describe("the manifest is only committed over chunks that are in R2", () => {
 		// name, so the failing step made exactly one attempt (reported in the failure notice).
 		const notices = (await fetchCaptured("/global/webhook")).map((r) => JSON.parse(r.body) as Record<string, unknown>);
 		expect(notices.filter((b) => b.runId === runId)).toEqual([expect.objectContaining({ type: "backup_failed", stage: "manifest", attempt: 1 })]);
+	});
+});
+
+describe("the manifest lists every object of its folder", () => {
+	it("an object of the folder that the manifest does not list is removed before the commit", async () => {
+		await insertSubmissions(50);
+		const runId = "manual-20261125T020000Z-strays";
+		const snapshotId = "2026-11-25T020000Z-strays";
+		// Left by an export attempt that was retried differently: not part of the snapshot.
+		await env.R2_BUCKET.put(chunkKey(snapshotId, 99), "stray");
+		await runBackup(runId, { trigger: "manual", requestedAt: T0, chunkBytes: 1024 }, async (m) => {
+			await m.mockStepResult({ name: "begin" }, beginResult(snapshotId));
+		});
+		const manifest = JSON.parse(await (await env.R2_BUCKET.get(manifestKey(snapshotId)))!.text()) as { chunks: { key: string }[] };
+		const stored = (await env.R2_BUCKET.list({ prefix: `snapshots/${snapshotId}/` })).objects.map((o) => o.key).sort();
+		expect(stored).toEqual([...manifest.chunks.map((c) => c.key), manifestKey(snapshotId)].sort());
 	});
 });
 

@@ -110,6 +110,12 @@ export function findUncommittedChunk(entries: readonly ChunkEntry[], sizes: Read
 	return undefined;
 }
 
+/** Pure: keys stored in the snapshot's folder that are neither a listed chunk nor the manifest. */
+export function findStrayObjects(entries: readonly ChunkEntry[], stored: ReadonlyMap<string, number>, manifest: string): string[] {
+	const listed = new Set(entries.map((e) => e.key));
+	return [...stored.keys()].filter((key) => !listed.has(key) && key !== manifest);
+}
+
 /** Pure: the first difference between what was exported and what was read back, if any. */
 export function findDigestMismatch(
 	exported: Record<string, string>,
@@ -193,9 +199,17 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			stage = "manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);
-				const missing = findUncommittedChunk(entries, await fetchObjectSizes(env.R2_BUCKET, snapshotPrefix(plan.snapshotId)));
+				const stored = await fetchObjectSizes(env.R2_BUCKET, snapshotPrefix(plan.snapshotId));
+				const missing = findUncommittedChunk(entries, stored);
 				// Default name: the engine only skips retries for errors named "NonRetryableError".
 				if (missing) throw new NonRetryableError(`cannot commit the snapshot: ${missing}`);
+				// Objects of this run's folder that the manifest will not list (left by an export
+				// attempt that was retried differently) go first, so that `zcat chunk-*` is the snapshot.
+				const strays = findStrayObjects(entries, stored, manifestKey(plan.snapshotId));
+				if (strays.length > 0) {
+					await env.R2_BUCKET.delete(strays);
+					logEvent("backup_strays_removed", { runId, objects: strays.length });
+				}
 				const m = buildManifest({
 					plan,
 					runId,
