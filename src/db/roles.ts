@@ -36,3 +36,11 @@ export async function fetchRoles(db: D1Database, limit: number): Promise<RoleRow
 		.all<RoleRow>();
 	return results;
 }
+
+/** At most this many roles are listed (GET /api/roles) and offered in the form's picker. */
+export const ROLE_CHOICES_LIMIT = 100;
+
+/** The roles offered in the form's picker: key and first spelling, most used first. */
+export async function fetchRoleChoices(db: D1Database): Promise<{ key: string; label: string }[]> {
+	return (await fetchRoles(db, ROLE_CHOICES_LIMIT)).map(({ key, label }) => ({ key, label }));
+}

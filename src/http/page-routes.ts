@@ -2,26 +2,15 @@
 // The form posts to POST /api/submissions, which re-renders this page on errors (400) or redirects here.
 import { Hono } from "hono";
 import { getConfig } from "../config";
+import { fetchRoleChoices } from "../db/roles";
 import { describeError, logError } from "../log";
 import { questionnaire } from "../questionnaire/definition";
-import { renderConfirmationPage, renderFormPage, type FormPageOptions } from "./pages/form";
+import { renderConfirmationPage, renderFormPage } from "./pages/form";
 import { renderErrorPage } from "./pages/error-page";
 import { buildPageHeaders } from "./pages/headers";
 import { parseLocale } from "./pages/locale";
 
 export const pageRoutes = new Hono<{ Bindings: Env }>();
-
-/** At most this many roles are offered in the picker (the most used ones). */
-export const ROLE_CHOICES_LIMIT = 100;
-
-/** Existing roles for the picker, most used first (ties: oldest first, so the order is stable). */
-export async function fetchRoleChoices(db: D1Database): Promise<FormPageOptions["roles"]> {
-	const { results } = await db
-		.prepare("SELECT role_key AS key, label FROM roles ORDER BY use_count DESC, seq ASC LIMIT ?")
-		.bind(ROLE_CHOICES_LIMIT)
-		.all<{ key: string; label: string }>();
-	return results;
-}
 
 // A person, not a program, reads these pages: failures get an HTML page, not the JSON envelope.
 pageRoutes.onError((err, c) => {

@@ -3,7 +3,7 @@
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { getConfig } from "../config";
-import { fetchRoles } from "../db/roles";
+import { ROLE_CHOICES_LIMIT, fetchRoleChoices, fetchRoles } from "../db/roles";
 import { insertSubmission } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
 import {
@@ -21,8 +21,6 @@ import { verifyTurnstile } from "./turnstile";
 
 /** Largest accepted request body, in bytes (by Content-Length and by bytes actually read). */
 export const SUBMISSION_BODY_LIMIT = 64 * 1024;
-/** At most this many roles are listed by GET /api/roles and offered when the form is re-rendered. */
-export const ROLES_LIST_LIMIT = 100;
 /** Seconds a rate-limited client is told to wait (the limiter's period, see wrangler.jsonc). */
 const RETRY_AFTER_SECONDS = 60;
 
@@ -214,7 +212,7 @@ export function createSubmissionRoutes(def: Questionnaire) {
 	routes.get("/api/questionnaire", (c) => c.json(def, 200, { "Cache-Control": "no-cache" }));
 
 	routes.get("/api/roles", async (c) => {
-		const roles = await fetchRoles(c.env.DB, ROLES_LIST_LIMIT);
+		const roles = await fetchRoles(c.env.DB, ROLE_CHOICES_LIMIT);
 		return c.json({ roles }, 200, { "Cache-Control": "no-store" });
 	});
 
@@ -318,7 +316,7 @@ async function renderForm(
 	page: { values: Record<string, string | string[]>; errors: Record<string, string>; formError?: string },
 ) {
 	// Without the role list (D1 failing) the page still shows, with an empty picker.
-	const roles = (await fetchRoles(c.env.DB, ROLES_LIST_LIMIT).catch(() => [])).map(({ key, label }) => ({ key, label }));
+	const roles = await fetchRoleChoices(c.env.DB).catch(() => []);
 	const siteKey = getConfig(c.env).TURNSTILE_SITE_KEY;
 	const html = renderFormPage({ questionnaire: def, roles, ...page, locale, turnstileSiteKey: siteKey });
 	return c.html(html, status, { ...buildPageHeaders(locale, { turnstile: Boolean(siteKey) }), ...headers });
