@@ -8,11 +8,11 @@
 // Usage: npm run bench:backup [-- 10000 100000 1000000]   (env BENCH_TIMEOUT_S per size, default 1800;
 // BENCH_PROFILE=1 writes a V8 CPU profile of the isolate per size to $TMPDIR/bench-backup-<rows>.cpuprofile)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { stripJsonComments } from "./local-worker.mjs";
+import { freezeWorkerConfig } from "./local-worker.mjs";
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
 if (SIZES.length === 0) SIZES.push(10_000, 100_000, 1_000_000);
@@ -28,29 +28,7 @@ const work = mkdtempSync(path.join(os.tmpdir(), "bench-backup-"));
 const dir = path.join(work, "state");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Bundle the Worker once into the temp folder; a derived config runs it with --no-bundle. */
-function freezeWorker() {
-	const out = path.join(work, "build");
-	const r = spawnSync(wrangler, ["deploy", "--dry-run", "--outdir", out], { cwd: ROOT, stdio: "ignore", env: WRANGLER_ENV });
-	if (r.status !== 0) throw new Error("bundling the Worker failed");
-	const cfg = JSON.parse(stripJsonComments(readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8")));
-	cfg.main = path.join(out, "worker.js");
-	delete cfg.$schema;
-	if (cfg.assets?.directory) {
-		const assets = path.join(work, "public");
-		if (existsSync(path.join(ROOT, cfg.assets.directory))) cpSync(path.join(ROOT, cfg.assets.directory), assets, { recursive: true });
-		cfg.assets.directory = assets;
-	}
-	for (const d of cfg.d1_databases ?? []) {
-		const m = path.join(work, "migrations");
-		cpSync(path.join(ROOT, d.migrations_dir ?? "migrations"), m, { recursive: true });
-		d.migrations_dir = m;
-	}
-	const file = path.join(work, "wrangler.json");
-	writeFileSync(file, JSON.stringify(cfg, null, 2));
-	return file;
-}
-const CONFIG = freezeWorker();
+const CONFIG = freezeWorkerConfig(work);
 
 /** CPU seconds (user + system) used so far by a process and its descendants that are still alive. */
 function cpuSeconds(pid) {

@@ -75,6 +75,33 @@ function runWrangler(args, cwd) {
  * database that has a migrations_dir are applied first. Resolves once GET `readyPath` answers.
  * Returns { url, port, persistDir, configPath, d1(sql), stop() }.
  */
+/**
+ * Freeze the project's Worker for a long benchmark: bundle it once into `work/build`, copy the
+ * static assets and the migrations, and write `work/wrangler.json` pointing at those copies (run
+ * it with `wrangler dev --no-bundle`). Edits to the source tree during the run then cannot reload
+ * it. Returns the derived config's path.
+ */
+export function freezeWorkerConfig(work) {
+	const out = path.join(work, "build");
+	runWrangler(["deploy", "--dry-run", "--outdir", out], ROOT);
+	const cfg = JSON.parse(stripJsonComments(readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8")));
+	cfg.main = path.join(out, "worker.js");
+	delete cfg.$schema;
+	if (cfg.assets?.directory) {
+		const assets = path.join(work, "public");
+		if (existsSync(path.join(ROOT, cfg.assets.directory))) cpSync(path.join(ROOT, cfg.assets.directory), assets, { recursive: true });
+		cfg.assets.directory = assets;
+	}
+	for (const d of cfg.d1_databases ?? []) {
+		const m = path.join(work, "migrations");
+		cpSync(path.join(ROOT, d.migrations_dir ?? "migrations"), m, { recursive: true });
+		d.migrations_dir = m;
+	}
+	const file = path.join(work, "wrangler.json");
+	writeFileSync(file, JSON.stringify(cfg, null, 2));
+	return file;
+}
+
 export async function startLocalWorker({
 	configPath = path.join(ROOT, "wrangler.jsonc"),
 	override = (c) => c,

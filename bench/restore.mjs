@@ -5,10 +5,10 @@
 // in the same run. Usage: npm run bench:restore [-- 10000 100000 1000000]
 // (env BENCH_TIMEOUT_S per phase, default 1800; BENCH_PORT default 8810). Only 127.0.0.1 is used.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { openSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { stripJsonComments } from "./local-worker.mjs";
+import { freezeWorkerConfig } from "./local-worker.mjs";
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
 if (SIZES.length === 0) SIZES.push(10_000, 100_000, 1_000_000);
@@ -22,30 +22,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sql = (db, q) => execFileSync("sqlite3", [db, q]).toString().trim();
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WRANGLER_ENV = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
-
-/**
- * Bundle the Worker ONCE into a temp folder and point a derived config at it (--no-bundle): the
- * source tree may change during a long run (others edit it), and a watched rebuild mid-run would
- * restart the Worker. Everything runs from this frozen copy.
- */
-function freezeWorker(work) {
-	const out = path.join(work, "build");
-	const r = spawnSync(wrangler, ["deploy", "--dry-run", "--outdir", out], { cwd: ROOT, stdio: "ignore", env: WRANGLER_ENV });
-	if (r.status !== 0) throw new Error("bundling the Worker failed");
-	const cfg = JSON.parse(stripJsonComments(readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8")));
-	cfg.main = path.join(out, "worker.js");
-	delete cfg.$schema;
-	// Assets are copied too: wrangler dev watches that folder and restarts the Worker on a change.
-	if (cfg.assets?.directory) {
-		const assets = path.join(work, "public");
-		if (existsSync(path.join(ROOT, cfg.assets.directory))) cpSync(path.join(ROOT, cfg.assets.directory), assets, { recursive: true });
-		cfg.assets.directory = assets;
-	}
-	for (const d of cfg.d1_databases ?? []) d.migrations_dir = path.join(ROOT, d.migrations_dir ?? "migrations");
-	const file = path.join(work, "wrangler.json");
-	writeFileSync(file, JSON.stringify(cfg, null, 2));
-	return file;
-}
 
 function findSqlite(dir) {
 	const d = path.join(dir, "v3/d1/miniflare-D1DatabaseObject");
@@ -142,7 +118,7 @@ async function restore(snapshotId) {
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), "bench-restore-build-"));
-const CONFIG = freezeWorker(work);
+const CONFIG = freezeWorkerConfig(work);
 const results = [];
 for (const n of SIZES) {
 	const dir = mkdtempSync(path.join(os.tmpdir(), "bench-restore-"));
