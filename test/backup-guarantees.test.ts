@@ -156,3 +156,21 @@ describe("a daily backup whose Workflow cannot be created", () => {
 		expect(sent.every((d) => d.event_type === "backup_failed" && d.ok === 1)).toBe(true);
 	});
 });
+
+describe("a failure after the commit", () => {
+	it("is reported failed, and says the snapshot itself is complete and verified", async () => {
+		await insertSubmissions(5);
+		const runId = "manual-20261125T020000Z-finfal";
+		await runBackup(
+			runId,
+			{ trigger: "manual", requestedAt: T0 },
+			async (m) => m.mockStepError({ name: "finish" }, new Error("D1_ERROR: database unavailable")),
+			"errored",
+		);
+		const run = await fetchRunRow(runId);
+		expect(run).toMatchObject({ status: "failed", stage: "finish" });
+		const snapshotId = /^snapshot (\S+) is complete and verified in R2, but Error: D1_ERROR/.exec(String(run!.error))?.[1];
+		expect(snapshotId).toBeDefined();
+		expect(await env.R2_BUCKET.head(manifestKey(snapshotId!))).not.toBeNull();
+	});
+});

@@ -251,7 +251,10 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		} catch (err) {
 			// A read-back mismatch happens inside an export step but is reported as stage "verify".
 			const failedStage = err instanceof Error && err.message.includes(VERIFICATION_FAILED) ? "verify" : stage;
-			failure = { stage: failedStage, error: describeError(err), attempt };
+			// After the commit the snapshot itself is good: say so, so that the failure notice and
+			// the snapshot list (which shows it) do not seem to contradict each other.
+			const committed = manifest ? `snapshot ${manifest.snapshotId} is complete and verified in R2, but ` : "";
+			failure = { stage: failedStage, error: `${committed}${describeError(err)}`.slice(0, 400), attempt };
 			logError("backup_failed", { runId, stage: failedStage, error: failure.error, attempt });
 		}
 
