@@ -43,6 +43,19 @@ async function flashText(page: Page, pattern: RegExp): Promise<string> {
 	return flash.innerText();
 }
 
+/**
+ * Click "Lancer une sauvegarde maintenant", expect success, and wait until the refreshed list
+ * shows the new snapshot first. Returns its id.
+ */
+async function backUpNow(page: Page): Promise<string> {
+	await page.click("#backup-now");
+	const done = await flashText(page, /Sauvegarde réussie|a échoué/);
+	const snapshotId = /Sauvegarde réussie : (\S+),/.exec(done)?.[1];
+	expect(snapshotId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z-/);
+	await expect.poll(() => page.locator("#snapshots tbody tr").first().locator("code").innerText()).toBe(snapshotId);
+	return snapshotId!;
+}
+
 describe("administrator dashboard", () => {
 	it("refuses a wrong token and shows nothing of the data", async () => {
 		const { page, errors } = await openDashboard();
@@ -58,13 +71,8 @@ describe("administrator dashboard", () => {
 		await signIn(page, BROWSER_TEST_ADMIN_TOKEN);
 		await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
 
-		await page.click("#backup-now");
-		const done = await flashText(page, /Sauvegarde réussie|a échoué/);
-		const snapshotId = /Sauvegarde réussie : (\S+),/.exec(done)?.[1];
-		expect(snapshotId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z-/);
-		// Its row, once the list has been refreshed, newest first.
+		const snapshotId = await backUpNow(page);
 		const firstRow = page.locator("#snapshots tbody tr").first();
-		await expect.poll(() => firstRow.locator("code").innerText()).toBe(snapshotId);
 		expect(await firstRow.innerText()).toMatch(/oui/);
 
 		await firstRow.getByRole("button", { name: "Vérifier" }).click();
@@ -88,12 +96,7 @@ describe("administrator dashboard", () => {
 		await signIn(page, BROWSER_TEST_ADMIN_TOKEN);
 		await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
 		// A snapshot of its own, so that the policy has something to keep.
-		await page.click("#backup-now");
-		const done = await flashText(page, /Sauvegarde réussie|a échoué/);
-		const snapshotId = /Sauvegarde réussie : (\S+),/.exec(done)?.[1];
-		expect(snapshotId).toBeDefined();
-		// The list is refreshed after the message: wait until it shows the new snapshot.
-		await expect.poll(() => page.locator("#snapshots").innerText()).toContain(snapshotId!);
+		await backUpNow(page);
 		const snapshots = await page.locator("#snapshots tbody tr").count();
 		await page.click("#retention-preview");
 		const rows = page.locator("#retention tbody tr");

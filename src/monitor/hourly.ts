@@ -37,6 +37,20 @@ export type HourlyResult = {
 	error: string | null;
 };
 
+/** The "no recent verified backup" alert, to every configured channel. */
+function sendStaleAlert(env: Env, staleness: Staleness, now: Date): Promise<DeliveryReport> {
+	return sendEvent(
+		env,
+		{
+			type: "backup_stale",
+			ageHours: Math.floor(staleness.effectiveAgeHours),
+			thresholdHours: staleness.thresholdHours,
+			newest: staleness.newest,
+		},
+		now,
+	);
+}
+
 /** `now` is the cron's scheduled time: staleness never depends on when the handler actually ran. */
 export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResult> {
 	const config = getConfig(env);
@@ -88,11 +102,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			if (staleness.stale) {
 				result.action = "send_stale";
 				result.claimed = true;
-				result.report = await sendEvent(
-					env,
-					{ type: "backup_stale", ageHours: Math.floor(staleness.effectiveAgeHours), thresholdHours: staleness.thresholdHours, newest },
-					now,
-				);
+				result.report = await sendStaleAlert(env, staleness, now);
 			}
 			throw new Error("alert state unavailable in D1");
 		}
@@ -102,16 +112,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			const claim = await claimStaleAlert(env.DB, STALE_ALERT_KEY, now);
 			result.claimed = claim.claimed;
 			if (claim.claimed) {
-				result.report = await sendEvent(
-					env,
-					{
-						type: "backup_stale",
-						ageHours: Math.floor(staleness.effectiveAgeHours),
-						thresholdHours: staleness.thresholdHours,
-						newest,
-					},
-					now,
-				);
+				result.report = await sendStaleAlert(env, staleness, now);
 				// Reached nobody: give the claim back so the next hourly run tries again.
 				if (!result.report.delivered) await releaseStaleAlert(env.DB, STALE_ALERT_KEY, now, claim.previousLastSentAt);
 			}
