@@ -1,10 +1,10 @@
 // Worker entry: wires fetch to the HTTP app, scheduled to the jobs, and exports Workflow classes.
 import { app } from "./http/app";
-import { runScheduled } from "./jobs";
+import { runScheduled } from "./jobs/cron";
 
-export { BackupWorkflow } from "./backup/workflow";
-export { RestoreWorkflow } from "./backup/restore-workflow";
-export { VerifyWorkflow } from "./backup/verify-workflow";
+export { BackupWorkflow } from "./jobs/backup-workflow";
+export { RestoreWorkflow } from "./jobs/restore-workflow";
+export { VerifyWorkflow } from "./jobs/verify-workflow";
 
 export default {
 	fetch: app.fetch,

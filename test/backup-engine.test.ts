@@ -3,7 +3,7 @@
 import { createScheduledController, createExecutionContext, waitOnExecutionContext, introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { afterBackupHooks, type BackupOutcome } from "../src/backup/after-backup";
+import { afterBackupHooks, type BackupOutcome } from "../src/jobs/after-backup";
 import { NonRetryableError } from "cloudflare:workflows";
 import { VERIFICATION_FAILED, checkReadBack } from "../src/backup/export";
 import {
@@ -14,9 +14,9 @@ import {
 	manifestKey,
 	sha256Hex,
 	type Row,
-} from "../src/backup/format";
-import { listSnapshotFolders } from "../src/backup/store";
-import { exportedTables } from "../src/backup/tables";
+} from "../src/snapshots/format";
+import { listSnapshotFolders } from "../src/snapshots/store";
+import { exportedTables } from "../src/snapshots/tables";
 import worker from "../src/worker";
 import {
 	decodeSnapshot,

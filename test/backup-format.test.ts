@@ -16,7 +16,7 @@ import {
 	sha256Hex,
 	type ChunkEntry,
 	type SnapshotRecord,
-} from "../src/backup/format";
+} from "../src/snapshots/format";
 
 const records: SnapshotRecord[] = [
 	{ table: "roles", row: { seq: 1, role_key: "formateur", label: "Formateur" } },

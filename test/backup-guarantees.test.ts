@@ -3,10 +3,10 @@
 // touches a snapshot still being written; the manifest is never committed over a missing chunk.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { chunkKey, manifestKey } from "../src/backup/format";
-import { listSnapshotFolders } from "../src/backup/store";
+import { chunkKey, manifestKey } from "../src/snapshots/format";
+import { listSnapshotFolders } from "../src/snapshots/store";
 import { fetchRunRow, insertSubmissions, resetStorage, runBackup } from "./backup-helpers";
-import { startScheduledBackup } from "../src/backup/trigger";
+import { startScheduledBackup } from "../src/jobs/backup-trigger";
 import { fetchCaptured } from "./receiver/client";
 
 const T0 = Date.parse("2026-11-25T02:00:00Z");

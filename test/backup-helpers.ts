@@ -2,10 +2,10 @@
 // BackupWorkflow instance to its end through the introspector, and decode a stored snapshot.
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { decodeChunk, type Manifest, type SnapshotRecord } from "../src/backup/format";
-import { readManifest } from "../src/backup/store";
-import { exportedTables } from "../src/backup/tables";
-import type { BackupParams } from "../src/backup/workflow";
+import { decodeChunk, type Manifest, type SnapshotRecord } from "../src/snapshots/format";
+import { readManifest } from "../src/snapshots/store";
+import { exportedTables } from "../src/snapshots/tables";
+import type { BackupParams } from "../src/jobs/backup-workflow";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token-0123456789abcdef" };
 

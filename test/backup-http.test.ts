@@ -3,7 +3,7 @@
 import { introspectWorkflow } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { gunzip, parseRecordLines, type Manifest } from "../src/backup/format";
+import { gunzip, parseRecordLines, type Manifest } from "../src/snapshots/format";
 import { ADMIN, insertMetadata, insertSubmissions, resetStorage, sha256HexOf } from "./backup-helpers";
 
 const BASE = "http://example.com";

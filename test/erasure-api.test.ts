@@ -2,7 +2,7 @@
 // erasure entry holds ids and a salted hash only; counters stay equal to the rows; bad input.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { hashEmail } from "../src/backup/erasure";
+import { hashEmail } from "../src/questionnaire/erasure";
 import { api, count, expectedCounters, liveDigests, seed, storedCounters, wipe } from "./helpers/restore-snapshot";
 
 const db = env.DB;

@@ -2,8 +2,8 @@
 // digests equal the snapshot's), dry run, merge twice, replace then undo, refusals, bad input.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { chunkKey, manifestKey } from "../src/backup/format";
-import { restoreUndoCleanupHook } from "../src/backup/restore-undo-hook";
+import { chunkKey, manifestKey } from "../src/snapshots/format";
+import { restoreUndoCleanupHook } from "../src/jobs/restore-undo-hook";
 import { clearSnapshots, writeSnapshot, writeSnapshotOfDatabase } from "./helpers/snapshot";
 import {
 	api,

@@ -4,8 +4,8 @@
 import { introspectWorkflow } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Row } from "../src/backup/format";
-import { prepareStaging, swapInStaging } from "../src/backup/restore";
+import type { Row } from "../src/snapshots/format";
+import { prepareStaging, swapInStaging } from "../src/restore/load";
 import { clearSnapshots, writeSnapshot, writeSnapshotOfDatabase } from "./helpers/snapshot";
 import { api, count, expectedCounters, liveDigests, runRestore, seed, storedCounters, wipe } from "./helpers/restore-snapshot";
 

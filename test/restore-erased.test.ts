@@ -4,8 +4,8 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { files, snapshotId as fixtureId } from "./fixtures/snapshot-v1";
 import fixtureSums from "./fixtures/snapshot-v1/manifest.sha256?raw";
-import { digestRows, parseManifest, sha256Hex, type Row } from "../src/backup/format";
-import { MANIFEST_SHA_META } from "../src/backup/store";
+import { digestRows, parseManifest, sha256Hex, type Row } from "../src/snapshots/format";
+import { MANIFEST_SHA_META } from "../src/snapshots/store";
 import { clearSnapshots, writeSnapshot, writeSnapshotOfDatabase } from "./helpers/snapshot";
 import { api, count, expectedCounters, runRestore, seed, storedCounters, wipe } from "./helpers/restore-snapshot";
 

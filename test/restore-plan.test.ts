@@ -1,7 +1,7 @@
 // Pure restore planning: table coverage of the backup registry, request schema, row comparison,
 // manifest completeness, SQL parameter splitting. No bindings.
 import { describe, expect, it } from "vitest";
-import type { ChunkEntry, Manifest, Row } from "../src/backup/format";
+import type { ChunkEntry, Manifest, Row } from "../src/snapshots/format";
 import {
 	addDiffs,
 	buildInsertSql,
@@ -17,9 +17,9 @@ import {
 	filterErasedLines,
 	groupRecordLines,
 	joinLinesForParams,
-} from "../src/backup/restore-plan";
-import { renameCreateTable } from "../src/backup/restore";
-import { exportedTables } from "../src/backup/tables";
+} from "../src/restore/plan";
+import { renameCreateTable } from "../src/restore/load";
+import { exportedTables } from "../src/snapshots/tables";
 
 const subs = RESTORE_TABLES.find((t) => t.table === "submissions")!;
 const erasures = RESTORE_TABLES.find((t) => t.table === "erasures")!;

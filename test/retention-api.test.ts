@@ -1,8 +1,8 @@
 // GET /api/admin/retention through the real app: a dry run that explains itself and changes nothing.
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { buildSnapshotId, manifestKey } from "../src/backup/format";
-import { MANIFEST_SHA_META } from "../src/backup/store";
+import { buildSnapshotId, manifestKey } from "../src/snapshots/format";
+import { MANIFEST_SHA_META } from "../src/snapshots/store";
 import { clearSnapshots, writeCountSnapshot } from "./helpers/snapshot";
 
 const TOKEN = "test-admin-token-0123456789abcdef";

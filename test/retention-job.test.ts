@@ -2,11 +2,11 @@
 // what it refuses to delete (failed backup, freeze, bucket lock), and the after-backup hook.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { BackupOutcome } from "../src/backup/after-backup";
-import { afterBackupHooks } from "../src/backup/after-backup";
-import { manifestKey, snapshotPrefix, type Manifest } from "../src/backup/format";
-import { deleteSnapshot, isLockedError, retentionHook, runRetention } from "../src/backup/retention-job";
-import { listManifests, listSnapshotFolders } from "../src/backup/store";
+import type { BackupOutcome } from "../src/jobs/after-backup";
+import { afterBackupHooks } from "../src/jobs/after-backup";
+import { manifestKey, snapshotPrefix, type Manifest } from "../src/snapshots/format";
+import { deleteSnapshot, isLockedError, retentionHook, runRetention } from "../src/retention/job";
+import { listManifests, listSnapshotFolders } from "../src/snapshots/store";
 import { insertSubmissions, runBackup } from "./backup-helpers";
 import { failingBulkDeleteBucket, LOCK_MESSAGE, lockedBucket } from "./helpers/locked-bucket";
 import { clearSnapshots, writeCountSnapshot } from "./helpers/snapshot";

@@ -1,6 +1,6 @@
 // Table-driven tests of the pure retention policy and each of its safety rules.
 import { describe, expect, it } from "vitest";
-import { buildSnapshotId } from "../src/backup/format";
+import { buildSnapshotId } from "../src/snapshots/format";
 import {
 	applyPolicy,
 	buildWeekKey,
@@ -9,7 +9,7 @@ import {
 	planRetention,
 	type RetentionPolicy,
 	type SnapshotFacts,
-} from "../src/backup/retention";
+} from "../src/retention/policy";
 
 let counter = 0;
 /** A snapshot at an ISO time; `verified` true and 100 submissions unless told otherwise. */

@@ -3,7 +3,7 @@
 import { createExecutionContext, createScheduledController, introspectWorkflowInstance, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { VERIFY_CRON } from "../src/backup/verify-workflow";
+import { VERIFY_CRON } from "../src/jobs/verify-workflow";
 import { parseConfig } from "../src/config";
 import { MONITOR_CRON } from "../src/monitor/hourly";
 import worker from "../src/worker";

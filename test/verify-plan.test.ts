@@ -1,14 +1,14 @@
 // Pure parts of the weekly verification: the sample, the step batches, the drill's rules.
 import { describe, expect, it } from "vitest";
-import { digestRows, EMPTY_DIGEST } from "../src/backup/format";
+import { digestRows, EMPTY_DIGEST } from "../src/snapshots/format";
 import {
 	buildChunkBatches,
 	buildDrillRule,
 	buildVerifySample,
 	compareDrillTable,
 	projectRow,
-} from "../src/backup/verify";
-import { buildVerifyRunId, compareWithManifest } from "../src/backup/verify-workflow";
+} from "../src/verify/plan";
+import { buildVerifyRunId, compareWithManifest } from "../src/jobs/verify-workflow";
 
 describe("buildVerifySample", () => {
 	const ids = ["s6", "s5", "s4", "s3", "s2", "s1"]; // newest first

@@ -3,9 +3,9 @@
 import { createExecutionContext, createScheduledController, introspectWorkflowInstance, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { chunkKey } from "../src/backup/format";
-import type { VerifySummary } from "../src/backup/verify-workflow";
-import { fetchLatestVerification } from "../src/backup/verify-store";
+import { chunkKey } from "../src/snapshots/format";
+import type { VerifySummary } from "../src/jobs/verify-workflow";
+import { fetchLatestVerification } from "../src/db/verification-runs";
 import worker from "../src/worker";
 import { insertMetadata, insertSubmissions, runBackup } from "./backup-helpers";
 import { clearSnapshots, writeSnapshotOfDatabase } from "./helpers/snapshot";

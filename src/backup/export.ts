@@ -13,8 +13,8 @@ import {
 	sha256Hex,
 	type Cell,
 	type ChunkEntry,
-} from "./format";
-import { exportedTables, quoteIdent } from "./tables";
+} from "../snapshots/format";
+import { exportedTables, quoteIdent } from "../snapshots/tables";
 
 /**
  * Hard ceiling on one chunk's uncompressed size: bounds memory whatever the compression ratio.

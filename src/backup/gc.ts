@@ -1,8 +1,8 @@
 // Garbage collection of incomplete snapshots: folders without a manifest (a run that failed or
 // was interrupted before its commit point) older than a day. Run only after a successful backup.
 import { fetchActiveRuns } from "../db/backup-runs";
-import { manifestKey, parseSnapshotTime, snapshotPrefix } from "./format";
-import { listKeys, listSnapshotFolders } from "./store";
+import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
+import { listKeys, listSnapshotFolders } from "../snapshots/store";
 
 export const GC_MIN_AGE_MS = 24 * 60 * 60 * 1000;
 

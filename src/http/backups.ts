@@ -1,9 +1,9 @@
 // Admin routes of the backup engine: start a backup, follow a run, and read snapshots straight
 // from R2 (never only from D1, so that the backups stay readable when D1 is lost).
 import { Hono, type Context } from "hono";
-import { isSnapshotId, manifestKey, type Manifest } from "../backup/format";
-import { MANIFEST_SHA_META, listSnapshotFolders, readManifest } from "../backup/store";
-import { fetchBackupRun, isRunId, startManualBackup } from "../backup/trigger";
+import { isSnapshotId, manifestKey, type Manifest } from "../snapshots/format";
+import { MANIFEST_SHA_META, listSnapshotFolders, readManifest } from "../snapshots/store";
+import { fetchBackupRun, isRunId, startManualBackup } from "../jobs/backup-trigger";
 import type { BackupRun } from "../db/backup-runs";
 import { requireAdmin } from "./auth";
 import { ApiError } from "./errors";

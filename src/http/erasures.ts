@@ -1,7 +1,7 @@
 // POST /api/admin/erasures: honour a right-to-erasure request, by submission id or by e-mail.
 // Deletes the submissions and records ids + a salted hash of the e-mail, never the data.
 import { Hono } from "hono";
-import { buildErasureId, erasureRequestSchema, hashEmail, normaliseEmail, randomHex } from "../backup/erasure";
+import { buildErasureId, erasureRequestSchema, hashEmail, normaliseEmail, randomHex } from "../questionnaire/erasure";
 import { buildEraseStatements, fetchSubmissionTables, findSubmissionIdsByEmail, submissionExists } from "../db/erasures";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";

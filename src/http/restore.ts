@@ -1,10 +1,10 @@
 // Admin restore API: POST /api/admin/restore (dry-run | merge | replace, always via the
 // RestoreWorkflow), GET /api/admin/restores[/:id] (progress, report), POST /api/admin/restore/undo.
 import { Hono } from "hono";
-import { randomHex } from "../backup/erasure";
-import { undoReplace, verifyManifest } from "../backup/restore";
-import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../backup/restore-plan";
-import { fetchBackupRun } from "../backup/trigger";
+import { randomHex } from "../questionnaire/erasure";
+import { undoReplace, verifyManifest } from "../restore/load";
+import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../restore/plan";
+import { fetchBackupRun } from "../jobs/backup-trigger";
 import { fetchActiveRuns } from "../db/backup-runs";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";

@@ -2,7 +2,7 @@
 // and why. Changes nothing. Optional keepDaily/keepWeekly/keepMonthly preview a policy change.
 import { Hono } from "hono";
 import { z } from "zod";
-import { runRetention } from "../backup/retention-job";
+import { runRetention } from "../retention/job";
 import { requireAdmin } from "./auth";
 import { parseOr400 } from "./errors";
 

@@ -1,10 +1,10 @@
 // On-demand verification of one snapshot (dashboard "Vérifier", CLI `verify --server`): runs the
 // VerifyWorkflow restricted to that snapshot and reports the result by run id.
 import { Hono } from "hono";
-import { isSnapshotId } from "../backup/format";
-import { readManifest } from "../backup/store";
-import { fetchVerificationRun } from "../backup/verify-store";
-import type { VerifyParams } from "../backup/verify-workflow";
+import { isSnapshotId } from "../snapshots/format";
+import { readManifest } from "../snapshots/store";
+import { fetchVerificationRun } from "../db/verification-runs";
+import type { VerifyParams } from "../jobs/verify-workflow";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";
 import { ApiError } from "./errors";

@@ -1,6 +1,6 @@
 // Reads what the monitor needs from R2, the source of truth (it survives the loss of D1):
 // the newest verified snapshot, and the count and size of all of them.
-import { listManifests, listSnapshotFolders, readManifest } from "../backup/store";
+import { listManifests, listSnapshotFolders, readManifest } from "../snapshots/store";
 import type { NewestSnapshot } from "./staleness";
 
 /**

@@ -1,6 +1,6 @@
 // The backup status shown to administrators (GET /api/admin/status) and the one-line backup
 // health of GET /api/health. Reads D1 (runs, alert state, delivery log) and R2 (snapshots).
-import { fetchLatestVerification } from "../backup/verify-store";
+import { fetchLatestVerification } from "../db/verification-runs";
 import type { Config } from "../config";
 import { fetchRecentRuns, type BackupRun } from "../db/backup-runs";
 import { buildNotifiers } from "../notify/notifier";

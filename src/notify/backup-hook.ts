@@ -1,8 +1,8 @@
 // The "notify" after-backup hook: turns a BackupOutcome (plus retention's result) into a
 // backup_succeeded / backup_failed event and sends it. Registered last in afterBackupHooks.
-import type { AfterBackupHook, BackupOutcome } from "../backup/after-backup";
-import type { Manifest } from "../backup/format";
-import { listSnapshotFolders, readManifest } from "../backup/store";
+import type { AfterBackupHook, BackupOutcome } from "../jobs/after-backup";
+import type { Manifest } from "../snapshots/format";
+import { listSnapshotFolders, readManifest } from "../snapshots/store";
 import { describeError, logEvent } from "../log";
 import { sendEvent, type BackupFailedEvent, type BackupSucceededEvent } from "./events";
 

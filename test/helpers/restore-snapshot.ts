@@ -2,7 +2,7 @@
 // the code under test), wipe, digest live tables, run a restore through the API and wait for it.
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { digestRows, type Manifest, type Row } from "../../src/backup/format";
+import { digestRows, type Manifest, type Row } from "../../src/snapshots/format";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token-0123456789abcdef" };
 /** Tables a restore writes (the restore plan's list, repeated here on purpose). */

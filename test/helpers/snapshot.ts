@@ -16,8 +16,8 @@ import {
 	type Manifest,
 	type Row,
 	type SnapshotRecord,
-} from "../../src/backup/format";
-import { MANIFEST_SHA_META } from "../../src/backup/store";
+} from "../../src/snapshots/format";
+import { MANIFEST_SHA_META } from "../../src/snapshots/store";
 
 export type TableInput = { rows: Row[]; bound?: number | null };
 

@@ -10,7 +10,7 @@ import {
 } from "../db/backup-runs";
 import { describeError, logError, logEvent } from "../log";
 import { sendEvent } from "../notify/events";
-import type { BackupParams } from "./workflow";
+import type { BackupParams } from "./backup-workflow";
 
 /** Workflow instance ids we create: `scheduled-YYYY-MM-DD` or `manual-YYYYMMDDTHHMMSSZ-xxxxxx`. */
 export const RUN_ID = /^(scheduled-\d{4}-\d{2}-\d{2}|manual-\d{8}T\d{6}Z-[a-z0-9]{6})$/;

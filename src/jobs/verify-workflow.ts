@@ -6,10 +6,10 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type Workflo
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import { sendEvent, type DeliveryReport } from "../notify/events";
-import { findExportedTable } from "./tables";
-import { EMPTY_SIDE, buildDrillRule, compareDrillTable, mergeSides, type DrillSide, type DrillTableResult } from "./verify";
-import { checkChunkBatch, digestLivePage, planVerification, type DrillSnapshotTable, type VerifyPlan, type VerifyTarget } from "./verify-steps";
-import { finishVerificationRun, insertVerificationRun, recordSnapshotCheck, type CorruptItem } from "./verify-store";
+import { findExportedTable } from "../snapshots/tables";
+import { EMPTY_SIDE, buildDrillRule, compareDrillTable, mergeSides, type DrillSide, type DrillTableResult } from "../verify/plan";
+import { checkChunkBatch, digestLivePage, planVerification, type DrillSnapshotTable, type VerifyPlan, type VerifyTarget } from "../verify/steps";
+import { finishVerificationRun, insertVerificationRun, recordSnapshotCheck, type CorruptItem } from "../db/verification-runs";
 
 export type VerifyParams = {
 	/** The cron's scheduledTime (ms since epoch): the run's "now". */

@@ -1,7 +1,7 @@
 // Restore planning, pure: which tables a restore touches and how, the request schema, the SQL
 // that loads rows, and the dry-run comparison. No bindings here (see restore.ts for the I/O).
 import { z } from "zod";
-import { canonicalRow, type Manifest, type Row, type SnapshotRecord } from "./format";
+import { canonicalRow, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
 
 export const RESTORE_MODES = ["dry-run", "merge", "replace"] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];

@@ -1,8 +1,8 @@
 // The I/O of each VerifyWorkflow step: plan from R2 manifests, check a batch of chunks (and, for
 // the newest snapshot, feed the restore drill), digest a page of live rows. Small JSON results.
-import { checkChunk, type Manifest, type Row } from "./format";
-import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes } from "./store";
-import { findExportedTable, quoteIdent } from "./tables";
+import { checkChunk, type Manifest, type Row } from "../snapshots/format";
+import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes } from "../snapshots/store";
+import { findExportedTable, quoteIdent } from "../snapshots/tables";
 import {
 	EMPTY_SIDE,
 	addToSide,
@@ -12,8 +12,8 @@ import {
 	mergeSides,
 	projectRow,
 	type DrillSide,
-} from "./verify";
-import { fetchLastChecks, type CorruptItem } from "./verify-store";
+} from "./plan";
+import { fetchLastChecks, type CorruptItem } from "../db/verification-runs";
 
 export type VerifyTarget = {
 	id: string;

@@ -1,7 +1,7 @@
 // Right-to-erasure requests, pure part: the request schema, e-mail normalisation and the salted
 // hash recorded instead of the address. The D1 statements live in src/db/erasures.ts.
 import { z } from "zod";
-import { sha256Hex } from "./format";
+import { sha256Hex } from "../snapshots/format";
 
 /** Body of POST /api/admin/erasures: exactly one of submissionId or email. */
 export const erasureRequestSchema = z

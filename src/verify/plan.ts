@@ -1,6 +1,6 @@
 // Weekly verification, the pure parts: which snapshots to check, how to batch their chunks into
 // Workflow steps, and the restore drill's rules of comparison with the live data.
-import { EMPTY_DIGEST, addDigests, recordDigest, type ChunkEntry, type Row } from "./format";
+import { EMPTY_DIGEST, addDigests, recordDigest, type ChunkEntry, type Row } from "../snapshots/format";
 
 // ---------------------------------------------------------------------------------------------
 // Sample

@@ -1,8 +1,8 @@
 // Hooks run by the BackupWorkflow after every backup run, success OR failure, in this order.
 // Each hook runs in its own Workflow step (retried with backoff); its failure never changes the
 // backup's outcome, and its result (or error) is recorded in backup_runs.details.
-import type { Manifest } from "./format";
-import { retentionHook } from "./retention-job";
+import type { Manifest } from "../snapshots/format";
+import { retentionHook } from "../retention/job";
 import { restoreUndoCleanupHook } from "./restore-undo-hook";
 import { notifyHook } from "../notify/backup-hook";
 

@@ -2,7 +2,7 @@
 // so a large restore survives restarts and resumes where it stopped. Progress is in restore_runs.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { describeError, logError, logEvent } from "../log";
-import type { ChunkEntry } from "./format";
+import type { ChunkEntry } from "../snapshots/format";
 import {
 	buildRecountStatements,
 	compareChunk,
@@ -14,8 +14,8 @@ import {
 	swapInStaging,
 	verifyChunk,
 	verifyManifest,
-} from "./restore";
-import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "./restore-plan";
+} from "../restore/load";
+import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "../restore/plan";
 
 export type RestoreParams = { runId: string; snapshotId: string; mode: RestoreMode };
 

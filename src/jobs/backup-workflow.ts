@@ -9,7 +9,7 @@ import { markRunFinished, markRunRunning, updateRunDetails, updateRunProgress } 
 import { describeError, logError, logEvent } from "../log";
 import { APP_VERSION } from "../version";
 import { afterBackupHooks, type BackupOutcome } from "./after-backup";
-import { START_CURSOR, VERIFICATION_FAILED, exportChunk, fetchExportPlan, type ExportCursor, type ExportPlan } from "./export";
+import { START_CURSOR, VERIFICATION_FAILED, exportChunk, fetchExportPlan, type ExportCursor, type ExportPlan } from "../backup/export";
 import {
 	EMPTY_DIGEST,
 	FORMAT_NAME,
@@ -24,10 +24,10 @@ import {
 	type ChunkEntry,
 	type Manifest,
 	type TableSummary,
-} from "./format";
-import { fetchSnapshotsInProgress, removeIncompleteSnapshots } from "./gc";
-import { MANIFEST_SHA_META, fetchObjectSizes, readManifest } from "./store";
-import { exportedTables } from "./tables";
+} from "../snapshots/format";
+import { fetchSnapshotsInProgress, removeIncompleteSnapshots } from "../backup/gc";
+import { MANIFEST_SHA_META, fetchObjectSizes, readManifest } from "../snapshots/store";
+import { exportedTables } from "../snapshots/tables";
 
 export type BackupParams = {
 	trigger: "scheduled" | "manual";

@@ -1,7 +1,7 @@
 // Restore I/O: verify a snapshot in R2, compare it with D1 (dry run), load it chunk by chunk
 // (merge into the live tables, or into staging tables then swapped in with ONE batch), undo.
 // Each exported step function is one Workflow step: self-contained, idempotent, bounded memory.
-import { checkChunk, gunzip, sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "./format";
+import { checkChunk, gunzip, sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../snapshots/format";
 import {
 	addDiffs,
 	buildInsertSql,
@@ -22,8 +22,8 @@ import {
 	type RestoreMode,
 	type RestoreTable,
 	type TableDiff,
-} from "./restore-plan";
-import { readManifest, readObjectBytes } from "./store";
+} from "./plan";
+import { readManifest, readObjectBytes } from "../snapshots/store";
 
 /** A reason to refuse a snapshot, before anything is written. */
 export type Refusal = { ok: false; reason: string };

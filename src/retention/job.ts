@@ -3,10 +3,10 @@
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import { sendEvent, type DeliveryReport } from "../notify/events";
-import type { AfterBackupHook, BackupOutcome } from "./after-backup";
-import { manifestKey, parseSnapshotTime, snapshotPrefix } from "./format";
-import { planRetention, type Decision, type Freeze, type RetentionPolicy, type SafetyLimits, type SnapshotFacts } from "./retention";
-import { listSnapshotFolders, readManifest } from "./store";
+import type { AfterBackupHook, BackupOutcome } from "../jobs/after-backup";
+import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
+import { planRetention, type Decision, type Freeze, type RetentionPolicy, type SafetyLimits, type SnapshotFacts } from "./policy";
+import { listSnapshotFolders, readManifest } from "../snapshots/store";
 
 export type SnapshotInventory = {
 	/** Complete snapshots (readable manifest), with what the policy needs. */

@@ -1,7 +1,7 @@
 // After-backup hook "restore-undo-cleanup": once a backup has SUCCEEDED, the data kept by the
 // last replace (restore_undo_* tables) is dropped; until then POST /api/admin/restore/undo works.
 import type { AfterBackupHook } from "./after-backup";
-import { dropUndoCopies } from "./restore";
+import { dropUndoCopies } from "../restore/load";
 
 export const restoreUndoCleanupHook: AfterBackupHook = {
 	name: "restore-undo-cleanup",

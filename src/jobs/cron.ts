@@ -1,10 +1,10 @@
 // Scheduled jobs, dispatched by cron expression. Cron delivery is at-least-once, so every
 // job here must be idempotent for a given scheduled time.
-import { startScheduledBackup } from "./backup/trigger";
-import { VERIFY_CRON, startScheduledVerification } from "./backup/verify-workflow";
-import { getConfig } from "./config";
-import { logEvent } from "./log";
-import { MONITOR_CRON, runHourlyMonitor } from "./monitor/hourly";
+import { startScheduledBackup } from "./backup-trigger";
+import { VERIFY_CRON, startScheduledVerification } from "./verify-workflow";
+import { getConfig } from "../config";
+import { logEvent } from "../log";
+import { MONITOR_CRON, runHourlyMonitor } from "../monitor/hourly";
 
 export async function runScheduled(
 	controller: ScheduledController,
