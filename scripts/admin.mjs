@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 // Command-line tool for administrators: look at backups, trigger, verify, download and restore,
 // against the local server or a deployed Worker. `npm run admin -- help` lists the commands.
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { gunzipSync } from "node:zlib";
+import { checkChunk } from "../src/snapshots/codec.ts";
 
 const HELP = `Usage: npm run admin -- <command> [options]
 
@@ -95,7 +94,6 @@ function print(value, human) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 const mib = (n) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 
 /** Poll a status URL until the job is no longer queued/running (bounded: 2 hours). */
@@ -113,28 +111,13 @@ async function waitFor(path, label) {
 	throw new CliError(`${label} still running after 2 hours; check again with the status command.`);
 }
 
-/** Check one chunk's bytes against its manifest entry, independently of the server. */
-function checkChunkLocally(entry, bytes) {
-	if (bytes.byteLength !== entry.bytes) return `size ${bytes.byteLength}, manifest says ${entry.bytes}`;
-	if (sha256(bytes) !== entry.sha256) return "SHA-256 does not match the manifest";
-	let text;
-	try {
-		text = gunzipSync(bytes).toString("utf8");
-	} catch {
-		return "not a valid gzip stream";
-	}
-	const lines = text.split("\n");
-	if (lines.pop() !== "") return "truncated (no final newline)";
-	for (const [i, line] of lines.entries()) {
-		try {
-			const r = JSON.parse(line);
-			if (typeof r.table !== "string" || typeof r.row !== "object") return `line ${i + 1} is not a record`;
-		} catch {
-			return `line ${i + 1} is not valid JSON`;
-		}
-	}
-	if (lines.length !== entry.rows) return `${lines.length} records, manifest says ${entry.rows}`;
-	return undefined;
+/**
+ * Check one chunk's bytes against its manifest entry on this machine, independently of the server,
+ * with the Worker's own codec (size, SHA-256, gzip, every record, counts per table).
+ */
+async function checkChunkLocally(entry, bytes) {
+	const check = await checkChunk(entry, bytes);
+	return check.ok ? undefined : check.message;
 }
 
 async function fetchAndCheck(id, onChunk) {
@@ -146,7 +129,7 @@ async function fetchAndCheck(id, onChunk) {
 		const bytes = new Uint8Array(
 			await (await call(`/api/admin/snapshots/${encodeURIComponent(id)}/chunks/${entry.n}`)).arrayBuffer(),
 		);
-		const problem = checkChunkLocally(entry, bytes);
+		const problem = await checkChunkLocally(entry, bytes);
 		if (problem) problems.push(`chunk ${entry.n}: ${problem}`);
 		await onChunk?.(entry, bytes);
 	}

@@ -6,15 +6,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { afterBackupHooks, type BackupOutcome } from "../src/jobs/after-backup";
 import { NonRetryableError } from "cloudflare:workflows";
 import { VERIFICATION_FAILED, checkReadBack } from "../src/backup/export";
-import {
-	chunkKey,
-	digestRows,
-	encodeChunk,
-	gunzip,
-	manifestKey,
-	sha256Hex,
-	type Row,
-} from "../src/snapshots/format";
+import { chunkKey, digestRows, manifestKey, sha256Hex, type Row } from "../src/snapshots/format";
+import { encodeChunk, gunzip } from "../src/snapshots/codec";
 import { listSnapshotFolders } from "../src/snapshots/store";
 import { exportedTables } from "../src/snapshots/tables";
 import worker from "../src/worker";
@@ -27,6 +20,7 @@ import {
 	runBackup,
 	snapshotIdOfRun,
 } from "./backup-helpers";
+import { r2SnapshotStore } from "../src/snapshots/r2-store";
 
 const T0 = Date.parse("2026-11-25T02:00:00Z");
 
@@ -112,20 +106,20 @@ describe("BackupWorkflow: failures", () => {
 	}
 
 	for (const damage of ["flipped byte", "truncated", "other row"] as const) {
-		it(`read-back verification detects a ${damage} in a stored chunk`, () => {
+		it(`read-back verification detects a ${damage} in a stored chunk`, async () => {
 			const rows = [[1, "total", "x"]];
 			const good = encodeChunk([{ table: "counters", row: { seq: 1, name: "total", updated_at: "x" } }]);
 			const rawBytes = gunzip(good).byteLength;
 			const entry = { n: 1, key: "k", bytes: good.byteLength, sha256: sha256Hex(good), rows: 1, tables: { counters: 1 } };
 			const pages = [{ table: "counters", columns: ["seq", "name", "updated_at"], rows }];
-			expect(checkReadBack(entry, good, { rawBytes, pages })).toEqual({ ok: true });
+			expect(await checkReadBack(entry, good, { rawBytes, pages })).toEqual({ ok: true });
 			let check;
 			if (damage === "other row") {
-				check = checkReadBack(entry, good, { rawBytes, pages: [{ ...pages[0]!, rows: [[1, "total", "y"]] }] });
+				check = await checkReadBack(entry, good, { rawBytes, pages: [{ ...pages[0]!, rows: [[1, "total", "y"]] }] });
 			} else {
 				const bad = damage === "truncated" ? good.slice(0, -5) : good.slice();
 				if (damage === "flipped byte") bad[Math.floor(bad.length / 2)]! ^= 0x01;
-				check = checkReadBack(entry, bad, { rawBytes, pages });
+				check = await checkReadBack(entry, bad, { rawBytes, pages });
 			}
 			expect(check.ok).toBe(false);
 			expect(check.ok ? "" : check.message).toMatch(
@@ -134,15 +128,15 @@ describe("BackupWorkflow: failures", () => {
 		});
 	}
 
-	it("read-back verification detects missing and extra records", () => {
+	it("read-back verification detects missing and extra records", async () => {
 		const recs = [1, 2].map((seq) => ({ table: "roles", row: { seq, role_key: `r${seq}` } }));
 		const two = encodeChunk(recs);
 		const entry = { n: 1, key: "k", bytes: two.byteLength, sha256: sha256Hex(two), rows: 2, tables: { roles: 2 } };
 		const rawBytes = gunzip(two).byteLength;
 		const page = (n: number) => [{ table: "roles", columns: ["seq", "role_key"], rows: recs.slice(0, n).map((r) => [r.row.seq, r.row.role_key]) }];
-		expect(checkReadBack(entry, two, { rawBytes, pages: page(2) }).ok).toBe(true);
-		expect(checkReadBack(entry, two, { rawBytes, pages: page(1) })).toMatchObject({ ok: false, message: expect.stringMatching(/more records/) });
-		expect(checkReadBack({ ...entry, rows: 3, tables: { roles: 3 } }, two, { rawBytes, pages: page(2) })).toMatchObject({ ok: false, message: expect.stringMatching(/2 records, manifest says 3/) });
+		expect((await checkReadBack(entry, two, { rawBytes, pages: page(2) })).ok).toBe(true);
+		expect(await checkReadBack(entry, two, { rawBytes, pages: page(1) })).toMatchObject({ ok: false, message: expect.stringMatching(/more records/) });
+		expect(await checkReadBack({ ...entry, rows: 3, tables: { roles: 3 } }, two, { rawBytes, pages: page(2) })).toMatchObject({ ok: false, message: expect.stringMatching(/2 records, manifest says 3/) });
 	});
 
 	it("a verification failure fails the run at stage verify, without a manifest", async () => {
@@ -258,7 +252,7 @@ describe("BackupWorkflow: schedule and garbage", () => {
 		} finally {
 			await instance.dispose();
 		}
-		const folders = await listSnapshotFolders(env.R2_BUCKET);
+		const folders = await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET));
 		expect(folders).toHaveLength(1);
 		expect(folders[0]).toMatch(/^2026-11-25T020000Z-/);
 		const { results } = await env.DB.prepare("SELECT id, status, trigger FROM backup_runs").all();
@@ -276,7 +270,7 @@ describe("BackupWorkflow: schedule and garbage", () => {
 		await env.R2_BUCKET.put(chunkKey(recent, 1), "x");
 		const runId = "manual-20261125T020000Z-garbag";
 		await runBackup(runId, { trigger: "manual", requestedAt: T0 });
-		const folders = await listSnapshotFolders(env.R2_BUCKET);
+		const folders = await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET));
 		expect(folders).not.toContain(old);
 		expect(folders).toContain(oldComplete);
 		expect(folders).toContain(recent);
@@ -292,7 +286,7 @@ describe("BackupWorkflow: schedule and garbage", () => {
 			async (m) => m.mockStepError({ name: "write manifest" }, new Error("R2 unavailable")),
 			"errored",
 		);
-		expect(await listSnapshotFolders(env.R2_BUCKET)).toContain(old);
+		expect(await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).toContain(old);
 		expect(await fetchRunRow("manual-20261125T020000Z-nogcfl")).toMatchObject({ status: "failed", stage: "manifest" });
 	});
 });

@@ -1,22 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-	addDigests,
-	buildSnapshotId,
-	canonicalRow,
-	DigestSum,
-	checkChunk,
-	chunkKey,
-	decodeChunk,
-	digestRows,
-	EMPTY_DIGEST,
-	encodeChunk,
-	gunzip,
-	parseSnapshotTime,
-	recordDigest,
-	sha256Hex,
-	type ChunkEntry,
-	type SnapshotRecord,
-} from "../src/snapshots/format";
+import { addDigests, buildSnapshotId, canonicalRow, DigestSum, chunkKey, digestRows, EMPTY_DIGEST, parseSnapshotTime, recordDigest, sha256Hex, type ChunkEntry, type SnapshotRecord } from "../src/snapshots/format";
+import { checkChunk, decodeChunk, encodeChunk, gunzip } from "../src/snapshots/codec";
 
 const records: SnapshotRecord[] = [
 	{ table: "roles", row: { seq: 1, role_key: "formateur", label: "Formateur" } },

@@ -8,6 +8,7 @@ import { listSnapshotFolders } from "../src/snapshots/store";
 import { fetchRunRow, insertSubmissions, resetStorage, runBackup } from "./backup-helpers";
 import { startScheduledBackup } from "../src/jobs/backup-trigger";
 import { fetchCaptured } from "./receiver/client";
+import { r2SnapshotStore } from "../src/snapshots/r2-store";
 
 const T0 = Date.parse("2026-11-25T02:00:00Z");
 
@@ -36,7 +37,7 @@ describe("every failure reaches a human", () => {
 		const sent = await deliveries(runId);
 		expect(sent.length).toBeGreaterThan(0);
 		expect(sent.every((d) => d.event_type === "backup_failed" && d.ok === 1)).toBe(true);
-		expect(await listSnapshotFolders(env.R2_BUCKET)).toEqual([]);
+		expect(await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).toEqual([]);
 	});
 });
 

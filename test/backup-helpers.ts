@@ -2,10 +2,12 @@
 // BackupWorkflow instance to its end through the introspector, and decode a stored snapshot.
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { decodeChunk, type Manifest, type SnapshotRecord } from "../src/snapshots/format";
+import { type Manifest, type SnapshotRecord } from "../src/snapshots/format";
+import { decodeChunk } from "../src/snapshots/codec";
 import { readManifest } from "../src/snapshots/store";
 import { exportedTables } from "../src/snapshots/tables";
 import type { BackupParams } from "../src/jobs/backup-workflow";
+import { r2SnapshotStore } from "../src/snapshots/r2-store";
 
 export const ADMIN = { Authorization: "Bearer test-admin-token-0123456789abcdef" };
 
@@ -79,7 +81,7 @@ export async function fetchRunRow(id: string) {
 
 /** The manifest and every record of a snapshot, read straight from R2. */
 export async function decodeSnapshot(snapshotId: string): Promise<{ manifest: Manifest; records: SnapshotRecord[] }> {
-	const read = await readManifest(env.R2_BUCKET, snapshotId);
+	const read = await readManifest(r2SnapshotStore(env.R2_BUCKET), snapshotId);
 	if (!read.ok) throw new Error(read.message);
 	const records: SnapshotRecord[] = [];
 	for (const c of read.manifest.chunks) {

@@ -3,7 +3,8 @@
 import { introspectWorkflow } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { gunzip, parseRecordLines, type Manifest } from "../src/snapshots/format";
+import { type Manifest } from "../src/snapshots/format";
+import { gunzip, parseRecordLines } from "../src/snapshots/codec";
 import { ADMIN, insertMetadata, insertSubmissions, resetStorage, sha256HexOf } from "./backup-helpers";
 
 const BASE = "http://example.com";

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { chunkKey, manifestKey } from "../src/snapshots/format";
-import { restoreUndoCleanupHook } from "../src/jobs/restore-undo-hook";
+import { restoreUndoCleanupHook } from "../src/jobs/after-backup";
 import { clearSnapshots, writeSnapshot, writeSnapshotOfDatabase } from "./helpers/snapshot";
 import {
 	api,

@@ -3,13 +3,15 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { BackupOutcome } from "../src/jobs/after-backup";
-import { afterBackupHooks } from "../src/jobs/after-backup";
+import { afterBackupHooks, retentionHook } from "../src/jobs/after-backup";
 import { manifestKey, snapshotPrefix, type Manifest } from "../src/snapshots/format";
-import { deleteSnapshot, isLockedError, retentionHook, runRetention } from "../src/retention/job";
+import { deleteSnapshot, runRetention } from "../src/retention/job";
+import { isLockedError } from "../src/snapshots/r2-store";
 import { listManifests, listSnapshotFolders } from "../src/snapshots/store";
 import { insertSubmissions, runBackup } from "./backup-helpers";
 import { failingBulkDeleteBucket, LOCK_MESSAGE, lockedBucket } from "./helpers/locked-bucket";
 import { clearSnapshots, writeCountSnapshot } from "./helpers/snapshot";
+import { r2SnapshotStore } from "../src/snapshots/r2-store";
 
 const DAY = 86_400_000;
 
@@ -72,7 +74,7 @@ describe("retention job on real R2", () => {
 		expect(s.frozen).toBe(false);
 		expect(s.snapshots.filter((d) => d.deletion === "removed").map((d) => d.id.slice(0, 10)).sort()).toEqual(expectRemoved);
 
-		const remaining = (await listManifests(env.R2_BUCKET)).map(day).sort();
+		const remaining = (await listManifests(r2SnapshotStore(env.R2_BUCKET))).map(day).sort();
 		expect(remaining).toHaveLength(32);
 		expect(remaining.filter((d) => expectRemoved.includes(d))).toEqual([]);
 		// no leftover object of a removed snapshot, every object of a kept one still there
@@ -99,7 +101,7 @@ describe("retention job on real R2", () => {
 		expect(s.removed).toBe(12); // floor(50 * 25 / 100)
 		const deferred = s.snapshots.filter((d) => d.reasons.some((r) => r.startsWith("deferred:")));
 		expect(deferred).toHaveLength(8);
-		const remaining = (await listSnapshotFolders(env.R2_BUCKET)).map((id) => id.slice(0, 10));
+		const remaining = (await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).map((id) => id.slice(0, 10));
 		expect(remaining).toHaveLength(38);
 		expect(remaining[0]).toBe("2026-10-19"); // 10-07..10-18 (the 12 oldest) are gone
 	});
@@ -137,24 +139,24 @@ describe("retention job on real R2", () => {
 		const written = await writeDaily("2026-11-25", 40);
 		const lockedOne = written[0]!; // 10-17, removable
 		const bucket = lockedBucket(env.R2_BUCKET, [snapshotPrefix(lockedOne.snapshotId)]);
-		const s = await runRetention(env, { now: new Date("2026-11-25T03:00:00Z"), backupStatus: "complete", dryRun: false, bucket });
+		const s = await runRetention(env, { now: new Date("2026-11-25T03:00:00Z"), backupStatus: "complete", dryRun: false, store: r2SnapshotStore(bucket) });
 		expect(s.locked).toEqual([lockedOne.snapshotId]);
 		expect(s.failed).toEqual([]);
 		expect(s.removed).toBe(7);
 		expect(s.snapshots.find((d) => d.id === lockedOne.snapshotId)?.deletion).toBe("locked");
 		// the locked snapshot is untouched (manifest first would have failed first)
-		expect((await listSnapshotFolders(env.R2_BUCKET)).includes(lockedOne.snapshotId)).toBe(true);
-		expect((await listManifests(env.R2_BUCKET)).some((m) => m.snapshotId === lockedOne.snapshotId)).toBe(true);
+		expect((await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).includes(lockedOne.snapshotId)).toBe(true);
+		expect((await listManifests(r2SnapshotStore(env.R2_BUCKET))).some((m) => m.snapshotId === lockedOne.snapshotId)).toBe(true);
 	});
 
 	it("deletes the manifest first: an interrupted deletion leaves an incomplete folder, never a manifest without chunks", async () => {
 		const [m] = await writeDaily("2026-11-25", 1);
-		const result = await deleteSnapshot(failingBulkDeleteBucket(env.R2_BUCKET), m!.snapshotId);
+		const result = await deleteSnapshot(r2SnapshotStore(failingBulkDeleteBucket(env.R2_BUCKET)), m!.snapshotId);
 		expect(result.status).toBe("removed");
 		expect(await env.R2_BUCKET.head(manifestKey(m!.snapshotId))).toBeNull();
 		expect((await objectKeys(snapshotPrefix(m!.snapshotId))).length).toBe(m!.chunks.length);
 		// readers see no snapshot at all; the job lists the folder as incomplete and leaves it to the GC
-		expect(await listManifests(env.R2_BUCKET)).toEqual([]);
+		expect(await listManifests(r2SnapshotStore(env.R2_BUCKET))).toEqual([]);
 		const s = await runRetention(env, { now: new Date("2026-11-25T03:00:00Z"), backupStatus: "complete", dryRun: true });
 		expect(s.incomplete).toBe(1);
 		expect(s.snapshots).toEqual([]);
@@ -200,7 +202,7 @@ describe("retention job on real R2", () => {
 		expect(row?.status).toBe("complete");
 		const hooks = (JSON.parse(row!.details) as { hooks: Record<string, { ok: boolean; result: { removed: number; kept: number; frozen: boolean } }> }).hooks;
 		expect(hooks.retention).toMatchObject({ ok: true, result: { removed: 9, kept: 32, frozen: false } });
-		const days = (await listSnapshotFolders(env.R2_BUCKET)).map((id) => id.slice(0, 10));
+		const days = (await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).map((id) => id.slice(0, 10));
 		expect(days).toHaveLength(32);
 		for (const gone of ["2026-10-16", "2026-10-17", "2026-10-19", "2026-10-24", "2026-10-26"]) expect(days).not.toContain(gone);
 
@@ -213,6 +215,6 @@ describe("retention job on real R2", () => {
 		const next = await env.DB.prepare("SELECT details FROM backup_runs WHERE id = ?").bind(manualId).first<{ details: string }>();
 		const retention = (JSON.parse(next!.details) as { hooks: { retention: { result: { frozen: boolean; removed: number; freeze: { dropPct: number } } } } }).hooks.retention.result;
 		expect(retention).toMatchObject({ frozen: true, removed: 0, freeze: { dropPct: 80 } });
-		expect(await listSnapshotFolders(env.R2_BUCKET)).toHaveLength(33);
+		expect(await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).toHaveLength(33);
 	});
 });

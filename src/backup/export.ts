@@ -1,20 +1,12 @@
 // Export side of the backup: the consistency bound taken at the start of a run, and one chunk
-// exported per call (keyset pages from D1 -> NDJSON -> one gzip member -> R2 with its SHA-256 ->
-// read back from R2 and compared with the rows). Each call holds one chunk's rows and bytes at
+// exported per call (keyset pages from D1 -> NDJSON -> the codec's sealChunk -> the snapshot store
+// with its SHA-256 -> read back through the codec's openChunk and compared with the rows). Each call holds one chunk's rows and bytes at
 // most; only small metadata is returned to the Workflow.
 import { NonRetryableError } from "cloudflare:workflows";
-import { gzipSync } from "node:zlib";
-import {
-	DigestSum,
-	GZIP_LEVEL,
-	chunkKey,
-	gunzip,
-	recordHashBytes,
-	sha256Hex,
-	type Cell,
-	type ChunkEntry,
-} from "../snapshots/format";
+import { DigestSum, chunkKey, recordHashBytes, type Cell, type ChunkEntry } from "../snapshots/format";
+import { describeChunk, openChunk, sealChunk } from "../snapshots/codec";
 import { exportedTables, quoteIdent } from "../snapshots/tables";
+import type { SnapshotStore } from "../snapshots/store";
 
 /**
  * Hard ceiling on one chunk's uncompressed size: bounds memory whatever the compression ratio.
@@ -139,18 +131,16 @@ const NEWLINE = 0x0a;
  * stricter than comparing content digests (each record is compared exactly, not a sum of
  * hashes) and costs no second SHA-256 per record.
  */
-export function checkReadBack(entry: ChunkEntry, stored: Uint8Array | undefined, expected: ExpectedChunk): ReadBackCheck {
-	const where = `chunk ${entry.n} (${entry.key})`;
+export async function checkReadBack(
+	entry: ChunkEntry,
+	stored: Uint8Array | undefined,
+	expected: ExpectedChunk,
+): Promise<ReadBackCheck> {
+	const where = describeChunk(entry);
 	const fail = (why: string): ReadBackCheck => ({ ok: false, message: `${where}: ${why}` });
-	if (!stored) return fail("object is missing");
-	if (stored.byteLength !== entry.bytes) return fail(`${stored.byteLength} bytes, manifest says ${entry.bytes}`);
-	if (sha256Hex(stored) !== entry.sha256) return fail("SHA-256 does not match the manifest");
-	let raw: Uint8Array;
-	try {
-		raw = gunzip(stored);
-	} catch {
-		return fail("not a valid gzip stream (corrupt or truncated)");
-	}
+	const opened = await openChunk(entry, stored);
+	if (!opened.ok) return { ok: false, message: opened.message };
+	const { raw } = opened;
 	if (raw.byteLength !== expected.rawBytes) return fail(`decompresses to ${raw.byteLength} bytes, ${expected.rawBytes} were written`);
 	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 	const counts: Record<string, number> = {};
@@ -210,7 +200,7 @@ export const VERIFICATION_FAILED = "verification failed";
  */
 export async function exportChunk(
 	db: D1Database,
-	bucket: R2Bucket,
+	store: SnapshotStore,
 	plan: ExportPlan,
 	cursor: ExportCursor,
 	n: number,
@@ -274,43 +264,17 @@ export async function exportChunk(
 	for (const [name, sum] of Object.entries(sums)) if (counts[name]) digests[name] = sum.toHex();
 	if (rows === 0 && n > 1) return { entry: null, digests, rawBytes: 0, next: null };
 
-	const compressed = gzipChunk(parts, raw);
+	const { bytes: compressed, sha256 } = await sealChunk(parts);
 	parts.length = 0;
-	const sha256 = sha256Hex(compressed);
 	const key = chunkKey(plan.snapshotId, n);
-	await bucket.put(key, compressed, {
-		sha256,
-		httpMetadata: { contentType: "application/gzip" },
-		customMetadata: { rows: String(rows) },
-	});
+	await store.put(key, compressed, { sha256, contentType: "application/gzip", metadata: { rows: String(rows) } });
 	const entry: ChunkEntry = { n, key, bytes: compressed.byteLength, sha256, rows, tables: counts };
-	const check = checkReadBack(entry, await readBack(bucket, key), { rawBytes: raw, pages });
+	const check = await checkReadBack(entry, (await store.get(key))?.bytes, { rawBytes: raw, pages });
 	// A mismatch is not transient: what is stored is what it is. Fail the run at once. (No custom
 	// error name: the Workflow engine recognises a NonRetryableError by its name and would retry.)
 	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`);
 	if (next) next.ratio = compressed.byteLength > 0 ? raw / compressed.byteLength : INITIAL_RATIO;
 	return { entry, digests, rawBytes: raw, next };
-}
-
-/** The stored bytes of a chunk as R2 returns them now (undefined when missing). */
-async function readBack(bucket: R2Bucket, key: string): Promise<Uint8Array | undefined> {
-	const obj = await bucket.get(key);
-	return obj ? new Uint8Array(await obj.arrayBuffer()) : undefined;
-}
-
-const EMPTY = new Uint8Array(0);
-
-/** One gzip member of the concatenated parts (emptied on the way). */
-function gzipChunk(parts: Uint8Array[], total: number): Uint8Array {
-	const all = new Uint8Array(total);
-	let at = 0;
-	for (let i = 0; i < parts.length; i++) {
-		all.set(parts[i]!, at);
-		at += parts[i]!.byteLength;
-		parts[i] = EMPTY; // let each part go as soon as it is copied
-	}
-	const out = gzipSync(all, { level: GZIP_LEVEL });
-	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** One keyset page of a table, as arrays in column order. */

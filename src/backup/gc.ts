@@ -2,7 +2,7 @@
 // was interrupted before its commit point) older than a day. Run only after a successful backup.
 import { fetchActiveRuns } from "../db/backup-runs";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
-import { listKeys, listSnapshotFolders } from "../snapshots/store";
+import { listKeys, listSnapshotFolders, type SnapshotStore } from "../snapshots/store";
 
 export const GC_MIN_AGE_MS = 24 * 60 * 60 * 1000;
 
@@ -45,17 +45,17 @@ export async function fetchSnapshotsInProgress(env: Env, runId: string): Promise
  * less to delete.
  */
 export async function removeIncompleteSnapshots(
-	bucket: R2Bucket,
+	store: SnapshotStore,
 	now: Date,
 	keep: string,
 	inProgress: ReadonlySet<string> = new Set(),
 ): Promise<string[]> {
 	const removed: string[] = [];
-	for (const id of await listSnapshotFolders(bucket)) {
+	for (const id of await listSnapshotFolders(store)) {
 		if (!isGarbageCandidate(id, now, keep) || inProgress.has(id)) continue;
-		if (await bucket.head(manifestKey(id))) continue;
-		const keys = await listKeys(bucket, snapshotPrefix(id));
-		for (let i = 0; i < keys.length; i += 1000) await bucket.delete(keys.slice(i, i + 1000));
+		if (await store.head(manifestKey(id))) continue;
+		const keys = await listKeys(store, snapshotPrefix(id));
+		for (let i = 0; i < keys.length; i += 1000) await store.delete(keys.slice(i, i + 1000));
 		removed.push(id);
 	}
 	return removed;

@@ -7,6 +7,7 @@ import { fetchBackupRun, isRunId, startManualBackup } from "../jobs/backup-trigg
 import type { BackupRun } from "../db/backup-runs";
 import { requireAdmin } from "./auth";
 import { ApiError } from "./errors";
+import { primaryStore } from "../snapshots/r2-store";
 
 export const backupRoutes = new Hono<{ Bindings: Env }>();
 
@@ -86,10 +87,11 @@ backupRoutes.get("/api/admin/backups/:id", async (c) => {
 });
 
 backupRoutes.get("/api/admin/snapshots", async (c) => {
-	const ids = (await listSnapshotFolders(c.env.R2_BUCKET)).reverse();
+	const store = primaryStore(c.env);
+	const ids = (await listSnapshotFolders(store)).reverse();
 	const snapshots: ReturnType<typeof buildSnapshotSummary>[] = [];
 	for (let i = 0; i < ids.length; i += 8) {
-		const reads = await Promise.all(ids.slice(i, i + 8).map((id) => readManifest(c.env.R2_BUCKET, id)));
+		const reads = await Promise.all(ids.slice(i, i + 8).map((id) => readManifest(store, id)));
 		// Folders without a manifest are incomplete runs (not snapshots); bad manifests are skipped
 		// here and reported by the weekly verification.
 		for (const r of reads) if (r.ok) snapshots.push(buildSnapshotSummary(r.manifest, true));
@@ -106,7 +108,7 @@ function snapshotIdParam(c: Context<{ Bindings: Env }>): string {
 }
 
 async function fetchManifestOr404(env: Env, id: string) {
-	const read = await readManifest(env.R2_BUCKET, id);
+	const read = await readManifest(primaryStore(env), id);
 	if (!read.ok && read.reason === "missing") throw new ApiError(404, "not_found", "No such snapshot.");
 	if (!read.ok) throw new ApiError(409, "snapshot_unreadable", read.message);
 	return read;
@@ -114,14 +116,14 @@ async function fetchManifestOr404(env: Env, id: string) {
 
 backupRoutes.get("/api/admin/snapshots/:id/manifest", async (c) => {
 	const id = snapshotIdParam(c);
-	const obj = await c.env.R2_BUCKET.get(manifestKey(id));
+	const obj = await primaryStore(c.env).getStream(manifestKey(id));
 	if (!obj) throw new ApiError(404, "not_found", "No such snapshot.");
 	// The stored bytes, unchanged; the expected SHA-256 travels in a header.
 	return new Response(obj.body, {
 		headers: {
 			"Content-Type": "application/json; charset=utf-8",
 			"Content-Length": String(obj.size),
-			...(obj.customMetadata?.[MANIFEST_SHA_META] ? { "X-Manifest-Sha256": obj.customMetadata[MANIFEST_SHA_META] } : {}),
+			...(obj.metadata[MANIFEST_SHA_META] ? { "X-Manifest-Sha256": obj.metadata[MANIFEST_SHA_META] } : {}),
 		},
 	});
 });
@@ -135,7 +137,7 @@ backupRoutes.get("/api/admin/snapshots/:id/chunks/:n", async (c) => {
 	const { manifest } = await fetchManifestOr404(c.env, id);
 	const entry = manifest.chunks[Number(nText) - 1];
 	if (!entry) throw new ApiError(404, "not_found", `The snapshot has ${manifest.chunks.length} chunk(s).`);
-	const obj = await c.env.R2_BUCKET.get(entry.key);
+	const obj = await primaryStore(c.env).getStream(entry.key);
 	if (!obj) throw new ApiError(404, "chunk_missing", "The chunk listed in the manifest is missing from storage.");
 	const name = entry.key.slice(entry.key.lastIndexOf("/") + 1);
 	return new Response(obj.body, {
@@ -151,14 +153,14 @@ backupRoutes.get("/api/admin/snapshots/:id/chunks/:n", async (c) => {
 backupRoutes.get("/api/admin/snapshots/:id/download", async (c) => {
 	const id = snapshotIdParam(c);
 	const { manifest } = await fetchManifestOr404(c.env, id);
-	const bucket = c.env.R2_BUCKET;
+	const store = primaryStore(c.env);
 	const entries = manifest.chunks;
 	// Concatenated gzip members are one valid .ndjson.gz; stream one chunk at a time.
 	// FixedLengthStream: the client gets a Content-Length and a short stream is an error.
 	const { readable, writable } = new FixedLengthStream(manifest.bytes);
 	const pump = async () => {
 		for (const entry of entries) {
-			const obj = await bucket.get(entry.key);
+			const obj = await store.getStream(entry.key);
 			if (!obj) throw new Error(`chunk ${entry.n} is missing`);
 			await obj.body.pipeTo(writable, { preventClose: true });
 		}

@@ -9,6 +9,7 @@ import { fetchActiveRuns } from "../db/backup-runs";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";
 import { ApiError, parseOr400, readJsonBody } from "./errors";
+import { primaryStore } from "../snapshots/r2-store";
 
 export const restoreRoutes = new Hono<{ Bindings: Env }>();
 
@@ -106,7 +107,7 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 	const db = c.env.DB;
 	// The manifest is checked now so that an obvious refusal is immediate; chunks are verified
 	// by the Workflow before its first write.
-	const manifest = await verifyManifest(c.env.R2_BUCKET, snapshotId);
+	const manifest = await verifyManifest(primaryStore(c.env), snapshotId);
 	if (!manifest.ok) {
 		const missing = manifest.reason.includes("has no manifest");
 		throw new ApiError(

@@ -8,6 +8,7 @@ import type { VerifyParams } from "../jobs/verify-workflow";
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";
 import { ApiError } from "./errors";
+import { primaryStore } from "../snapshots/r2-store";
 
 export const verificationRoutes = new Hono<{ Bindings: Env }>();
 
@@ -24,7 +25,7 @@ verificationRoutes.post("/api/admin/snapshots/:id/verify", requireAdmin, async (
 	if (!isSnapshotId(snapshotId)) {
 		throw new ApiError(400, "invalid_id", "Not a snapshot id.", { id: "expected YYYY-MM-DDTHHMMSSZ-xxxx" });
 	}
-	const read = await readManifest(c.env.R2_BUCKET, snapshotId);
+	const read = await readManifest(primaryStore(c.env), snapshotId);
 	if (!read.ok && read.reason === "missing") throw new ApiError(404, "not_found", "No such snapshot.");
 	const now = new Date();
 	const id = buildManualVerifyId(now);

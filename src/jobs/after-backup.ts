@@ -1,46 +1,55 @@
-// Hooks run by the BackupWorkflow after every backup run, success OR failure, in this order.
-// Each hook runs in its own Workflow step (retried with backoff); its failure never changes the
-// backup's outcome, and its result (or error) is recorded in backup_runs.details.
-import type { Manifest } from "../snapshots/format";
-import { retentionHook } from "../retention/job";
-import { restoreUndoCleanupHook } from "./restore-undo-hook";
+// The work that follows every backup run, success OR failure, in this order: retention, the
+// clean-up of the last replace's undo copy, the notice. Wired here, above backup/, retention/,
+// restore/ and notify/, so that none of them imports another. Each hook runs in its own Workflow
+// step (retried with backoff); its failure never changes the backup's outcome, and its result (or
+// error) is recorded in backup_runs.details.
+import { logEvent } from "../log";
 import { notifyHook } from "../notify/backup-hook";
+import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
+import { dropUndoCopies } from "../restore/load";
+import { runRetention } from "../retention/job";
 
-export type BackupOutcome = {
-	/** The backup run id (= Workflow instance id, = backup_runs.id). */
-	runId: string;
-	trigger: "scheduled" | "manual";
-	status: "complete" | "failed";
-	/** Set when the manifest was written (status "complete"). */
-	snapshotId?: string;
-	manifest?: Manifest;
-	/** Stage that failed (status "failed"): begin, export, verify, manifest, finish. */
-	stage?: string;
-	/** Short error summary without personal data (status "failed"). */
-	error?: string;
-	/** Attempts made by the failing step, when known. */
-	attempt?: number;
-	/** ISO 8601 times. */
-	startedAt: string;
-	finishedAt: string;
-	/** The scheduled (cron) or request time that started the run, ISO 8601. */
-	scheduledTime: string;
+export type { AfterBackupHook, BackupOutcome };
+
+/**
+ * The "retention" after-backup hook: runs only after a complete backup (no pruning after a
+ * failure), with "now" = the backup's finish time. Its result is the summary the success e-mail
+ * reads ({ kept, removed, frozen, … }).
+ */
+export const retentionHook: AfterBackupHook = {
+	name: "retention",
+	async run(env: Env, outcome: BackupOutcome) {
+		if (outcome.status !== "complete") {
+			logEvent("retention_skipped", { runId: outcome.runId, reason: "backup_failed" });
+			return { skipped: "the backup failed: no pruning", kept: null, removed: 0, frozen: false };
+		}
+		return runRetention(env, {
+			now: new Date(outcome.finishedAt),
+			backupStatus: outcome.status,
+			dryRun: false,
+			runId: outcome.runId,
+		});
+	},
 };
 
 /**
- * Contract: `run` must be idempotent for a given outcome (a step may be retried after a partial
- * run), must not log personal data, and must return a small JSON-serialisable value (a
- * Workflow step result). `earlier` holds the results of the hooks that ran before it, by name
- * (a hook that failed appears as `{ error }`), e.g. the notifier reads what retention removed.
+ * Once a backup has SUCCEEDED, the data kept by the last replace (restore_undo_* tables) is
+ * dropped; until then POST /api/admin/restore/undo works.
  */
-export type AfterBackupHook = {
-	name: string;
-	run(env: Env, outcome: BackupOutcome, earlier: Record<string, unknown>): Promise<unknown>;
+export const restoreUndoCleanupHook: AfterBackupHook = {
+	name: "restore-undo-cleanup",
+	async run(env, outcome) {
+		// A failed backup does not hold the current data: keep the undo copy.
+		if (outcome.status !== "complete") return { skipped: "backup failed" };
+		// Only replaces finished before this backup started are covered by it (idempotent).
+		const released = await dropUndoCopies(env.DB, outcome.startedAt);
+		return { released };
+	},
 };
 
-/** Ordered: retention, restore-undo cleanup, notify — one line each, registered by their owners. */
+/** Ordered: retention first (the notice reports what it kept and removed), notify last. */
 export const afterBackupHooks: AfterBackupHook[] = [
-	retentionHook, // first: the notifier reports what it kept and removed
+	retentionHook,
 	restoreUndoCleanupHook, // drops the data kept by the last replace once a backup holds the current data
 	notifyHook, // last: sends backup succeeded/failed with the earlier hooks' results
 ];

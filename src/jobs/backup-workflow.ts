@@ -26,8 +26,9 @@ import {
 	type TableSummary,
 } from "../snapshots/format";
 import { fetchSnapshotsInProgress, removeIncompleteSnapshots } from "../backup/gc";
-import { MANIFEST_SHA_META, fetchObjectSizes, readManifest } from "../snapshots/store";
+import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
+import { primaryStore } from "../snapshots/r2-store";
 
 export type BackupParams = {
 	trigger: "scheduled" | "manual";
@@ -172,7 +173,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				const before = { ...totals };
 				const res = await step.do(`export chunk ${n}`, STEP_CONFIG, async (ctx) => {
 					track(ctx);
-					const r = await exportChunk(env.DB, env.R2_BUCKET, plan, from, n, target);
+					const r = await exportChunk(env.DB, primaryStore(env), plan, from, n, target);
 					if (r.entry) {
 						await updateRunProgress(env.DB, runId, {
 							stage: "export",
@@ -199,7 +200,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			stage = "manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);
-				const stored = await fetchObjectSizes(env.R2_BUCKET, snapshotPrefix(plan.snapshotId));
+				const store = primaryStore(env);
+				const stored = await fetchObjectSizes(store, snapshotPrefix(plan.snapshotId));
 				const missing = findUncommittedChunk(entries, stored);
 				// Default name: the engine only skips retries for errors named "NonRetryableError".
 				if (missing) throw new NonRetryableError(`cannot commit the snapshot: ${missing}`);
@@ -207,7 +209,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				// attempt that was retried differently) go first, so that `zcat chunk-*` is the snapshot.
 				const strays = findStrayObjects(entries, stored, manifestKey(plan.snapshotId));
 				if (strays.length > 0) {
-					await env.R2_BUCKET.delete(strays);
+					await store.delete(strays);
 					logEvent("backup_strays_removed", { runId, objects: strays.length });
 				}
 				const m = buildManifest({
@@ -219,15 +221,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					entries,
 					digests: exported,
 				});
-				const text = serializeManifest(m);
-				const sha256 = sha256Hex(text);
-				await env.R2_BUCKET.put(manifestKey(m.snapshotId), text, {
-					sha256,
-					httpMetadata: { contentType: "application/json" },
-					customMetadata: { [MANIFEST_SHA_META]: sha256 },
-				});
-				const back = await readManifest(env.R2_BUCKET, m.snapshotId);
-				if (!back.ok) throw new Error(`manifest read-back failed: ${back.message}`);
+				await writeManifest(store, m);
 				return m;
 			});
 
@@ -288,7 +282,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			try {
 				details.gc = await step.do("garbage collection", STEP_CONFIG, async () => ({
 					removed: await removeIncompleteSnapshots(
-						env.R2_BUCKET,
+						primaryStore(env),
 						requestedAt,
 						manifest!.snapshotId,
 						await fetchSnapshotsInProgress(env, runId),

@@ -16,6 +16,7 @@ import {
 	verifyManifest,
 } from "../restore/load";
 import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "../restore/plan";
+import { primaryStore } from "../snapshots/r2-store";
 
 export type RestoreParams = { runId: string; snapshotId: string; mode: RestoreMode };
 
@@ -29,7 +30,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 	override async run(event: Readonly<WorkflowEvent<RestoreParams>>, step: WorkflowStep): Promise<unknown> {
 		const { runId, snapshotId, mode } = event.payload;
 		const db = this.env.DB;
-		const bucket = this.env.R2_BUCKET;
+		const store = primaryStore(this.env);
 		// Each step logs its duration (no data, only names and counts): where a restore spends time.
 		const doStep = <T extends Rpc.Serializable<T>>(name: string, fn: () => Promise<T>): Promise<T> =>
 			step.do(name, STEP, async () => {
@@ -43,7 +44,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 		try {
 			// 1. Verify everything before any write: the manifest, then every chunk.
 			const manifest = await doStep("verify manifest", async () => {
-				const m = await verifyManifest(bucket, snapshotId);
+				const m = await verifyManifest(store, snapshotId);
 				await setStage("running", "verify manifest", m.ok ? `, chunks_total = ${m.chunks.length}, rows_total = ${m.rows}` : "").run();
 				return m;
 			});
@@ -52,7 +53,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			const erased = new Set<string>();
 			for (const entry of chunks) {
 				const v = await doStep(`verify chunk ${entry.n}`, async () => {
-					const r = await verifyChunk(bucket, entry);
+					const r = await verifyChunk(store, entry);
 					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, `, chunks_verified = ${r.ok ? entry.n : entry.n - 1}`).run();
 					return r;
 				});
@@ -69,7 +70,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				const found: Record<string, Set<string>> = Object.fromEntries(RESTORE_TABLES.map((t) => [t.table, new Set<string>()]));
 				for (const entry of chunks) {
 					const c = await doStep(`compare chunk ${entry.n}`, async () => {
-						const r = await compareChunk(db, bucket, entry, snapshotErased, candidates);
+						const r = await compareChunk(db, store, entry, snapshotErased, candidates);
 						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`).run();
 						return r;
 					});
@@ -104,7 +105,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			let skippedErased = 0;
 			for (const entry of chunks) {
 				const r = await doStep(`load chunk ${entry.n}`, () =>
-					loadChunk(db, bucket, entry, mode, snapshotErased, runId),
+					loadChunk(db, store, entry, mode, snapshotErased, runId),
 				);
 				if ("ok" in r) throw new Refused(r.reason);
 				for (const [t, n] of Object.entries(r.written)) written[t] = (written[t] ?? 0) + n;

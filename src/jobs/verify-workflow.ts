@@ -10,6 +10,7 @@ import { findExportedTable } from "../snapshots/tables";
 import { EMPTY_SIDE, buildDrillRule, compareDrillTable, mergeSides, type DrillSide, type DrillTableResult } from "../verify/plan";
 import { checkChunkBatch, digestLivePage, planVerification, type DrillSnapshotTable, type VerifyPlan, type VerifyTarget } from "../verify/steps";
 import { finishVerificationRun, insertVerificationRun, recordSnapshotCheck, type CorruptItem } from "../db/verification-runs";
+import { primaryStore } from "../snapshots/r2-store";
 
 export type VerifyParams = {
 	/** The cron's scheduledTime (ms since epoch): the run's "now". */
@@ -126,7 +127,7 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 		const env = this.env;
 		const plan: VerifyPlan = await step.do("plan", STEP_CONFIG, async () => {
 			await insertVerificationRun(env.DB, runId, now, now);
-			const full = await planVerification(env.R2_BUCKET, env.DB, only ? 0 : getConfig(env).VERIFY_SAMPLE);
+			const full = await planVerification(primaryStore(env), env.DB, only ? 0 : getConfig(env).VERIFY_SAMPLE);
 			if (!only) return full;
 			const targets = full.targets.filter((t) => t.id === only);
 			const unreadable = full.unreadable.filter((u) => u.snapshotId === only);
@@ -167,7 +168,7 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 			const drill: Record<string, DrillSnapshotTable> = {};
 			for (const [from, to] of target.batches) {
 				const r = await step.do(`check ${target.id} ${from}-${to}`, STEP_CONFIG, () =>
-					checkChunkBatch(env.R2_BUCKET, env.DB, target, from, to, isNewest),
+					checkChunkBatch(primaryStore(env), env.DB, target, from, to, isNewest),
 				);
 				chunksChecked += r.chunks;
 				bytesChecked += r.bytes;

@@ -18,6 +18,7 @@ import {
 import { sendHeartbeat } from "./heartbeat";
 import { fetchNewestVerified } from "./snapshots";
 import { computeStaleness, type Staleness } from "./staleness";
+import { primaryStore } from "../snapshots/r2-store";
 
 /** The hourly cron expression (wrangler.jsonc `triggers.crons`). */
 export const MONITOR_CRON = "0 * * * *";
@@ -81,7 +82,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 		} catch (err) {
 			logError("monitor_state_unavailable", { runId, error: describeError(err) });
 		}
-		const newest = await fetchNewestVerified(env.R2_BUCKET);
+		const newest = await fetchNewestVerified(primaryStore(env));
 		const staleness = computeStaleness({
 			newest,
 			watchingSince: state ? new Date(state.createdAt) : null,

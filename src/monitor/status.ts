@@ -8,6 +8,7 @@ import { STALE_ALERT_KEY, peekAlertState, type AlertState } from "./alerts";
 import { nextRunAfter } from "./schedule";
 import { fetchNewestVerified, fetchSnapshotTotals } from "./snapshots";
 import { computeStaleness } from "./staleness";
+import { primaryStore } from "../snapshots/r2-store";
 
 /** The last run as shown in status: the run without its internal details. */
 export type LastRun = Omit<BackupRun, "details" | "chunks">;
@@ -123,7 +124,7 @@ async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<
 export async function fetchBackupStatus(env: Env, config: Config, now: Date): Promise<BackupStatus> {
 	const [lastRun, totals, alert, channels, verification] = await Promise.all([
 		fetchLastRun(env.DB),
-		fetchSnapshotTotals(env.R2_BUCKET),
+		fetchSnapshotTotals(primaryStore(env)),
 		peekAlertState(env.DB, STALE_ALERT_KEY),
 		fetchChannelHealth(env, config, now),
 		fetchLatestVerification(env.DB),
@@ -173,7 +174,7 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
  */
 export async function fetchBackupHealth(env: Env, config: Config, now: Date): Promise<{ ok: boolean; ageHours: number | null }> {
 	try {
-		const newest = await fetchNewestVerified(env.R2_BUCKET);
+		const newest = await fetchNewestVerified(primaryStore(env));
 		const s = computeStaleness({ newest, watchingSince: null, now, maxAgeHours: config.BACKUP_MAX_AGE_HOURS });
 		return { ok: newest !== null && !s.stale, ageHours: s.ageHours };
 	} catch {

@@ -1,10 +1,11 @@
 // The "notify" after-backup hook: turns a BackupOutcome (plus retention's result) into a
 // backup_succeeded / backup_failed event and sends it. Registered last in afterBackupHooks.
-import type { AfterBackupHook, BackupOutcome } from "../jobs/after-backup";
+import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
 import type { Manifest } from "../snapshots/format";
-import { listSnapshotFolders, readManifest } from "../snapshots/store";
+import { listSnapshotFolders, readManifest, type SnapshotStore } from "../snapshots/store";
 import { describeError, logEvent } from "../log";
 import { sendEvent, type BackupFailedEvent, type BackupSucceededEvent } from "./events";
+import { primaryStore } from "../snapshots/r2-store";
 
 /** How many older snapshot folders to look through for the previous readable manifest. */
 const PREVIOUS_LOOKBACK = 10;
@@ -54,10 +55,10 @@ export function buildBackupEvent(
 }
 
 /** The newest readable manifest older than `snapshotId`, looking back a bounded number of folders. */
-export async function fetchPreviousManifest(bucket: R2Bucket, snapshotId: string): Promise<Manifest | undefined> {
-	const older = (await listSnapshotFolders(bucket)).filter((id) => id < snapshotId).reverse();
+export async function fetchPreviousManifest(store: SnapshotStore, snapshotId: string): Promise<Manifest | undefined> {
+	const older = (await listSnapshotFolders(store)).filter((id) => id < snapshotId).reverse();
 	for (const id of older.slice(0, PREVIOUS_LOOKBACK)) {
-		const read = await readManifest(bucket, id);
+		const read = await readManifest(store, id);
 		if (read.ok) return read.manifest;
 	}
 	return undefined;
@@ -69,7 +70,7 @@ export const notifyHook: AfterBackupHook = {
 		let previous: Manifest | undefined;
 		if (outcome.status === "complete" && outcome.manifest) {
 			// Only the "new submissions" figure depends on it: a read failure must not stop the e-mail.
-			previous = await fetchPreviousManifest(env.R2_BUCKET, outcome.manifest.snapshotId).catch((err) => {
+			previous = await fetchPreviousManifest(primaryStore(env), outcome.manifest.snapshotId).catch((err) => {
 				logEvent("notify_previous_unavailable", { runId: outcome.runId, error: describeError(err) });
 				return undefined;
 			});

@@ -1,7 +1,7 @@
 // Right-to-erasure requests, pure part: the request schema, e-mail normalisation and the salted
 // hash recorded instead of the address. The D1 statements live in src/db/erasures.ts.
 import { z } from "zod";
-import { sha256Hex } from "../snapshots/format";
+import { createHash } from "node:crypto";
 
 /** Body of POST /api/admin/erasures: exactly one of submissionId or email. */
 export const erasureRequestSchema = z
@@ -32,7 +32,7 @@ export function normaliseEmail(email: string): string {
  * addresses; an administrator who knows an address can still check one entry (docs/erasure.md).
  */
 export function hashEmail(email: string, salt: string): string {
-	return sha256Hex(`${salt}:${normaliseEmail(email)}`);
+	return createHash("sha256").update(`${salt}:${normaliseEmail(email)}`).digest("hex");
 }
 
 /** An erasure id: sorts by time, safe in URLs. */

@@ -1,7 +1,8 @@
 // Restore I/O: verify a snapshot in R2, compare it with D1 (dry run), load it chunk by chunk
 // (merge into the live tables, or into staging tables then swapped in with ONE batch), undo.
 // Each exported step function is one Workflow step: self-contained, idempotent, bounded memory.
-import { checkChunk, gunzip, sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../snapshots/format";
+import { sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../snapshots/format";
+import { checkChunk, gunzip } from "../snapshots/codec";
 import {
 	addDiffs,
 	buildInsertSql,
@@ -23,7 +24,7 @@ import {
 	type RestoreTable,
 	type TableDiff,
 } from "./plan";
-import { readManifest, readObjectBytes } from "../snapshots/store";
+import { readManifest, readObjectBytes, type SnapshotStore } from "../snapshots/store";
 
 /** A reason to refuse a snapshot, before anything is written. */
 export type Refusal = { ok: false; reason: string };
@@ -34,11 +35,10 @@ export type Refusal = { ok: false; reason: string };
 export type VerifiedManifest = { ok: true; chunks: ChunkEntry[]; rows: number; version: number };
 
 /** Manifest present, its SHA-256 equal to the stored one, readable, complete. */
-export async function verifyManifest(bucket: R2Bucket, snapshotId: string): Promise<VerifiedManifest | Refusal> {
-	const read = await readManifest(bucket, snapshotId);
+export async function verifyManifest(store: SnapshotStore, snapshotId: string): Promise<VerifiedManifest | Refusal> {
+	const read = await readManifest(store, snapshotId);
 	if (!read.ok) return { ok: false, reason: read.message };
-	const head = await bucket.head(`snapshots/${snapshotId}/manifest.json`);
-	if (!head?.customMetadata?.["manifest-sha256"]) {
+	if (!read.sha256Recorded) {
 		return { ok: false, reason: `manifest of ${snapshotId} carries no SHA-256 to check it against` };
 	}
 	const problem = findManifestProblem(read.manifest);
@@ -48,16 +48,16 @@ export async function verifyManifest(bucket: R2Bucket, snapshotId: string): Prom
 
 /** Read one chunk and check it against its manifest entry; throws nothing for bad data. */
 export async function readCheckedChunk(
-	bucket: R2Bucket,
+	store: SnapshotStore,
 	entry: ChunkEntry,
 ): Promise<{ ok: true; records: SnapshotRecord[] } | Refusal> {
-	const check = await checkChunk(entry, await readObjectBytes(bucket, entry.key));
+	const check = await checkChunk(entry, await readObjectBytes(store, entry.key));
 	return check.ok ? check : { ok: false, reason: check.message };
 }
 
 /** Verify one chunk; returns the submission ids the snapshot says are erased (to skip later). */
-export async function verifyChunk(bucket: R2Bucket, entry: ChunkEntry): Promise<{ ok: true; erasedIds: string[] } | Refusal> {
-	const r = await readCheckedChunk(bucket, entry);
+export async function verifyChunk(store: SnapshotStore, entry: ChunkEntry): Promise<{ ok: true; erasedIds: string[] } | Refusal> {
+	const r = await readCheckedChunk(store, entry);
 	return r.ok ? { ok: true, erasedIds: erasedIdsInRecords(r.records) } : r;
 }
 
@@ -155,12 +155,12 @@ export type ChunkComparison = { diffs: Record<string, TableDiff>; found: Record<
 /** Compare one verified chunk with the live tables (read-only). */
 export async function compareChunk(
 	db: D1Database,
-	bucket: R2Bucket,
+	store: SnapshotStore,
 	entry: ChunkEntry,
 	snapshotErased: readonly string[],
 	candidates: Record<string, string[]>,
 ): Promise<ChunkComparison | Refusal> {
-	const read = await readCheckedChunk(bucket, entry);
+	const read = await readCheckedChunk(store, entry);
 	if (!read.ok) return read;
 	const out: ChunkComparison = { diffs: {}, found: {} };
 	for (const [table, rows] of groupRestorable(read.records)) {
@@ -196,8 +196,8 @@ export type ChunkLoad = { written: Record<string, number>; skippedErased: number
  * Read a chunk whose full check (checkChunk: gzip, every record) already passed in the verify
  * pass: equal size and SHA-256 prove these are the same bytes, so its lines need no re-parsing.
  */
-async function readVerifiedLines(bucket: R2Bucket, entry: ChunkEntry): Promise<{ ok: true; text: string } | Refusal> {
-	const bytes = await readObjectBytes(bucket, entry.key);
+async function readVerifiedLines(store: SnapshotStore, entry: ChunkEntry): Promise<{ ok: true; text: string } | Refusal> {
+	const bytes = await readObjectBytes(store, entry.key);
 	if (!bytes || bytes.byteLength !== entry.bytes || sha256Hex(bytes) !== entry.sha256) {
 		return { ok: false, reason: `chunk ${entry.n} (${entry.key}) changed since it was verified` };
 	}
@@ -210,13 +210,13 @@ async function readVerifiedLines(bucket: R2Bucket, entry: ChunkEntry): Promise<{
  */
 export async function loadChunk(
 	db: D1Database,
-	bucket: R2Bucket,
+	store: SnapshotStore,
 	entry: ChunkEntry,
 	mode: Exclude<RestoreMode, "dry-run">,
 	snapshotErased: readonly string[],
 	runId: string,
 ): Promise<ChunkLoad | Refusal> {
-	const read = await readVerifiedLines(bucket, entry);
+	const read = await readVerifiedLines(store, entry);
 	if (!read.ok) return read;
 	const groups = groupRecordLines(read.text);
 	const statements: D1PreparedStatement[] = [];

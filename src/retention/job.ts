@@ -1,12 +1,12 @@
-// The retention job: lists snapshots from R2 (never only D1), applies the pure policy of
-// retention.ts, deletes what it may, and returns a summary for the e-mail and the dry-run endpoint.
+// The retention job: lists snapshots from the snapshot store (never only D1), applies the pure
+// policy of policy.ts, deletes what it may, and returns a summary for the e-mail and the dry-run endpoint.
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import { sendEvent, type DeliveryReport } from "../notify/events";
-import type { AfterBackupHook, BackupOutcome } from "../jobs/after-backup";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
 import { planRetention, type Decision, type Freeze, type RetentionPolicy, type SafetyLimits, type SnapshotFacts } from "./policy";
-import { listSnapshotFolders, readManifest } from "../snapshots/store";
+import { StoreError, listKeys, listSnapshotFolders, readManifest, type SnapshotStore } from "../snapshots/store";
+import { primaryStore } from "../snapshots/r2-store";
 
 export type SnapshotInventory = {
 	/** Complete snapshots (readable manifest), with what the policy needs. */
@@ -23,8 +23,8 @@ export type SnapshotInventory = {
  * latest weekly verification found corrupt are "not verified" (if D1 were lost, every
  * readable manifest counts as verified, which is what the backup guarantees when it writes one).
  */
-export async function fetchSnapshotInventory(bucket: R2Bucket, db: D1Database): Promise<SnapshotInventory> {
-	const ids = await listSnapshotFolders(bucket);
+export async function fetchSnapshotInventory(store: SnapshotStore, db: D1Database): Promise<SnapshotInventory> {
+	const ids = await listSnapshotFolders(store);
 	const { results: corruptRows } = await db
 		.prepare("SELECT snapshot_id FROM snapshot_checks WHERE status = 'corrupt'")
 		.all<{ snapshot_id: string }>();
@@ -32,7 +32,7 @@ export async function fetchSnapshotInventory(bucket: R2Bucket, db: D1Database): 
 	const inventory: SnapshotInventory = { snapshots: [], unreadable: [], incomplete: [], totalBytes: 0 };
 	for (let i = 0; i < ids.length; i += 8) {
 		const batch = ids.slice(i, i + 8);
-		const reads = await Promise.all(batch.map((id) => readManifest(bucket, id)));
+		const reads = await Promise.all(batch.map((id) => readManifest(store, id)));
 		reads.forEach((read, j) => {
 			const id = batch[j]!;
 			if (!read.ok) {
@@ -52,16 +52,6 @@ export async function fetchSnapshotInventory(bucket: R2Bucket, db: D1Database): 
 	return inventory;
 }
 
-/**
- * Pure: is this error R2 refusing a deletion because of a bucket lock rule? The Workers API puts
- * R2's code at the end of the message ("delete: … (10003)"); a lock refusal is an access-denied
- * (the binding itself has full rights, so a 403 on delete can only come from a lock rule).
- */
-export function isLockedError(err: unknown): boolean {
-	const message = err instanceof Error ? err.message : String(err);
-	return /\block(ed)?\b|retention|object ?lock|access ?denied|\(10003\)/i.test(message);
-}
-
 export type DeletionResult = { id: string; status: "removed" | "locked" | "failed"; error?: string };
 
 /**
@@ -71,21 +61,15 @@ export type DeletionResult = { id: string; status: "removed" | "locked" | "faile
  * interruption, a manifest pointing at missing chunks: a false corruption alarm, and a restore
  * candidate that fails. Idempotent: deleting a missing key succeeds.
  */
-export async function deleteSnapshot(bucket: R2Bucket, id: string): Promise<DeletionResult> {
+export async function deleteSnapshot(store: SnapshotStore, id: string): Promise<DeletionResult> {
 	try {
-		await bucket.delete(manifestKey(id));
+		await store.delete([manifestKey(id)]);
 	} catch (err) {
-		if (isLockedError(err)) return { id, status: "locked" };
+		if (err instanceof StoreError && err.code === "locked") return { id, status: "locked" };
 		return { id, status: "failed", error: describeError(err) };
 	}
 	try {
-		let cursor: string | undefined;
-		for (let page = 0; page < 10_000; page++) {
-			const listed = await bucket.list({ prefix: snapshotPrefix(id), cursor, limit: 1000 });
-			if (listed.objects.length > 0) await bucket.delete(listed.objects.map((o) => o.key));
-			if (!listed.truncated) break;
-			cursor = listed.cursor;
-		}
+		await store.delete(await listKeys(store, snapshotPrefix(id)));
 	} catch (err) {
 		// The manifest is gone: the snapshot no longer exists for any reader; GC finishes the job.
 		logError("retention_chunks_left", { snapshotId: id, error: describeError(err) });
@@ -111,7 +95,7 @@ export type RetentionSummary = {
 	frozen: boolean;
 	freeze: Freeze | null;
 	held: string | null;
-	/** Removals refused by an R2 bucket lock: reported, not an error. */
+	/** Removals refused by an R2 store lock: reported, not an error. */
 	locked: string[];
 	/** Removals that failed for another reason (retried by the next run). */
 	failed: string[];
@@ -131,8 +115,8 @@ export type RetentionRun = {
 	runId?: string;
 	/** Overrides of the configured policy (dry-run "what if"). */
 	policy?: Partial<RetentionPolicy>;
-	/** Defaults to env.R2_BUCKET. Tests pass one that refuses deletions like a bucket lock rule. */
-	bucket?: R2Bucket;
+	/** Defaults to primaryStore(env). Tests pass one that refuses deletions like a store lock rule. */
+	store?: SnapshotStore;
 };
 
 /** List, plan, and (unless dry run, held or frozen) delete. Alerts when frozen. */
@@ -147,8 +131,8 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 		maxRemovePct: config.RETENTION_MAX_REMOVE_PCT,
 		freezeDropPct: config.RETENTION_FREEZE_DROP_PCT,
 	};
-	const bucket = run.bucket ?? env.R2_BUCKET;
-	const inventory = await fetchSnapshotInventory(bucket, env.DB);
+	const store = run.store ?? primaryStore(env);
+	const inventory = await fetchSnapshotInventory(store, env.DB);
 	const plan = planRetention({ snapshots: inventory.snapshots, policy, limits, now: run.now, backupStatus: run.backupStatus });
 	const facts = new Map(inventory.snapshots.map((s) => [s.id, s]));
 	const snapshots: SnapshotDecision[] = plan.decisions.map((d) => ({
@@ -164,7 +148,7 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 		// Oldest first, one at a time: bounded work, and an interruption leaves the newest intact.
 		for (const d of [...snapshots].reverse()) {
 			if (d.keep) continue;
-			const result = await deleteSnapshot(bucket, d.id);
+			const result = await deleteSnapshot(store, d.id);
 			d.deletion = result.status;
 			if (result.status === "locked") locked.push(d.id);
 			if (result.status === "failed") failed.push(d.id);
@@ -214,24 +198,3 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 	});
 	return summary;
 }
-
-/**
- * The "retention" after-backup hook: runs only after a complete backup (no pruning after a
- * failure), with "now" = the backup's finish time. Its result is the summary the success e-mail
- * reads ({ kept, removed, frozen, … }).
- */
-export const retentionHook: AfterBackupHook = {
-	name: "retention",
-	async run(env: Env, outcome: BackupOutcome) {
-		if (outcome.status !== "complete") {
-			logEvent("retention_skipped", { runId: outcome.runId, reason: "backup_failed" });
-			return { skipped: "the backup failed: no pruning", kept: null, removed: 0, frozen: false };
-		}
-		return runRetention(env, {
-			now: new Date(outcome.finishedAt),
-			backupStatus: outcome.status,
-			dryRun: false,
-			runId: outcome.runId,
-		});
-	},
-};

@@ -1,9 +1,8 @@
-// The snapshot format (see docs/backup-format.md): object keys, the manifest, the chunk codec
-// (gzip members of newline-delimited JSON) and the content digest. Pure: no bindings here.
+// The snapshot format (see docs/backup-format.md): ids, object keys, records, the manifest and the
+// content digest. Pure: no bindings here. The bytes of a chunk are made and read by codec.ts.
 // This is the contract that must outlive the code: readers must keep reading every version.
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { gunzipSync, gzipSync } from "node:zlib";
 
 export const FORMAT_NAME = "cafes-partenaires-snapshot";
 /** Current format version written by this code. Readers accept every version <= this one. */
@@ -110,77 +109,6 @@ export class FormatError extends Error {
 }
 
 const encoder = new TextEncoder();
-
-/** Serialise records as NDJSON (one record per line, each line ending with "\n"). */
-export function encodeRecordLines(records: Iterable<SnapshotRecord>): string {
-	let out = "";
-	for (const r of records) out += `${JSON.stringify(r)}\n`;
-	return out;
-}
-
-/** Gzip level written by the export. Readers do not care: any level decodes the same. */
-export const GZIP_LEVEL = 6;
-
-/** Gzip bytes (one complete gzip member; level 6 by default, like `gzip -6`). */
-export function gzip(data: Uint8Array | string, level = GZIP_LEVEL): Uint8Array {
-	const out = gzipSync(typeof data === "string" ? encoder.encode(data) : data, { level });
-	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-/** Gunzip bytes; several concatenated members decode to their concatenation (like zcat). */
-export function gunzip(data: Uint8Array): Uint8Array {
-	const out = gunzipSync(data);
-	return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-/** Encode records as one chunk: a gzip member of NDJSON. */
-export function encodeChunk(records: Iterable<SnapshotRecord>): Uint8Array {
-	return gzip(encodeRecordLines(records));
-}
-
-/** Parse NDJSON text into records, checking the shape of every line. */
-export function parseRecordLines(text: string, where = "chunk"): SnapshotRecord[] {
-	const records: SnapshotRecord[] = [];
-	if (text.length === 0) return records;
-	if (!text.endsWith("\n")) throw new FormatError(`${where}: truncated (last line has no newline)`);
-	const lines = text.split("\n");
-	lines.pop();
-	lines.forEach((line, i) => {
-		let value: unknown;
-		try {
-			value = JSON.parse(line);
-		} catch {
-			throw new FormatError(`${where}: line ${i + 1} is not valid JSON`);
-		}
-		if (!isRecord(value)) throw new FormatError(`${where}: line ${i + 1} is not a {table,row} record`);
-		records.push(value);
-	});
-	return records;
-}
-
-function isRecord(v: unknown): v is SnapshotRecord {
-	if (typeof v !== "object" || v === null) return false;
-	const { table, row } = v as { table?: unknown; row?: unknown };
-	if (typeof table !== "string" || typeof row !== "object" || row === null || Array.isArray(row)) return false;
-	return Object.values(row).every((c) => c === null || typeof c === "string" || typeof c === "number");
-}
-
-/** Decode one stored chunk (gzip of NDJSON) into its records. Throws FormatError when unreadable. */
-export async function decodeChunk(bytes: Uint8Array, where = "chunk"): Promise<SnapshotRecord[]> {
-	let raw: Uint8Array;
-	try {
-		raw = gunzip(bytes);
-	} catch {
-		throw new FormatError(`${where}: not a valid gzip stream (corrupt or truncated)`);
-	}
-	let text: string;
-	try {
-		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
-	} catch {
-		throw new FormatError(`${where}: not valid UTF-8`);
-	}
-	return parseRecordLines(text, where);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Hashes and the content digest
@@ -343,107 +271,3 @@ export function parseManifest(text: string): Manifest {
 	return m as Manifest;
 }
 
-/** Result of checking one chunk's stored bytes against its manifest entry. */
-export type ChunkCheck =
-	| { ok: true; records: SnapshotRecord[] }
-	| { ok: false; reason: "missing" | "size" | "checksum" | "decode" | "rows"; message: string };
-
-type StoredBytesCheck =
-	| { ok: true; bytes: Uint8Array }
-	| { ok: false; reason: "missing" | "size" | "checksum"; message: string };
-
-/** The stored object exists, has the manifest's size and its SHA-256. */
-function checkStoredBytes(entry: ChunkEntry, bytes: Uint8Array | undefined, where: string): StoredBytesCheck {
-	if (!bytes) return { ok: false, reason: "missing", message: `${where}: object is missing` };
-	if (bytes.byteLength !== entry.bytes) {
-		return { ok: false, reason: "size", message: `${where}: ${bytes.byteLength} bytes, manifest says ${entry.bytes}` };
-	}
-	if (sha256Hex(bytes) !== entry.sha256) {
-		return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
-	}
-	return { ok: true, bytes };
-}
-
-/**
- * Verify a chunk: size, SHA-256 of the stored bytes, gzip, every record parsed, row counts.
- * `bytes` undefined means the object is missing.
- */
-export async function checkChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): Promise<ChunkCheck> {
-	const where = `chunk ${entry.n} (${entry.key})`;
-	const stored = checkStoredBytes(entry, bytes, where);
-	if (!stored.ok) return stored;
-	let records: SnapshotRecord[];
-	try {
-		records = await decodeChunk(stored.bytes, where);
-	} catch (err) {
-		return { ok: false, reason: "decode", message: (err as Error).message };
-	}
-	const perTable: Record<string, number> = {};
-	for (const r of records) perTable[r.table] = (perTable[r.table] ?? 0) + 1;
-	const tablesMatch =
-		Object.keys(perTable).length === Object.keys(entry.tables ?? {}).length &&
-		Object.entries(perTable).every(([t, n]) => entry.tables[t] === n);
-	if (records.length !== entry.rows || !tablesMatch) {
-		return { ok: false, reason: "rows", message: `${where}: ${records.length} records, manifest says ${entry.rows}` };
-	}
-	return { ok: true, records };
-}
-
-/** Result of inspecting a stored chunk without keeping its records in memory. */
-export type ChunkInspection =
-	| { ok: true; tables: Record<string, { rows: number; digest: string }> }
-	| { ok: false; reason: "missing" | "size" | "checksum" | "decode" | "rows"; message: string };
-
-const NEWLINE = 0x0a;
-
-/**
- * Like checkChunk, but memory-bounded: records are parsed one line at a time and only per-table
- * counts and content digests are kept. Used by the backup's read-back verification, where a chunk
- * may hold tens of thousands of records. Raw newlines cannot occur inside JSON strings, so
- * splitting the decompressed bytes on 0x0A is exact.
- */
-export function inspectChunk(entry: ChunkEntry, bytes: Uint8Array | undefined): ChunkInspection {
-	const where = `chunk ${entry.n} (${entry.key})`;
-	const stored = checkStoredBytes(entry, bytes, where);
-	if (!stored.ok) return stored;
-	let raw: Uint8Array;
-	try {
-		raw = gunzip(stored.bytes);
-	} catch {
-		return { ok: false, reason: "decode", message: `${where}: not a valid gzip stream (corrupt or truncated)` };
-	}
-	if (raw.byteLength > 0 && raw[raw.byteLength - 1] !== NEWLINE) {
-		return { ok: false, reason: "decode", message: `${where}: truncated (last line has no newline)` };
-	}
-	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-	const sums: Record<string, DigestSum> = {};
-	const counts: Record<string, number> = {};
-	let total = 0;
-	for (let start = 0, line = 1; start < raw.byteLength; line++) {
-		const end = raw.indexOf(NEWLINE, start);
-		let value: unknown;
-		try {
-			value = JSON.parse(decoder.decode(raw.subarray(start, end)));
-		} catch {
-			return { ok: false, reason: "decode", message: `${where}: line ${line} is not valid UTF-8 JSON` };
-		}
-		if (!isRecord(value)) {
-			return { ok: false, reason: "decode", message: `${where}: line ${line} is not a {table,row} record` };
-		}
-		(sums[value.table] ??= new DigestSum()).addBytes(recordHashBytes(value.table, canonicalRow(value.row)));
-		counts[value.table] = (counts[value.table] ?? 0) + 1;
-		total++;
-		start = end + 1;
-	}
-	const tablesMatch =
-		Object.keys(counts).length === Object.keys(entry.tables ?? {}).length &&
-		Object.entries(counts).every(([t, n]) => entry.tables[t] === n);
-	if (total !== entry.rows || !tablesMatch) {
-		return { ok: false, reason: "rows", message: `${where}: ${total} records, manifest says ${entry.rows}` };
-	}
-	const tables: Record<string, { rows: number; digest: string }> = {};
-	for (const t of Object.keys(counts)) {
-		tables[t] = { rows: counts[t]!, digest: sums[t]!.toHex() };
-	}
-	return { ok: true, tables };
-}

@@ -1,7 +1,8 @@
 // The I/O of each VerifyWorkflow step: plan from R2 manifests, check a batch of chunks (and, for
 // the newest snapshot, feed the restore drill), digest a page of live rows. Small JSON results.
-import { checkChunk, type Manifest, type Row } from "../snapshots/format";
-import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes } from "../snapshots/store";
+import { type Manifest, type Row } from "../snapshots/format";
+import { checkChunk } from "../snapshots/codec";
+import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes, type SnapshotStore } from "../snapshots/store";
 import { findExportedTable, quoteIdent } from "../snapshots/tables";
 import {
 	EMPTY_SIDE,
@@ -48,13 +49,13 @@ function toTarget(m: Manifest): VerifyTarget {
 }
 
 /** Step "plan": list every snapshot in R2 (never D1 alone), choose the sample, batch its chunks. */
-export async function planVerification(bucket: R2Bucket, db: D1Database, sample: number): Promise<VerifyPlan> {
-	const ids = (await listSnapshotFolders(bucket)).reverse();
+export async function planVerification(store: SnapshotStore, db: D1Database, sample: number): Promise<VerifyPlan> {
+	const ids = (await listSnapshotFolders(store)).reverse();
 	const manifests: Manifest[] = [];
 	const unreadable: CorruptItem[] = [];
 	for (let i = 0; i < ids.length; i += 8) {
 		const batch = ids.slice(i, i + 8);
-		const reads = await Promise.all(batch.map((id) => readManifest(bucket, id)));
+		const reads = await Promise.all(batch.map((id) => readManifest(store, id)));
 		reads.forEach((r, j) => {
 			if (r.ok) manifests.push(r.manifest);
 			// "missing": a running or abandoned backup, the backup's GC owns it; not a corruption.
@@ -95,7 +96,7 @@ async function fetchErasedIds(db: D1Database): Promise<Set<string>> {
  * gzip, every record and the counts. With `drill`, also decode the records for the restore drill.
  */
 export async function checkChunkBatch(
-	bucket: R2Bucket,
+	store: SnapshotStore,
 	db: D1Database,
 	target: Pick<VerifyTarget, "id" | "bounds">,
 	from: number,
@@ -103,7 +104,7 @@ export async function checkChunkBatch(
 	drill: boolean,
 ): Promise<BatchResult> {
 	const result: BatchResult = { chunks: 0, bytes: 0, problems: [], tables: {}, drill: drill ? {} : null };
-	const read = await readManifest(bucket, target.id);
+	const read = await readManifest(store, target.id);
 	if (!read.ok) {
 		result.problems.push({ snapshotId: target.id, chunk: null, reason: `manifest_${read.reason}`, message: read.message });
 		return result;
@@ -118,7 +119,7 @@ export async function checkChunkBatch(
 		result.chunks++;
 		result.bytes += entry.bytes;
 		if (!drill) {
-			const inspection = await inspectStoredChunk(bucket, entry);
+			const inspection = await inspectStoredChunk(store, entry);
 			if (!inspection.ok) {
 				result.problems.push({ snapshotId: target.id, chunk: entry.key, reason: inspection.reason, message: inspection.message });
 				continue;
@@ -126,7 +127,7 @@ export async function checkChunkBatch(
 			for (const [t, s] of Object.entries(inspection.tables)) result.tables[t] = mergeSides(result.tables[t] ?? EMPTY_SIDE, s);
 			continue;
 		}
-		const checked = await checkChunk(entry, await readObjectBytes(bucket, entry.key));
+		const checked = await checkChunk(entry, await readObjectBytes(store, entry.key));
 		if (!checked.ok) {
 			result.problems.push({ snapshotId: target.id, chunk: entry.key, reason: checked.reason, message: checked.message });
 			continue;

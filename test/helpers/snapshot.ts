@@ -1,22 +1,8 @@
 // Test helper: writes a valid snapshot (chunks, then the manifest with its SHA-256 in custom
 // metadata) straight into R2 with the format.ts helpers, from given rows or from the live D1.
 // Generic on purpose: retention, verification and restore tests all use it.
-import {
-	FORMAT_NAME,
-	FORMAT_VERSION,
-	buildSnapshotId,
-	chunkKey,
-	combineTableDigests,
-	digestRows,
-	encodeChunk,
-	manifestKey,
-	serializeManifest,
-	sha256Hex,
-	type ChunkEntry,
-	type Manifest,
-	type Row,
-	type SnapshotRecord,
-} from "../../src/snapshots/format";
+import { FORMAT_NAME, FORMAT_VERSION, buildSnapshotId, chunkKey, combineTableDigests, digestRows, manifestKey, serializeManifest, sha256Hex, type ChunkEntry, type Manifest, type Row, type SnapshotRecord } from "../../src/snapshots/format";
+import { encodeChunk } from "../../src/snapshots/codec";
 import { MANIFEST_SHA_META } from "../../src/snapshots/store";
 
 export type TableInput = { rows: Row[]; bound?: number | null };
