@@ -11,6 +11,9 @@ const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrat
 const wranglerText = readFileSync(path.join(import.meta.dirname, "wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, "");
 const wranglerCrons = JSON.stringify(JSON.parse(wranglerText).triggers.crons);
 
+/** The manifest signing key of the test deployment (test helpers sign the snapshots they plant). */
+export const TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789";
+
 /** Test configuration of the notification channels: all of them, on 127.0.0.1 only. */
 function notificationBindings(receiverUrl: string): Record<string, string> {
 	return {
@@ -40,6 +43,7 @@ export default defineConfig({
 					TEST_MIGRATIONS: migrations,
 					TEST_WRANGLER_CRONS: wranglerCrons,
 					ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+					BACKUP_SIGNING_KEY: TEST_SIGNING_KEY,
 					// Every notification provider on, pointed at the local receiver (test/receiver/server.ts).
 					...notificationBindings(inject("receiverUrl")),
 				},

@@ -30,6 +30,16 @@ function ensureAdminToken() {
 	console.log(`\nCreated an administrator token in .dev.vars:\n\n  ADMIN_TOKEN=${token}\n`);
 }
 
+/** A local signing key for manifests (BACKUP_SIGNING_KEY), created once like the token. */
+function ensureSigningKey() {
+	const file = ".dev.vars";
+	const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+	if (/^BACKUP_SIGNING_KEY\s*=\s*\S+/m.test(text)) return;
+	const prefix = text === "" || text.endsWith("\n") ? text : `${text}\n`;
+	writeFileSync(file, `${prefix}BACKUP_SIGNING_KEY=${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+	console.log("Created a manifest signing key (BACKUP_SIGNING_KEY) in .dev.vars.");
+}
+
 /** The cron expressions of wrangler.jsonc (comments stripped). */
 function readCrons() {
 	const raw = readFileSync("wrangler.jsonc", "utf8").replace(/^\s*\/\/.*$/gm, "");
@@ -55,6 +65,7 @@ function scheduleCrons(crons) {
 }
 
 ensureAdminToken();
+ensureSigningKey();
 
 const migrate = spawnSync(
 	process.execPath,

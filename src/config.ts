@@ -41,6 +41,12 @@ const schema = z.object({
 	ADMIN_TOKEN: z
 		.string({ error: "is required (set it with `wrangler secret put ADMIN_TOKEN`)" })
 		.min(24, "must be at least 24 characters long"),
+	/**
+	 * Secret: key of the HMAC that authenticates every manifest (the bucket does not hold it).
+	 * Optional so that a deployment without it still backs up, but then no snapshot can be told
+	 * from a planted one: the status says so until it is set.
+	 */
+	BACKUP_SIGNING_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters long (e.g. `openssl rand -hex 32`)").optional()),
 	/** Secret (optional): Cloudflare Turnstile secret; when set, the form requires a Turnstile token. */
 	TURNSTILE_SECRET: optionalString,
 	/** Public Turnstile site key shown on the form (required when TURNSTILE_SECRET is set). */

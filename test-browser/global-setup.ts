@@ -16,7 +16,10 @@ declare module "vitest" {
 export const BROWSER_TEST_ADMIN_TOKEN = "browser-test-admin-token-0123456789abcdef";
 
 export default async function setup(project: TestProject) {
-	const worker = await startLocalWorker({ vars: { ADMIN_TOKEN: BROWSER_TEST_ADMIN_TOKEN }, label: "browser-tests" });
+	const worker = await startLocalWorker({
+		vars: { ADMIN_TOKEN: BROWSER_TEST_ADMIN_TOKEN, BACKUP_SIGNING_KEY: "browser-test-signing-key-0123456789abcdef0123" },
+		label: "browser-tests",
+	});
 	project.provide("baseUrl", worker.url);
 	project.provide("wranglerConfig", worker.configPath);
 	project.provide("persistDir", worker.persistDir);

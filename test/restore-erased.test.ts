@@ -102,9 +102,13 @@ describe("format version 1 fixture", () => {
 			if (name === "manifest.json") await bucket.put(key, bytes(b64), { customMetadata: { [MANIFEST_SHA_META]: sums[name]! } });
 			else await bucket.put(key, bytes(b64));
 		}
-		const dry = await runRestore(fixtureId, "dry-run");
+		// Written before manifests were signed: restorable only with the explicit, logged override.
+		const refused = await api("/api/admin/restore", { method: "POST", json: { snapshotId: fixtureId, mode: "dry-run" } });
+		expect(refused.status).toBe(422);
+		expect(await refused.text()).toMatch(/not authenticated \(unsigned\).*allowUnsigned/);
+		const dry = await runRestore(fixtureId, "dry-run", { allowUnsigned: true });
 		expect(dry.report!.tables!.submissions).toMatchObject({ inSnapshot: 5, added: 5 });
-		const run = await runRestore(fixtureId, "replace");
+		const run = await runRestore(fixtureId, "replace", { allowUnsigned: true });
 		expect(run.status).toBe("complete");
 		for (const t of ["roles", "submissions", "counters", "erasures", "erased_submissions"]) {
 			const { results } = await db.prepare(`SELECT * FROM ${t}`).all<Row>();

@@ -37,7 +37,7 @@ describe("tables", () => {
 
 describe("request schema", () => {
 	it("defaults to dry-run and rejects anything else", () => {
-		expect(restoreRequestSchema.parse({ snapshotId: "2026-11-25T020000Z-abc" })).toEqual({ snapshotId: "2026-11-25T020000Z-abc", mode: "dry-run" });
+		expect(restoreRequestSchema.parse({ snapshotId: "2026-11-25T020000Z-abc" })).toEqual({ snapshotId: "2026-11-25T020000Z-abc", mode: "dry-run", allowUnsigned: false });
 		expect(restoreRequestSchema.safeParse({ snapshotId: "2026-11-25T020000Z-abc", mode: "REPLACE" }).success).toBe(false);
 		expect(restoreRequestSchema.safeParse({ snapshotId: "snapshots/../x" }).success).toBe(false);
 	});

@@ -5,9 +5,11 @@ import { isSnapshotId, manifestKey, type Manifest } from "../snapshots/format";
 import { MANIFEST_SHA_META, listSnapshotFolders, readManifest } from "../snapshots/store";
 import { fetchBackupRun, isRunId, startManualBackup } from "../jobs/backup-trigger";
 import type { BackupRun } from "../db/backup-runs";
+import { getConfig } from "../config";
 import { requireAdmin } from "./auth";
 import { ApiError } from "./errors";
 import { primaryStore } from "../snapshots/r2-store";
+import { isTrusted, type SignatureStatus } from "../snapshots/signature";
 
 export const backupRoutes = new Hono<{ Bindings: Env }>();
 
@@ -35,7 +37,7 @@ export function buildRunBody(run: BackupRun) {
 }
 
 /** The listing entry of one snapshot (GET /api/admin/snapshots). */
-export function buildSnapshotSummary(m: Manifest, verified: boolean) {
+export function buildSnapshotSummary(m: Manifest, verified: boolean, signature: SignatureStatus = "no-key") {
 	const rowsPerTable: Record<string, number> = {};
 	for (const [t, s] of Object.entries(m.tables)) rowsPerTable[t] = s.rows;
 	return {
@@ -49,7 +51,9 @@ export function buildSnapshotSummary(m: Manifest, verified: boolean) {
 		chunks: m.chunks.length,
 		// The manifest is written only after every chunk was read back and matched, and its
 		// own SHA-256 has just been checked against its metadata.
-		verified,
+		verified: verified && isTrusted(signature),
+		// valid / no-key (trusted); unsigned / other-key / invalid (reported, restorable only with an override).
+		signature,
 		formatVersion: m.version,
 		encrypted: m.encryption !== null,
 	};
@@ -88,13 +92,14 @@ backupRoutes.get("/api/admin/backups/:id", async (c) => {
 
 backupRoutes.get("/api/admin/snapshots", async (c) => {
 	const store = primaryStore(c.env);
+	const keyring = { signingKey: getConfig(c.env).BACKUP_SIGNING_KEY };
 	const ids = (await listSnapshotFolders(store)).reverse();
 	const snapshots: ReturnType<typeof buildSnapshotSummary>[] = [];
 	for (let i = 0; i < ids.length; i += 8) {
-		const reads = await Promise.all(ids.slice(i, i + 8).map((id) => readManifest(store, id)));
+		const reads = await Promise.all(ids.slice(i, i + 8).map((id) => readManifest(store, id, keyring)));
 		// Folders without a manifest are incomplete runs (not snapshots); bad manifests are skipped
 		// here and reported by the weekly verification.
-		for (const r of reads) if (r.ok) snapshots.push(buildSnapshotSummary(r.manifest, true));
+		for (const r of reads) if (r.ok) snapshots.push(buildSnapshotSummary(r.manifest, true, r.signature));
 	}
 	return c.json({ snapshots });
 });

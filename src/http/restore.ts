@@ -6,7 +6,10 @@ import { undoReplace, verifyManifest } from "../restore/load";
 import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../restore/plan";
 import { fetchBackupRun } from "../jobs/backup-trigger";
 import { fetchActiveRuns } from "../db/backup-runs";
+import { getConfig } from "../config";
 import { logEvent } from "../log";
+import { isTrusted } from "../snapshots/signature";
+import { insertAuditEntry } from "../db/audit-log";
 import { requireAdmin } from "./auth";
 import { ApiError, parseOr400, readJsonBody } from "./errors";
 import { primaryStore } from "../snapshots/r2-store";
@@ -98,7 +101,7 @@ async function findRunningBackup(env: Env, now: Date): Promise<string | null> {
 }
 
 restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
-	const { snapshotId, mode } = parseOr400(
+	const { snapshotId, mode, allowUnsigned } = parseOr400(
 		restoreRequestSchema,
 		await readJsonBody(c.req.raw),
 		"invalid_request",
@@ -107,7 +110,8 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 	const db = c.env.DB;
 	// The manifest is checked now so that an obvious refusal is immediate; chunks are verified
 	// by the Workflow before its first write.
-	const manifest = await verifyManifest(primaryStore(c.env), snapshotId);
+	const signingKey = getConfig(c.env).BACKUP_SIGNING_KEY;
+	const manifest = await verifyManifest(primaryStore(c.env), snapshotId, { signingKey, allowUnsigned });
 	if (!manifest.ok) {
 		const missing = manifest.reason.includes("has no manifest");
 		throw new ApiError(
@@ -154,12 +158,21 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 		throw new ApiError(409, "restore_in_progress", `Restore ${other ?? "(another)"} is still running; wait for it to finish.`);
 	}
 	try {
-		await c.env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId, mode } });
+		await c.env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId, mode, allowUnsigned } });
 	} catch (err) {
 		await db.prepare(`UPDATE restore_runs SET status = 'failed', stage = 'stopped', error = 'could not start the workflow' WHERE id = ?1`).bind(id).run();
 		throw err;
 	}
 	logEvent("restore_requested", { runId: id, mode, chunks: manifest.chunks.length });
+	if (!isTrusted(manifest.signature)) {
+		// The override is the administrator's decision: keep a durable trace of it.
+		logEvent("restore_unsigned_override", { runId: id, snapshotId, mode, signature: manifest.signature });
+		await insertAuditEntry(db, {
+			at: now.toISOString(),
+			action: "restore_unsigned_override",
+			details: { runId: id, snapshotId, mode, signature: manifest.signature },
+		});
+	}
 	const statusUrl = `/api/admin/restores/${id}`;
 	return c.json({ id, snapshotId, mode, status: "queued", statusUrl }, 202, { Location: statusUrl });
 });

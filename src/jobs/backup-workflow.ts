@@ -221,7 +221,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					entries,
 					digests: exported,
 				});
-				await writeManifest(store, m);
+				await writeManifest(store, m, { signingKey: getConfig(env).BACKUP_SIGNING_KEY });
 				return m;
 			});
 

@@ -1,6 +1,7 @@
 // RestoreWorkflow: every restore (dry run, merge, replace) runs here, one durable step per chunk,
 // so a large restore survives restarts and resumes where it stopped. Progress is in restore_runs.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
+import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import type { ChunkEntry } from "../snapshots/format";
 import {
@@ -18,7 +19,13 @@ import {
 import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "../restore/plan";
 import { primaryStore } from "../snapshots/r2-store";
 
-export type RestoreParams = { runId: string; snapshotId: string; mode: RestoreMode };
+export type RestoreParams = {
+	runId: string;
+	snapshotId: string;
+	mode: RestoreMode;
+	/** The administrator's explicit override for a manifest this deployment cannot authenticate. */
+	allowUnsigned?: boolean;
+};
 
 /** Bad data is a verdict, not a transient error: steps return it instead of throwing (no retries). */
 class Refused extends Error {}
@@ -28,7 +35,7 @@ const STEP = { retries: { limit: 3, delay: "2 seconds", backoff: "exponential" }
 
 export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 	override async run(event: Readonly<WorkflowEvent<RestoreParams>>, step: WorkflowStep): Promise<unknown> {
-		const { runId, snapshotId, mode } = event.payload;
+		const { runId, snapshotId, mode, allowUnsigned = false } = event.payload;
 		const db = this.env.DB;
 		const store = primaryStore(this.env);
 		// Each step logs its duration (no data, only names and counts): where a restore spends time.
@@ -44,7 +51,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 		try {
 			// 1. Verify everything before any write: the manifest, then every chunk.
 			const manifest = await doStep("verify manifest", async () => {
-				const m = await verifyManifest(store, snapshotId);
+				const m = await verifyManifest(store, snapshotId, { signingKey: getConfig(this.env).BACKUP_SIGNING_KEY, allowUnsigned });
 				await setStage("running", "verify manifest", m.ok ? `, chunks_total = ${m.chunks.length}, rows_total = ${m.rows}` : "").run();
 				return m;
 			});

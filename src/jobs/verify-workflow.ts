@@ -127,7 +127,9 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 		const env = this.env;
 		const plan: VerifyPlan = await step.do("plan", STEP_CONFIG, async () => {
 			await insertVerificationRun(env.DB, runId, now, now);
-			const full = await planVerification(primaryStore(env), env.DB, only ? 0 : getConfig(env).VERIFY_SAMPLE);
+			const full = await planVerification(primaryStore(env), env.DB, only ? 0 : getConfig(env).VERIFY_SAMPLE, {
+				signingKey: getConfig(env).BACKUP_SIGNING_KEY,
+			});
 			if (!only) return full;
 			const targets = full.targets.filter((t) => t.id === only);
 			const unreadable = full.unreadable.filter((u) => u.snapshotId === only);

@@ -82,7 +82,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 		} catch (err) {
 			logError("monitor_state_unavailable", { runId, error: describeError(err) });
 		}
-		const newest = await fetchNewestVerified(primaryStore(env));
+		const newest = await fetchNewestVerified(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now);
 		const staleness = computeStaleness({
 			newest,
 			watchingSince: state ? new Date(state.createdAt) : null,

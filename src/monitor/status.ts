@@ -6,7 +6,7 @@ import { fetchRecentRuns, type BackupRun } from "../db/backup-runs";
 import { buildNotifiers } from "../notify/notifier";
 import { STALE_ALERT_KEY, peekAlertState, type AlertState } from "./alerts";
 import { nextRunAfter } from "./schedule";
-import { fetchNewestVerified, fetchSnapshotTotals } from "./snapshots";
+import { fetchNewestVerified, type IgnoredSnapshot, fetchSnapshotTotals } from "./snapshots";
 import { computeStaleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
 
@@ -37,7 +37,10 @@ export type BackupStatus = {
 	alert: AlertState | null;
 	schedule: string;
 	nextScheduledRun: string | null;
-	snapshots: { count: number; totalBytes: number };
+	/** Counted snapshots; `ignored` lists readable ones that are not counted, and why. */
+	snapshots: { count: number; totalBytes: number; ignored: IgnoredSnapshot[] };
+	/** Whether manifests are signed and checked (BACKUP_SIGNING_KEY). */
+	signing: { configured: boolean };
 	channels: ChannelHealth[];
 	retention: { keepDaily: number; keepWeekly: number; keepMonthly: number; freezeDropPct: number; maxRemovePct: number };
 	/** The latest weekly verification (checksums of retained snapshots + restore drill), if any. */
@@ -124,7 +127,7 @@ async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<
 export async function fetchBackupStatus(env: Env, config: Config, now: Date): Promise<BackupStatus> {
 	const [lastRun, totals, alert, channels, verification] = await Promise.all([
 		fetchLastRun(env.DB),
-		fetchSnapshotTotals(primaryStore(env)),
+		fetchSnapshotTotals(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now),
 		peekAlertState(env.DB, STALE_ALERT_KEY),
 		fetchChannelHealth(env, config, now),
 		fetchLatestVerification(env.DB),
@@ -145,7 +148,8 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
 		alert,
 		schedule: config.SCHEDULE_BACKUP,
 		nextScheduledRun: nextRunAfter(config.SCHEDULE_BACKUP, now),
-		snapshots: { count: totals.count, totalBytes: totals.totalBytes },
+		snapshots: { count: totals.count, totalBytes: totals.totalBytes, ignored: totals.ignored },
+		signing: { configured: Boolean(config.BACKUP_SIGNING_KEY) },
 		channels,
 		retention: {
 			keepDaily: config.KEEP_DAILY,
@@ -174,7 +178,7 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
  */
 export async function fetchBackupHealth(env: Env, config: Config, now: Date): Promise<{ ok: boolean; ageHours: number | null }> {
 	try {
-		const newest = await fetchNewestVerified(primaryStore(env));
+		const newest = await fetchNewestVerified(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now);
 		const s = computeStaleness({ newest, watchingSince: null, now, maxAgeHours: config.BACKUP_MAX_AGE_HOURS });
 		return { ok: newest !== null && !s.stale, ageHours: s.ageHours };
 	} catch {

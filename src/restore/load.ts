@@ -24,7 +24,8 @@ import {
 	type RestoreTable,
 	type TableDiff,
 } from "./plan";
-import { readManifest, readObjectBytes, type SnapshotStore } from "../snapshots/store";
+import { readManifest, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
+import { describeSignature, isTrusted, type SignatureStatus } from "../snapshots/signature";
 
 /** A reason to refuse a snapshot, before anything is written. */
 export type Refusal = { ok: false; reason: string };
@@ -32,18 +33,44 @@ export type Refusal = { ok: false; reason: string };
 // ---------------------------------------------------------------------------------------------
 // Verification (read-only)
 
-export type VerifiedManifest = { ok: true; chunks: ChunkEntry[]; rows: number; version: number };
+export type VerifiedManifest = {
+	ok: true;
+	chunks: ChunkEntry[];
+	rows: number;
+	version: number;
+	/** The manifest's signature status (anything but valid/no-key was let through by an override). */
+	signature: SignatureStatus;
+};
 
-/** Manifest present, its SHA-256 equal to the stored one, readable, complete. */
-export async function verifyManifest(store: SnapshotStore, snapshotId: string): Promise<VerifiedManifest | Refusal> {
-	const read = await readManifest(store, snapshotId);
+/**
+ * Manifest present, its SHA-256 equal to the stored one, readable, complete, and authenticated by
+ * this deployment's signing key — unless `allowUnsigned` is the administrator's explicit override.
+ */
+export async function verifyManifest(
+	store: SnapshotStore,
+	snapshotId: string,
+	trust: ManifestKeyring & { allowUnsigned?: boolean } = {},
+): Promise<VerifiedManifest | Refusal> {
+	const read = await readManifest(store, snapshotId, trust);
 	if (!read.ok) return { ok: false, reason: read.message };
+	if (!isTrusted(read.signature) && !trust.allowUnsigned) {
+		return {
+			ok: false,
+			reason: `manifest of ${snapshotId} is not authenticated (${read.signature}): ${describeSignature(read.signature)}; to restore it anyway, repeat the request with allowUnsigned: true (it is logged)`,
+		};
+	}
 	if (!read.sha256Recorded) {
 		return { ok: false, reason: `manifest of ${snapshotId} carries no SHA-256 to check it against` };
 	}
 	const problem = findManifestProblem(read.manifest);
 	if (problem) return { ok: false, reason: problem };
-	return { ok: true, chunks: read.manifest.chunks, rows: read.manifest.rows, version: read.manifest.version };
+	return {
+		ok: true,
+		chunks: read.manifest.chunks,
+		rows: read.manifest.rows,
+		version: read.manifest.version,
+		signature: read.signature,
+	};
 }
 
 /** Read one chunk and check it against its manifest entry; throws nothing for bad data. */

@@ -12,6 +12,11 @@ export const restoreRequestSchema = z.strictObject({
 		.string({ error: "is required" })
 		.regex(/^\d{4}-\d{2}-\d{2}T\d{6}Z-[a-z0-9]{1,32}$/, "must be a snapshot id such as 2026-11-25T020000Z-abc123"),
 	mode: z.enum(RESTORE_MODES, { error: 'must be "dry-run", "merge" or "replace"' }).default("dry-run"),
+	/**
+	 * Explicit override: restore a snapshot whose manifest is not authenticated by this deployment's
+	 * BACKUP_SIGNING_KEY (written before signing existed, or with another key). Logged.
+	 */
+	allowUnsigned: z.boolean({ error: "must be true or false" }).default(false),
 });
 export type RestoreRequest = z.output<typeof restoreRequestSchema>;
 

@@ -5,7 +5,8 @@ import { describeError, logError, logEvent } from "../log";
 import { sendEvent, type DeliveryReport } from "../notify/events";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
 import { planRetention, type Decision, type Freeze, type RetentionPolicy, type SafetyLimits, type SnapshotFacts } from "./policy";
-import { StoreError, listKeys, listSnapshotFolders, readManifest, type SnapshotStore } from "../snapshots/store";
+import { StoreError, listKeys, listSnapshotFolders, readManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
+import { describeSignature, findIgnoreReason } from "../snapshots/signature";
 import { primaryStore } from "../snapshots/r2-store";
 
 export type SnapshotInventory = {
@@ -23,7 +24,12 @@ export type SnapshotInventory = {
  * latest weekly verification found corrupt are "not verified" (if D1 were lost, every
  * readable manifest counts as verified, which is what the backup guarantees when it writes one).
  */
-export async function fetchSnapshotInventory(store: SnapshotStore, db: D1Database): Promise<SnapshotInventory> {
+export async function fetchSnapshotInventory(
+	store: SnapshotStore,
+	db: D1Database,
+	keyring: ManifestKeyring,
+	now: Date,
+): Promise<SnapshotInventory> {
 	const ids = await listSnapshotFolders(store);
 	const { results: corruptRows } = await db
 		.prepare("SELECT snapshot_id FROM snapshot_checks WHERE status = 'corrupt'")
@@ -32,12 +38,20 @@ export async function fetchSnapshotInventory(store: SnapshotStore, db: D1Databas
 	const inventory: SnapshotInventory = { snapshots: [], unreadable: [], incomplete: [], totalBytes: 0 };
 	for (let i = 0; i < ids.length; i += 8) {
 		const batch = ids.slice(i, i + 8);
-		const reads = await Promise.all(batch.map((id) => readManifest(store, id)));
+		const reads = await Promise.all(batch.map((id) => readManifest(store, id, keyring)));
 		reads.forEach((read, j) => {
 			const id = batch[j]!;
 			if (!read.ok) {
 				if (read.reason === "missing") inventory.incomplete.push(id);
 				else inventory.unreadable.push({ id, reason: read.message });
+				return;
+			}
+			// A snapshot that is not authentic, or dated in the future, takes no slot and is never
+			// deleted by the policy: it is reported for an administrator to look at.
+			const untrusted = findIgnoreReason(read.manifest, read.signature, now);
+			if (untrusted) {
+				const why = untrusted === "future" ? "dated in the future" : describeSignature(untrusted);
+				inventory.unreadable.push({ id, reason: why });
 				return;
 			}
 			inventory.totalBytes += read.manifest.bytes;
@@ -132,7 +146,7 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 		freezeDropPct: config.RETENTION_FREEZE_DROP_PCT,
 	};
 	const store = run.store ?? primaryStore(env);
-	const inventory = await fetchSnapshotInventory(store, env.DB);
+	const inventory = await fetchSnapshotInventory(store, env.DB, { signingKey: config.BACKUP_SIGNING_KEY }, run.now);
 	const plan = planRetention({ snapshots: inventory.snapshots, policy, limits, now: run.now, backupStatus: run.backupStatus });
 	const facts = new Map(inventory.snapshots.map((s) => [s.id, s]));
 	const snapshots: SnapshotDecision[] = plan.decisions.map((d) => ({

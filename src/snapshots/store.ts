@@ -14,6 +14,7 @@ import {
 	type Manifest,
 } from "./format.ts";
 import { inspectChunk, type ChunkInspection, type Decryptor } from "./codec.ts";
+import { MANIFEST_SIGNATURE_META, checkManifestSignature, signManifest, type SignatureStatus } from "./signature.ts";
 
 /** What a listing or a head says about one stored object. */
 export type ObjectInfo = {
@@ -96,14 +97,19 @@ export async function listSnapshotFolders(store: SnapshotStore): Promise<string[
 }
 
 export type ManifestRead =
-	| { ok: true; manifest: Manifest; text: string; sha256Recorded: boolean }
+	| { ok: true; manifest: Manifest; text: string; sha256Recorded: boolean; signature: SignatureStatus }
 	| { ok: false; reason: "missing" | "checksum" | "format"; message: string };
+
+/** The key that authenticates manifests (BACKUP_SIGNING_KEY); without it, nothing can be checked. */
+export type ManifestKeyring = { signingKey?: string | undefined };
 
 /**
  * Read and check a snapshot's manifest: present, its SHA-256 equal to the one stored in its
- * metadata, and parseable by this reader. Never throws for a bad manifest.
+ * metadata, parseable by this reader, and its signature checked against `keyring` (see
+ * signature.ts; an untrusted signature is reported in `signature`, it is not a read failure: each
+ * caller decides). Never throws for a bad manifest.
  */
-export async function readManifest(store: SnapshotStore, snapshotId: string): Promise<ManifestRead> {
+export async function readManifest(store: SnapshotStore, snapshotId: string, keyring: ManifestKeyring = {}): Promise<ManifestRead> {
 	const obj = await store.get(manifestKey(snapshotId));
 	if (!obj) return { ok: false, reason: "missing", message: `snapshot ${snapshotId} has no manifest` };
 	const text = new TextDecoder().decode(obj.bytes);
@@ -116,7 +122,8 @@ export async function readManifest(store: SnapshotStore, snapshotId: string): Pr
 		if (manifest.snapshotId !== snapshotId) {
 			return { ok: false, reason: "format", message: `manifest of ${snapshotId} names another snapshot` };
 		}
-		return { ok: true, manifest, text, sha256Recorded: Boolean(expected) };
+		const signature = await checkManifestSignature(text, obj.metadata[MANIFEST_SIGNATURE_META], keyring.signingKey);
+		return { ok: true, manifest, text, sha256Recorded: Boolean(expected), signature };
 	} catch (err) {
 		if (err instanceof FormatError) return { ok: false, reason: "format", message: err.message };
 		throw err;
@@ -125,33 +132,45 @@ export async function readManifest(store: SnapshotStore, snapshotId: string): Pr
 
 /**
  * Commit a snapshot: write its manifest (the commit point, so always LAST, after every chunk is
- * stored and checked) with its SHA-256 in the object's metadata, then read it back through
- * readManifest. Throws when the read-back does not match. Idempotent for the same manifest.
+ * stored and checked) with its SHA-256 and, when a signing key is given, its signature in the
+ * object's metadata, then read it back through readManifest. Throws when the read-back does not
+ * match. Idempotent for the same manifest.
  */
-export async function writeManifest(store: SnapshotStore, manifest: Manifest): Promise<{ sha256: string; text: string }> {
+export async function writeManifest(
+	store: SnapshotStore,
+	manifest: Manifest,
+	keyring: ManifestKeyring = {},
+): Promise<{ sha256: string; text: string }> {
 	const text = serializeManifest(manifest);
 	const sha256 = sha256Hex(text);
-	await store.put(manifestKey(manifest.snapshotId), text, {
-		sha256,
-		contentType: "application/json",
-		metadata: { [MANIFEST_SHA_META]: sha256 },
-	});
-	const back = await readManifest(store, manifest.snapshotId);
+	const metadata: Record<string, string> = { [MANIFEST_SHA_META]: sha256 };
+	if (keyring.signingKey) metadata[MANIFEST_SIGNATURE_META] = await signManifest(text, keyring.signingKey);
+	await store.put(manifestKey(manifest.snapshotId), text, { sha256, contentType: "application/json", metadata });
+	const back = await readManifest(store, manifest.snapshotId, keyring);
 	if (!back.ok) throw new Error(`manifest read-back failed: ${back.message}`);
+	if (keyring.signingKey && back.signature !== "valid") throw new Error("manifest read-back failed: its signature does not verify");
 	if (back.text !== text) throw new Error("manifest read-back failed: the stored manifest differs from the one written");
 	return { sha256, text };
 }
 
-/** Every complete snapshot (one with a readable manifest), newest first. */
-export async function listManifests(store: SnapshotStore): Promise<Manifest[]> {
+/** Every complete snapshot (one with a readable manifest), newest first, with its signature status. */
+export async function listManifestReads(
+	store: SnapshotStore,
+	keyring: ManifestKeyring = {},
+): Promise<Array<Extract<ManifestRead, { ok: true }>>> {
 	const newestFirst = (await listSnapshotFolders(store)).reverse();
-	const manifests: Manifest[] = [];
+	const out: Array<Extract<ManifestRead, { ok: true }>> = [];
 	// Manifests are small: read a few at a time.
 	for (let i = 0; i < newestFirst.length; i += 8) {
-		const reads = await Promise.all(newestFirst.slice(i, i + 8).map((id) => readManifest(store, id)));
-		for (const r of reads) if (r.ok) manifests.push(r.manifest);
+		const reads = await Promise.all(newestFirst.slice(i, i + 8).map((id) => readManifest(store, id, keyring)));
+		for (const r of reads) if (r.ok) out.push(r);
 	}
-	return manifests;
+	return out;
+}
+
+/** Every complete snapshot (one with a readable manifest), newest first, trusted or not. */
+export async function listManifests(store: SnapshotStore): Promise<Manifest[]> {
+	return (await listManifestReads(store)).map((r) => r.manifest);
 }
 
 /** The stored bytes of one object, or undefined when it does not exist. */

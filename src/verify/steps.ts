@@ -2,7 +2,8 @@
 // the newest snapshot, feed the restore drill), digest a page of live rows. Small JSON results.
 import { type Manifest, type Row } from "../snapshots/format";
 import { checkChunk } from "../snapshots/codec";
-import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes, type SnapshotStore } from "../snapshots/store";
+import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
+import { describeSignature, isTrusted } from "../snapshots/signature";
 import { findExportedTable, quoteIdent } from "../snapshots/tables";
 import {
 	EMPTY_SIDE,
@@ -49,15 +50,23 @@ function toTarget(m: Manifest): VerifyTarget {
 }
 
 /** Step "plan": list every snapshot in R2 (never D1 alone), choose the sample, batch its chunks. */
-export async function planVerification(store: SnapshotStore, db: D1Database, sample: number): Promise<VerifyPlan> {
+export async function planVerification(
+	store: SnapshotStore,
+	db: D1Database,
+	sample: number,
+	keyring: ManifestKeyring = {},
+): Promise<VerifyPlan> {
 	const ids = (await listSnapshotFolders(store)).reverse();
 	const manifests: Manifest[] = [];
 	const unreadable: CorruptItem[] = [];
 	for (let i = 0; i < ids.length; i += 8) {
 		const batch = ids.slice(i, i + 8);
-		const reads = await Promise.all(batch.map((id) => readManifest(store, id)));
+		const reads = await Promise.all(batch.map((id) => readManifest(store, id, keyring)));
 		reads.forEach((r, j) => {
-			if (r.ok) manifests.push(r.manifest);
+			// An unauthenticated manifest is reported like a corruption: it may have been planted.
+			if (r.ok && !isTrusted(r.signature)) {
+				unreadable.push({ snapshotId: batch[j]!, chunk: null, reason: `manifest_${r.signature}`, message: describeSignature(r.signature) });
+			} else if (r.ok) manifests.push(r.manifest);
 			// "missing": a running or abandoned backup, the backup's GC owns it; not a corruption.
 			else if (r.reason !== "missing") unreadable.push({ snapshotId: batch[j]!, chunk: null, reason: `manifest_${r.reason}`, message: r.message });
 		});

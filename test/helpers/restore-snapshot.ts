@@ -120,8 +120,8 @@ export type RestoreView = {
 };
 
 /** POST a restore, wait for its Workflow to finish, return the run as GET shows it. */
-export async function runRestore(snapshotId: string, mode?: string): Promise<RestoreView> {
-	const res = await api("/api/admin/restore", { method: "POST", json: mode ? { snapshotId, mode } : { snapshotId } });
+export async function runRestore(snapshotId: string, mode?: string, extra: { allowUnsigned?: boolean } = {}): Promise<RestoreView> {
+	const res = await api("/api/admin/restore", { method: "POST", json: { snapshotId, ...(mode ? { mode } : {}), ...extra } });
 	if (res.status !== 202) throw new Error(`restore POST answered ${res.status}: ${await res.text()}`);
 	const { id, statusUrl } = await res.json<{ id: string; statusUrl: string }>();
 	await using instance = await introspectWorkflowInstance(env.RESTORE_WORKFLOW, id);

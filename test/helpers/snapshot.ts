@@ -1,9 +1,11 @@
-// Test helper: writes a valid snapshot (chunks, then the manifest with its SHA-256 in custom
-// metadata) straight into R2 with the format.ts helpers, from given rows or from the live D1.
+// Test helper: writes a valid snapshot (chunks, then the manifest with its SHA-256 and signature in
+// custom metadata) straight into R2 with the format.ts helpers, from given rows or from the live D1.
 // Generic on purpose: retention, verification and restore tests all use it.
 import { FORMAT_NAME, FORMAT_VERSION, buildSnapshotId, chunkKey, combineTableDigests, digestRows, manifestKey, serializeManifest, sha256Hex, type ChunkEntry, type Manifest, type Row, type SnapshotRecord } from "../../src/snapshots/format";
 import { encodeChunk } from "../../src/snapshots/codec";
-import { MANIFEST_SHA_META } from "../../src/snapshots/store";
+import { env } from "cloudflare:test";
+import { writeManifest } from "../../src/snapshots/store";
+import { r2SnapshotStore } from "../../src/snapshots/r2-store";
 
 export type TableInput = { rows: Row[]; bound?: number | null };
 
@@ -61,8 +63,8 @@ export async function writeSnapshot(bucket: R2Bucket, opts: WriteSnapshotOptions
 		compression: "gzip",
 		encryption: null,
 	};
-	const text = serializeManifest(manifest);
-	await bucket.put(manifestKey(id), text, { customMetadata: { [MANIFEST_SHA_META]: sha256Hex(text) } });
+	// Signed with the test deployment's key, as the backup itself would.
+	await writeManifest(r2SnapshotStore(bucket), manifest, { signingKey: env.BACKUP_SIGNING_KEY });
 	return manifest;
 }
 
