@@ -4,7 +4,6 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import { describeError, logError, logEvent } from "../log";
 import type { ChunkEntry } from "../snapshots/format";
 import {
-	buildRecountStatements,
 	compareChunk,
 	dropStaging,
 	fetchDryRunBaseline,
@@ -16,6 +15,9 @@ import {
 	verifyManifest,
 } from "../restore/load";
 import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "../restore/plan";
+import { buildAuditStatement } from "../db/audit-log";
+import { buildRecountStatements } from "../db/counters";
+import { buildRestoreCompleteStatement, buildRestoreStoppedStatement, updateRestoreStage, type RestoreProgress } from "../db/restore-runs";
 
 export type RestoreParams = { runId: string; snapshotId: string; mode: RestoreMode };
 
@@ -38,13 +40,13 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				logEvent("restore_step", { runId, step: name, ms: Date.now() - t0 });
 				return out;
 			});
-		const setStage = (status: string, stage: string, extra = "") =>
-			db.prepare(`UPDATE restore_runs SET status = ?2, stage = ?3 ${extra} WHERE id = ?1`).bind(runId, status, stage);
+		const setStage = (status: string, stage: string, progress: RestoreProgress = {}) =>
+			updateRestoreStage(db, runId, status, stage, progress);
 		try {
 			// 1. Verify everything before any write: the manifest, then every chunk.
 			const manifest = await doStep("verify manifest", async () => {
 				const m = await verifyManifest(bucket, snapshotId);
-				await setStage("running", "verify manifest", m.ok ? `, chunks_total = ${m.chunks.length}, rows_total = ${m.rows}` : "").run();
+				await setStage("running", "verify manifest", m.ok ? { chunksTotal: m.chunks.length, rowsTotal: m.rows } : {});
 				return m;
 			});
 			if (!manifest.ok) throw new Refused(manifest.reason);
@@ -53,7 +55,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			for (const entry of chunks) {
 				const v = await doStep(`verify chunk ${entry.n}`, async () => {
 					const r = await verifyChunk(bucket, entry);
-					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, `, chunks_verified = ${r.ok ? entry.n : entry.n - 1}`).run();
+					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, { chunksVerified: r.ok ? entry.n : entry.n - 1 });
 					return r;
 				});
 				if (!v.ok) throw new Refused(v.reason);
@@ -70,7 +72,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				for (const entry of chunks) {
 					const c = await doStep(`compare chunk ${entry.n}`, async () => {
 						const r = await compareChunk(db, bucket, entry, snapshotErased, candidates);
-						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`).run();
+						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`);
 						return r;
 					});
 					if ("ok" in c) throw new Refused(c.reason);
@@ -87,12 +89,8 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				await doStep("dry-run report", async () => {
 					const now = new Date().toISOString();
 					await db.batch([
-						db
-							.prepare(`UPDATE restore_runs SET status = 'complete', stage = 'done', finished_at = ?2, report = ?3 WHERE id = ?1`)
-							.bind(runId, now, JSON.stringify({ tables })),
-						db
-							.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, 'restore', ?2)`)
-							.bind(now, JSON.stringify({ runId, snapshotId, mode })),
+						buildRestoreCompleteStatement(db, runId, now, { tables }),
+						buildAuditStatement(db, now, "restore", { runId, snapshotId, mode }),
 					]);
 				});
 				return { status: "complete", tables };
@@ -131,12 +129,8 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 					// A merge stopped after loading some chunks has written rows: counters must
 					// still equal the rows (they are only reconciled at the end otherwise).
 					...(mode === "merge" ? buildRecountStatements(db, now) : []),
-					db
-						.prepare(`UPDATE restore_runs SET status = ?2, stage = 'stopped', finished_at = ?3, error = ?4 WHERE id = ?1`)
-						.bind(runId, refused ? "refused" : "failed", now, reason),
-					db
-						.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, 'restore', ?2)`)
-						.bind(now, JSON.stringify({ runId, snapshotId, mode, outcome: refused ? "refused" : "failed" })),
+					buildRestoreStoppedStatement(db, runId, refused ? "refused" : "failed", now, reason),
+					buildAuditStatement(db, now, "restore", { runId, snapshotId, mode, outcome: refused ? "refused" : "failed" }),
 				]);
 			});
 			(refused ? logEvent : logError)("restore_stopped", { runId, mode, outcome: refused ? "refused" : "failed" });

@@ -2,6 +2,7 @@
 // retention.ts, deletes what it may, and returns a summary for the e-mail and the dry-run endpoint.
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
+import { fetchCorruptSnapshotIds } from "../db/snapshot-checks";
 import { sendEvent, type DeliveryReport } from "../notify/events";
 import type { AfterBackupHook, BackupOutcome } from "../jobs/after-backup";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
@@ -25,10 +26,7 @@ export type SnapshotInventory = {
  */
 export async function fetchSnapshotInventory(bucket: R2Bucket, db: D1Database): Promise<SnapshotInventory> {
 	const ids = await listSnapshotFolders(bucket);
-	const { results: corruptRows } = await db
-		.prepare("SELECT snapshot_id FROM snapshot_checks WHERE status = 'corrupt'")
-		.all<{ snapshot_id: string }>();
-	const corrupt = new Set(corruptRows.map((r) => r.snapshot_id));
+	const corrupt = new Set(await fetchCorruptSnapshotIds(db));
 	const inventory: SnapshotInventory = { snapshots: [], unreadable: [], incomplete: [], totalBytes: 0 };
 	for (let i = 0; i < ids.length; i += 8) {
 		const batch = ids.slice(i, i + 8);
