@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import type { ChunkEntry, Manifest, Row } from "../src/snapshots/format";
 import {
 	addDiffs,
-	buildInsertSql,
 	diffRows,
 	erasedIdsInRecords,
 	findManifestProblem,
@@ -18,7 +17,7 @@ import {
 	groupRecordLines,
 	joinLinesForParams,
 } from "../src/restore/plan";
-import { renameCreateTable } from "../src/restore/load";
+import { buildInsertSql, renameCreateTable } from "../src/db/restore-tables";
 import { exportedTables } from "../src/snapshots/tables";
 
 const subs = RESTORE_TABLES.find((t) => t.table === "submissions")!;

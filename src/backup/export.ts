@@ -1,12 +1,14 @@
 // Export side of the backup: the consistency bound taken at the start of a run, and one chunk
 // exported per call (keyset pages from D1 -> NDJSON -> the codec's sealChunk -> the snapshot store
-// with its SHA-256 -> read back through the codec's openChunk and compared with the rows). Each call holds one chunk's rows and bytes at
-// most; only small metadata is returned to the Workflow.
+// with its SHA-256 -> read back through the codec's openChunk and compared with the rows). Each
+// call holds one chunk's rows and bytes at most; only small metadata is returned to the Workflow.
 import { NonRetryableError } from "cloudflare:workflows";
 import { DigestSum, chunkKey, recordHashBytes, type Cell, type ChunkEntry } from "../snapshots/format";
 import { describeChunk, openChunk, sealChunk } from "../snapshots/codec";
-import { exportedTables, quoteIdent } from "../snapshots/tables";
+import { exportedTables } from "../snapshots/tables";
 import type { SnapshotStore } from "../snapshots/store";
+import { fetchKeysetPage, fetchTableShapes } from "../db/export";
+import { fetchSchemaVersion } from "../db/schema";
 
 /**
  * Hard ceiling on one chunk's uncompressed size: bounds memory whatever the compression ratio.
@@ -50,36 +52,17 @@ export type ChunkExport = {
  * read in ONE D1 batch (a single transaction), so they describe one moment of the database.
  */
 export async function fetchExportPlan(db: D1Database, snapshotId: string): Promise<ExportPlan> {
-	const statements = exportedTables.flatMap((t) => [
-		db.prepare(`PRAGMA table_info(${quoteIdent(t.name)})`),
-		db.prepare(
-			t.bounded
-				? `SELECT max(${quoteIdent(t.key)}) AS bound FROM ${quoteIdent(t.name)}`
-				: "SELECT NULL AS bound",
-		),
-	]);
-	const results = await db.batch<Record<string, unknown>>(statements);
+	const shapes = await fetchTableShapes(db, exportedTables);
 	const bounds: ExportPlan["bounds"] = {};
 	const columns: ExportPlan["columns"] = {};
 	exportedTables.forEach((t, i) => {
-		const cols = results[2 * i]!.results.map((r) => String(r.name));
+		const cols = shapes[i]!.columns;
 		if (cols.length === 0) throw new NonRetryableError(`table ${t.name} does not exist`);
 		if (!cols.includes(t.key)) throw new NonRetryableError(`table ${t.name} has no column ${t.key}`);
 		columns[t.name] = cols;
-		const bound = results[2 * i + 1]!.results[0]?.bound;
-		bounds[t.name] = typeof bound === "number" ? bound : null;
+		bounds[t.name] = shapes[i]!.bound;
 	});
 	return { snapshotId, bounds, columns, schemaVersion: await fetchSchemaVersion(db) };
-}
-
-/** Name of the last applied migration ("unknown" when the migrations table is absent). */
-export async function fetchSchemaVersion(db: D1Database): Promise<string> {
-	try {
-		const row = await db.prepare("SELECT name FROM d1_migrations ORDER BY id DESC LIMIT 1").first<{ name: string }>();
-		return row?.name ?? "none";
-	} catch {
-		return "unknown";
-	}
 }
 
 /** Uncompressed budget of the next chunk, from the target compressed size and the last ratio. */
@@ -227,7 +210,7 @@ export async function exportChunk(
 			continue;
 		}
 		const limit = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.ceil((budget - raw) / avgRow) + 1));
-		const page = await fetchPage(db, t.name, t.key, cols, t.bounded ? bound : null, after, limit);
+		const page = await fetchKeysetPage(db, { table: t.name, key: t.key, columns: cols, bound: t.bounded ? bound : null, after, limit });
 		const tableJson = JSON.stringify(t.name);
 		const keyJson = cols.map((c) => JSON.stringify(c));
 		const sortedIdx = cols.map((_, i) => i).sort((a, b) => (cols[a]! < cols[b]! ? -1 : 1));
@@ -275,33 +258,4 @@ export async function exportChunk(
 	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`);
 	if (next) next.ratio = compressed.byteLength > 0 ? raw / compressed.byteLength : INITIAL_RATIO;
 	return { entry, digests, rawBytes: raw, next };
-}
-
-/** One keyset page of a table, as arrays in column order. */
-async function fetchPage(
-	db: D1Database,
-	table: string,
-	key: string,
-	cols: string[],
-	bound: number | null,
-	after: Cell | null,
-	limit: number,
-): Promise<unknown[][]> {
-	const k = quoteIdent(key);
-	const where: string[] = [];
-	const params: unknown[] = [];
-	if (after !== null) {
-		where.push(`${k} > ?`);
-		params.push(after);
-	}
-	if (bound !== null) {
-		where.push(`${k} <= ?`);
-		params.push(bound);
-	}
-	const sql =
-		`SELECT ${cols.map(quoteIdent).join(", ")} FROM ${quoteIdent(table)}` +
-		(where.length ? ` WHERE ${where.join(" AND ")}` : "") +
-		` ORDER BY ${k} LIMIT ?`;
-	params.push(limit);
-	return db.prepare(sql).bind(...params).raw();
 }

@@ -1,12 +1,22 @@
-// The audit log: one row per administrative action that changes data or overrides a safeguard.
-// Ids, counts and reasons only: never an answer's content or an e-mail address.
+// The audit_log table: one line per administrative action that changed data (an erasure, a
+// restore, an undo), with a small JSON detail of ids and counts, never personal data.
 
-export type AuditEntry = { at: string; action: string; details: Record<string, unknown> };
+export type AuditAction = "erasure" | "restore" | "restore_undo" | "restore_unsigned_override";
 
-/** Append one entry (JSON details). */
-export async function insertAuditEntry(db: D1Database, entry: AuditEntry): Promise<void> {
-	await db
-		.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, ?2, ?3)`)
-		.bind(entry.at, entry.action, JSON.stringify(entry.details))
-		.run();
+/** One audit line, as a statement for the batch that does the action (so both land or neither). */
+export function buildAuditStatement(
+	db: D1Database,
+	at: string,
+	action: AuditAction,
+	detail: Record<string, unknown>,
+): D1PreparedStatement {
+	return db.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, ?2, ?3)`).bind(at, action, JSON.stringify(detail));
+}
+
+/** Append one audit line on its own (for an action that has no batch of its own, e.g. an override). */
+export async function insertAuditEntry(
+	db: D1Database,
+	entry: { at: string; action: AuditAction; details: Record<string, unknown> },
+): Promise<void> {
+	await buildAuditStatement(db, entry.at, entry.action, entry.details).run();
 }

@@ -172,3 +172,9 @@ export async function markRunFinished(
 export async function updateRunDetails(db: D1Database, id: string, details: unknown): Promise<void> {
 	await db.prepare("UPDATE backup_runs SET details = ?2 WHERE id = ?1").bind(id, JSON.stringify(details)).run();
 }
+
+/** The id of a run in progress (status running), or null. */
+export async function fetchRunningRunId(db: D1Database): Promise<string | null> {
+	const running = await db.prepare(`SELECT id FROM backup_runs WHERE status = 'running' LIMIT 1`).first<{ id: string }>();
+	return running?.id ?? null;
+}

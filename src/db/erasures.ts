@@ -1,5 +1,7 @@
 // D1 queries for erasure requests: find a respondent's submissions, then delete them, fix the
-// counters and role use counts and record the erasure, all in ONE batch (one transaction).
+// counters and role use counts and record the erasure, all in ONE batch (one transaction); and
+// the erased ids, which a restore never brings back and the verification drill leaves out.
+import { buildAuditStatement } from "./audit-log";
 
 /**
  * Tables holding submissions: the live one, plus the copies a replace keeps (restore_undo_*, which
@@ -95,8 +97,25 @@ export function buildEraseStatements(db: D1Database, entry: ErasureEntry, copies
 				 SELECT value, ?2, ?3 FROM json_each(?1)`,
 			)
 			.bind(ids, entry.id, entry.requestedAt),
-		db
-			.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, 'erasure', ?2)`)
-			.bind(entry.requestedAt, JSON.stringify({ erasureId: entry.id, submissions: entry.submissionIds.length })),
+		buildAuditStatement(db, entry.requestedAt, "erasure", { erasureId: entry.id, submissions: entry.submissionIds.length }),
 	];
+}
+
+/** Every erased submission id (erased_submissions). */
+export async function fetchErasedSubmissionIds(db: D1Database): Promise<string[]> {
+	const { results } = await db.prepare("SELECT submission_id FROM erased_submissions").all<{ submission_id: string }>();
+	return results.map((r) => r.submission_id);
+}
+
+/** Those of `ids` that are erased, read in slices of 20,000 ids (one JSON parameter each). */
+export async function fetchErasedIdsAmong(db: D1Database, ids: readonly string[]): Promise<string[]> {
+	const out: string[] = [];
+	for (let i = 0; i < ids.length; i += 20_000) {
+		const { results } = await db
+			.prepare(`SELECT submission_id AS id FROM erased_submissions WHERE submission_id IN (SELECT value FROM json_each(?1))`)
+			.bind(JSON.stringify(ids.slice(i, i + 20_000)))
+			.all<{ id: string }>();
+		for (const r of results) out.push(r.id);
+	}
+	return out;
 }

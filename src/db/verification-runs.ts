@@ -1,5 +1,5 @@
-// D1 records of the weekly verification: verification_runs (one per run) and snapshot_checks
-// (the latest check of each snapshot). Ids, counts and reasons only.
+// D1 records of the weekly verification: verification_runs, one per run (the latest check of each
+// snapshot is in snapshot_checks, see snapshot-checks.ts). Ids, counts and reasons only.
 
 export type CorruptItem = { snapshotId: string; chunk: string | null; reason: string; message: string };
 
@@ -50,33 +50,6 @@ export async function finishVerificationRun(db: D1Database, run: Omit<Verificati
 			run.id,
 		)
 		.run();
-}
-
-/** Upsert the latest check of one snapshot. */
-export async function recordSnapshotCheck(
-	db: D1Database,
-	check: { snapshotId: string; runId: string; checkedAt: Date; problems: CorruptItem[] },
-): Promise<void> {
-	await db
-		.prepare(
-			`INSERT INTO snapshot_checks (snapshot_id, run_id, checked_at, status, problems) VALUES (?, ?, ?, ?, ?)
-			 ON CONFLICT (snapshot_id) DO UPDATE SET run_id = excluded.run_id, checked_at = excluded.checked_at,
-			 status = excluded.status, problems = excluded.problems`,
-		)
-		.bind(
-			check.snapshotId,
-			check.runId,
-			check.checkedAt.toISOString(),
-			check.problems.length > 0 ? "corrupt" : "ok",
-			check.problems.length > 0 ? JSON.stringify(check.problems.map((p) => ({ chunk: p.chunk, reason: p.reason }))) : null,
-		)
-		.run();
-}
-
-/** snapshot id -> ISO time of its latest check. */
-export async function fetchLastChecks(db: D1Database): Promise<Map<string, string>> {
-	const { results } = await db.prepare("SELECT snapshot_id, checked_at FROM snapshot_checks").all<{ snapshot_id: string; checked_at: string }>();
-	return new Map(results.map((r) => [r.snapshot_id, r.checked_at]));
 }
 
 type RunRow = {

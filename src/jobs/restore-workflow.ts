@@ -5,7 +5,6 @@ import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import type { ChunkEntry } from "../snapshots/format";
 import {
-	buildRecountStatements,
 	compareChunk,
 	dropStaging,
 	fetchDryRunBaseline,
@@ -18,6 +17,9 @@ import {
 } from "../restore/load";
 import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "../restore/plan";
 import { primaryStore } from "../snapshots/r2-store";
+import { buildAuditStatement } from "../db/audit-log";
+import { buildRecountStatements } from "../db/counters";
+import { buildRestoreCompleteStatement, buildRestoreStoppedStatement, updateRestoreStage, type RestoreProgress } from "../db/restore-runs";
 
 export type RestoreParams = {
 	runId: string;
@@ -46,13 +48,13 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				logEvent("restore_step", { runId, step: name, ms: Date.now() - t0 });
 				return out;
 			});
-		const setStage = (status: string, stage: string, extra = "") =>
-			db.prepare(`UPDATE restore_runs SET status = ?2, stage = ?3 ${extra} WHERE id = ?1`).bind(runId, status, stage);
+		const setStage = (status: string, stage: string, progress: RestoreProgress = {}) =>
+			updateRestoreStage(db, runId, status, stage, progress);
 		try {
 			// 1. Verify everything before any write: the manifest, then every chunk.
 			const manifest = await doStep("verify manifest", async () => {
 				const m = await verifyManifest(store, snapshotId, { signingKey: getConfig(this.env).BACKUP_SIGNING_KEY, allowUnsigned });
-				await setStage("running", "verify manifest", m.ok ? `, chunks_total = ${m.chunks.length}, rows_total = ${m.rows}` : "").run();
+				await setStage("running", "verify manifest", m.ok ? { chunksTotal: m.chunks.length, rowsTotal: m.rows } : {});
 				return m;
 			});
 			if (!manifest.ok) throw new Refused(manifest.reason);
@@ -61,7 +63,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			for (const entry of chunks) {
 				const v = await doStep(`verify chunk ${entry.n}`, async () => {
 					const r = await verifyChunk(store, entry);
-					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, `, chunks_verified = ${r.ok ? entry.n : entry.n - 1}`).run();
+					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, { chunksVerified: r.ok ? entry.n : entry.n - 1 });
 					return r;
 				});
 				if (!v.ok) throw new Refused(v.reason);
@@ -78,7 +80,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				for (const entry of chunks) {
 					const c = await doStep(`compare chunk ${entry.n}`, async () => {
 						const r = await compareChunk(db, store, entry, snapshotErased, candidates);
-						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`).run();
+						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`);
 						return r;
 					});
 					if ("ok" in c) throw new Refused(c.reason);
@@ -95,12 +97,8 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				await doStep("dry-run report", async () => {
 					const now = new Date().toISOString();
 					await db.batch([
-						db
-							.prepare(`UPDATE restore_runs SET status = 'complete', stage = 'done', finished_at = ?2, report = ?3 WHERE id = ?1`)
-							.bind(runId, now, JSON.stringify({ tables })),
-						db
-							.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, 'restore', ?2)`)
-							.bind(now, JSON.stringify({ runId, snapshotId, mode })),
+						buildRestoreCompleteStatement(db, runId, now, { tables }),
+						buildAuditStatement(db, now, "restore", { runId, snapshotId, mode }),
 					]);
 				});
 				return { status: "complete", tables };
@@ -139,12 +137,8 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 					// A merge stopped after loading some chunks has written rows: counters must
 					// still equal the rows (they are only reconciled at the end otherwise).
 					...(mode === "merge" ? buildRecountStatements(db, now) : []),
-					db
-						.prepare(`UPDATE restore_runs SET status = ?2, stage = 'stopped', finished_at = ?3, error = ?4 WHERE id = ?1`)
-						.bind(runId, refused ? "refused" : "failed", now, reason),
-					db
-						.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, 'restore', ?2)`)
-						.bind(now, JSON.stringify({ runId, snapshotId, mode, outcome: refused ? "refused" : "failed" })),
+					buildRestoreStoppedStatement(db, runId, refused ? "refused" : "failed", now, reason),
+					buildAuditStatement(db, now, "restore", { runId, snapshotId, mode, outcome: refused ? "refused" : "failed" }),
 				]);
 			});
 			(refused ? logEvent : logError)("restore_stopped", { runId, mode, outcome: refused ? "refused" : "failed" });

@@ -9,8 +9,9 @@ import { sendEvent, type DeliveryReport } from "../notify/events";
 import { findExportedTable } from "../snapshots/tables";
 import { EMPTY_SIDE, buildDrillRule, compareDrillTable, mergeSides, type DrillSide, type DrillTableResult } from "../verify/plan";
 import { checkChunkBatch, digestLivePage, planVerification, type DrillSnapshotTable, type VerifyPlan, type VerifyTarget } from "../verify/steps";
-import { finishVerificationRun, insertVerificationRun, recordSnapshotCheck, type CorruptItem } from "../db/verification-runs";
 import { primaryStore } from "../snapshots/r2-store";
+import { finishVerificationRun, insertVerificationRun, type CorruptItem } from "../db/verification-runs";
+import { recordSnapshotCheck } from "../db/snapshot-checks";
 
 export type VerifyParams = {
 	/** The cron's scheduledTime (ms since epoch): the run's "now". */

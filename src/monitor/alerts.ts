@@ -2,20 +2,20 @@
 // lasts, the recovery exactly once. Decision is pure; the D1 state is claimed with
 // compare-and-set updates so a duplicate cron delivery cannot send twice.
 import type { Staleness } from "./staleness";
+import {
+	fetchStoredAlertState,
+	insertAlertStateIfMissing,
+	updateAlertLastSentBack,
+	updateAlertToAlerting,
+	updateAlertToOk,
+	type AlertState,
+} from "../db/alert-state";
+
+export type { AlertState };
 
 export const STALE_ALERT_KEY = "backup_stale";
 /** Minimum hours between two stale alerts while the condition lasts. */
 export const STALE_REPEAT_HOURS = 24;
-
-export type AlertState = {
-	status: "ok" | "alerting";
-	/** When the current status began (ISO). */
-	since: string;
-	/** When the stale alert was last delivered (ISO), null if never in this episode. */
-	lastSentAt: string | null;
-	/** When the monitor first ran (ISO). */
-	createdAt: string;
-};
 
 export type AlertAction = "none" | "send_stale" | "send_recovered";
 
@@ -31,43 +31,17 @@ export function decideStaleAlert(state: AlertState, staleness: Pick<Staleness, "
 	return "none";
 }
 
-type Row = { status: string; since: string; last_sent_at: string | null; created_at: string };
-
 /** Read the state, creating it (status ok, watching from `now`) on the first run. */
 export async function fetchAlertState(db: D1Database, key: string, now: Date): Promise<AlertState> {
-	const iso = now.toISOString();
-	await db
-		.prepare(
-			"INSERT OR IGNORE INTO alert_state (key, status, since, last_sent_at, created_at, updated_at) VALUES (?, 'ok', ?, NULL, ?, ?)",
-		)
-		.bind(key, iso, iso, iso)
-		.run();
-	const row = await db
-		.prepare("SELECT status, since, last_sent_at, created_at FROM alert_state WHERE key = ?")
-		.bind(key)
-		.first<Row>();
-	if (!row) throw new Error(`alert_state ${key} missing after insert`);
-	return {
-		status: row.status === "alerting" ? "alerting" : "ok",
-		since: row.since,
-		lastSentAt: row.last_sent_at,
-		createdAt: row.created_at,
-	};
+	await insertAlertStateIfMissing(db, key, now.toISOString());
+	const state = await fetchStoredAlertState(db, key);
+	if (!state) throw new Error(`alert_state ${key} missing after insert`);
+	return state;
 }
 
 /** Read without creating (for status pages); null before the monitor's first run. */
 export async function peekAlertState(db: D1Database, key: string): Promise<AlertState | null> {
-	const row = await db
-		.prepare("SELECT status, since, last_sent_at, created_at FROM alert_state WHERE key = ?")
-		.bind(key)
-		.first<Row>();
-	if (!row) return null;
-	return {
-		status: row.status === "alerting" ? "alerting" : "ok",
-		since: row.since,
-		lastSentAt: row.last_sent_at,
-		createdAt: row.created_at,
-	};
+	return fetchStoredAlertState(db, key);
 }
 
 /**
@@ -79,27 +53,15 @@ export async function claimStaleAlert(
 	key: string,
 	now: Date,
 ): Promise<{ claimed: boolean; previousLastSentAt: string | null }> {
-	const iso = now.toISOString();
 	const before = await peekAlertState(db, key);
 	const repeatBefore = new Date(now.getTime() - STALE_REPEAT_HOURS * 3_600_000).toISOString();
-	const result = await db
-		.prepare(
-			`UPDATE alert_state
-			   SET since = CASE WHEN status = 'alerting' THEN since ELSE ? END,
-			       status = 'alerting', last_sent_at = ?, updated_at = ?
-			 WHERE key = ? AND (status = 'ok' OR last_sent_at IS NULL OR last_sent_at <= ?)`,
-		)
-		.bind(iso, iso, iso, key, repeatBefore)
-		.run();
-	return { claimed: result.meta.changes === 1, previousLastSentAt: before?.lastSentAt ?? null };
+	const claimed = await updateAlertToAlerting(db, key, now.toISOString(), repeatBefore);
+	return { claimed, previousLastSentAt: before?.lastSentAt ?? null };
 }
 
 /** Undo a claim whose alert reached no channel, so that the next hourly run tries again. */
 export async function releaseStaleAlert(db: D1Database, key: string, claimedAt: Date, previous: string | null): Promise<void> {
-	await db
-		.prepare("UPDATE alert_state SET last_sent_at = ? WHERE key = ? AND last_sent_at = ?")
-		.bind(previous, key, claimedAt.toISOString())
-		.run();
+	await updateAlertLastSentBack(db, key, claimedAt.toISOString(), previous);
 }
 
 /** Claim the recovery: succeeds once per stale episode. Returns when the episode started. */
@@ -109,12 +71,6 @@ export async function claimRecovery(
 	now: Date,
 ): Promise<{ claimed: boolean; staleSince: string | null }> {
 	const before = await peekAlertState(db, key);
-	const iso = now.toISOString();
-	const result = await db
-		.prepare(
-			"UPDATE alert_state SET status = 'ok', since = ?, last_sent_at = NULL, updated_at = ? WHERE key = ? AND status = 'alerting'",
-		)
-		.bind(iso, iso, key)
-		.run();
-	return { claimed: result.meta.changes === 1, staleSince: before?.since ?? null };
+	const claimed = await updateAlertToOk(db, key, now.toISOString());
+	return { claimed, staleSince: before?.since ?? null };
 }

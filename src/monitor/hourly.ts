@@ -3,6 +3,7 @@
 // and pings HEARTBEAT_URL. Idempotent for a given scheduled time (alerts are claimed in D1).
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
+import { deleteDeliveriesBefore } from "../db/notification-log";
 import { buildRetryPolicy } from "../notify/delivery";
 import { sendEvent, type DeliveryReport } from "../notify/events";
 import {
@@ -137,8 +138,8 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 		logEvent("monitor_alert", { runId, action: result.action, claimed: result.claimed, delivered: result.report?.delivered ?? null });
 
 		const cutoff = new Date(now.getTime() - NOTIFICATION_LOG_DAYS * 86_400_000).toISOString();
-		const pruned = await env.DB.prepare("DELETE FROM notification_log WHERE at < ?").bind(cutoff).run();
-		logEvent("monitor_log_pruned", { runId, rows: pruned.meta.changes });
+		const pruned = await deleteDeliveriesBefore(env.DB, cutoff);
+		logEvent("monitor_log_pruned", { runId, rows: pruned });
 		result.ok = true;
 	} catch (err) {
 		result.error = describeError(err);

@@ -3,6 +3,7 @@
 import { fetchLatestVerification } from "../db/verification-runs";
 import type { Config } from "../config";
 import { fetchRecentRuns, type BackupRun } from "../db/backup-runs";
+import { fetchChannelLog } from "../db/notification-log";
 import { buildNotifiers } from "../notify/notifier";
 import { STALE_ALERT_KEY, peekAlertState, type AlertState } from "./alerts";
 import { nextRunAfter } from "./schedule";
@@ -107,20 +108,8 @@ async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<
 	const configured = notifiers.map((n) => n.channel as string);
 	if (config.HEARTBEAT_URL) configured.push("heartbeat");
 	const weekAgo = new Date(now.getTime() - 7 * 86_400_000).toISOString();
-	const [latest, lastSuccess, failures] = await env.DB.batch([
-		env.DB.prepare(
-			"SELECT channel, at, ok, error, event_type FROM notification_log WHERE seq IN (SELECT MAX(seq) FROM notification_log GROUP BY channel)",
-		),
-		env.DB.prepare("SELECT channel, MAX(at) AS at FROM notification_log WHERE ok = 1 GROUP BY channel"),
-		env.DB.prepare("SELECT channel, COUNT(*) AS n FROM notification_log WHERE ok = 0 AND at >= ? GROUP BY channel").bind(weekAgo),
-	]);
-	return buildChannelHealth({
-		configured,
-		misconfigured: problems,
-		latest: (latest?.results ?? []) as LogRow[],
-		lastSuccess: (lastSuccess?.results ?? []) as Array<{ channel: string; at: string }>,
-		failures: (failures?.results ?? []) as Array<{ channel: string; n: number }>,
-	});
+	const { latest, lastSuccess, failures } = await fetchChannelLog(env.DB, weekAgo);
+	return buildChannelHealth({ configured, misconfigured: problems, latest, lastSuccess, failures });
 }
 
 /** Everything the admin status page shows. `now` is the request time. */

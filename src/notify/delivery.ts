@@ -2,6 +2,7 @@
 // attempt, one notification_log row per channel. Never throws: failures become report entries.
 import type { Config } from "../config";
 import { describeError, logError, logEvent } from "../log";
+import { insertDeliveries, type DeliveryRow } from "../db/notification-log";
 import type { ChannelResult, DeliveryReport, NotifyEvent } from "./events";
 import { NotifyError, buildNotifiers, type OutgoingMessage } from "./notifier";
 import { renderEvent } from "./templates";
@@ -79,19 +80,12 @@ export function runIdOf(event: NotifyEvent): string | null {
 /** Store one row per channel in notification_log. Failure to record is logged, not thrown. */
 export async function recordDeliveries(
 	db: D1Database,
-	rows: Array<{ channel: string; eventType: string; runId: string | null; ok: boolean; attempts: number; durationMs: number; error: string | null }>,
+	rows: DeliveryRow[],
 	at: Date,
 ): Promise<void> {
 	if (rows.length === 0) return;
-	const stmt = db.prepare(
-		"INSERT INTO notification_log (at, channel, event_type, run_id, ok, attempts, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	);
 	try {
-		await db.batch(
-			rows.map((r) =>
-				stmt.bind(at.toISOString(), r.channel, r.eventType, r.runId, r.ok ? 1 : 0, r.attempts, Math.round(r.durationMs), r.error),
-			),
-		);
+		await insertDeliveries(db, rows, at);
 	} catch (err) {
 		logError("notify_record_failed", { error: describeError(err), rows: rows.length });
 	}

@@ -5,7 +5,6 @@ import { sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../sn
 import { checkChunk, gunzip } from "../snapshots/codec";
 import {
 	addDiffs,
-	buildInsertSql,
 	columnsOfLine,
 	filterErasedLines,
 	diffRows,
@@ -16,16 +15,43 @@ import {
 	groupRestorable,
 	joinLinesForParams,
 	pickColumns,
-	quoteIdent,
 	RESTORE_TABLES,
 	STAGE_PREFIX,
 	UNDO_PREFIX,
 	type RestoreMode,
-	type RestoreTable,
 	type TableDiff,
 } from "./plan";
 import { readManifest, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, isTrusted, type SignatureStatus } from "../snapshots/signature";
+import { buildAuditStatement } from "../db/audit-log";
+import { fetchRunningRunId } from "../db/backup-runs";
+import { buildRecountStatements } from "../db/counters";
+import { fetchErasedIdsAmong, fetchErasedSubmissionIds } from "../db/erasures";
+import {
+	buildCopyRows,
+	buildCreateIndex,
+	buildCreateTableLike,
+	buildDeleteErasedSubmissions,
+	buildDropIndex,
+	buildDropTable,
+	buildInsertRecords,
+	buildRenameTable,
+	fetchCountAndNewestKeys,
+	fetchMaxSeq,
+	fetchRowsByKey,
+} from "../db/restore-tables";
+import {
+	addRestoreRows,
+	buildBackupIdleGuard,
+	buildChunkLoadedStatement,
+	buildClearUndoStatement,
+	buildRestoreCompleteStatement,
+	buildUndoneStatement,
+	clearUndoOfRun,
+	fetchRestoreFinishedAt,
+	fetchUndoableRun,
+} from "../db/restore-runs";
+import { fetchColumns, fetchIndexes, tableExists } from "../db/schema";
 
 /** A reason to refuse a snapshot, before anything is written. */
 export type Refusal = { ok: false; reason: string };
@@ -89,46 +115,6 @@ export async function verifyChunk(store: SnapshotStore, entry: ChunkEntry): Prom
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schema helpers
-
-export async function fetchColumns(db: D1Database, table: string): Promise<string[]> {
-	const { results } = await db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all<{ name: string }>();
-	return results.map((r) => r.name);
-}
-
-type IndexDef = { name: string; sql: string };
-
-/** Explicit indexes of a table (not the automatic ones behind UNIQUE/PRIMARY KEY). */
-export async function fetchIndexes(db: D1Database, table: string): Promise<IndexDef[]> {
-	const { results } = await db
-		.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL`)
-		.bind(table)
-		.all<IndexDef>();
-	return results;
-}
-
-async function fetchTableSql(db: D1Database, table: string): Promise<string> {
-	const row = await db
-		.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1`)
-		.bind(table)
-		.first<{ sql: string }>();
-	if (!row) throw new Error(`table ${table} does not exist`);
-	return row.sql;
-}
-
-/** `CREATE TABLE x (...)` -> `CREATE TABLE "newName" (...)`: same columns and constraints. */
-export function renameCreateTable(sql: string, newName: string): string {
-	const m = /^CREATE TABLE\s+(?:"[^"]+"|\w+)\s*\(/i.exec(sql);
-	if (!m) throw new Error("unexpected CREATE TABLE statement");
-	return `CREATE TABLE ${quoteIdent(newName)} (${sql.slice(m[0].length)}`;
-}
-
-async function tableExists(db: D1Database, name: string): Promise<boolean> {
-	const row = await db.prepare(`SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?1`).bind(name).first();
-	return row !== null;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Dry run
 
 export type DryRunBaseline = Record<string, { count: number; candidates: string[] }>;
@@ -137,44 +123,10 @@ export type DryRunBaseline = Record<string, { count: number; candidates: string[
 export async function fetchDryRunBaseline(db: D1Database): Promise<DryRunBaseline> {
 	const out: DryRunBaseline = {};
 	for (const spec of RESTORE_TABLES) {
-		const t = quoteIdent(spec.table);
-		const k = quoteIdent(spec.key);
-		const [count, keys] = await db.batch<Record<string, unknown>>([
-			db.prepare(`SELECT COUNT(*) AS n FROM ${t}`),
-			db.prepare(`SELECT ${k} AS k FROM ${t} ORDER BY rowid DESC LIMIT 200`),
-		]);
-		out[spec.table] = {
-			count: Number(count!.results[0]?.n ?? 0),
-			candidates: keys!.results.map((r) => String(r.k)),
-		};
+		const { count, keys } = await fetchCountAndNewestKeys(db, spec.table, spec.key, 200);
+		out[spec.table] = { count, candidates: keys };
 	}
 	return out;
-}
-
-async function fetchLiveErased(db: D1Database, ids: readonly string[]): Promise<string[]> {
-	const out: string[] = [];
-	for (let i = 0; i < ids.length; i += 20_000) {
-		const { results } = await db
-			.prepare(`SELECT submission_id AS id FROM erased_submissions WHERE submission_id IN (SELECT value FROM json_each(?1))`)
-			.bind(JSON.stringify(ids.slice(i, i + 20_000)))
-			.all<{ id: string }>();
-		for (const r of results) out.push(r.id);
-	}
-	return out;
-}
-
-async function fetchLiveByKey(db: D1Database, spec: RestoreTable, keys: readonly string[]): Promise<Map<string, Row>> {
-	const map = new Map<string, Row>();
-	for (let i = 0; i < keys.length; i += 5_000) {
-		const { results } = await db
-			.prepare(
-				`SELECT * FROM ${quoteIdent(spec.table)} WHERE ${quoteIdent(spec.key)} IN (SELECT value FROM json_each(?1))`,
-			)
-			.bind(JSON.stringify(keys.slice(i, i + 5_000)))
-			.all<Row>();
-		for (const r of results) map.set(String(r[spec.key]), r);
-	}
-	return map;
 }
 
 export type ChunkComparison = { diffs: Record<string, TableDiff>; found: Record<string, string[]> };
@@ -194,8 +146,8 @@ export async function compareChunk(
 		const spec = RESTORE_TABLES.find((t) => t.table === table)!;
 		const keys = rows.map((r) => String(r[spec.key] ?? ""));
 		const erased = new Set(snapshotErased);
-		if (table === "submissions") for (const id of await fetchLiveErased(db, keys)) erased.add(id);
-		const live = await fetchLiveByKey(db, spec, keys);
+		if (table === "submissions") for (const id of await fetchErasedIdsAmong(db, keys)) erased.add(id);
+		const live = await fetchRowsByKey<Row>(db, spec.table, spec.key, keys);
 		out.diffs[table] = addDiffs(emptyDiff(), diffRows(spec, rows, live, erased));
 		const keySet = new Set(keys);
 		out.found[table] = (candidates[table] ?? []).filter((k) => keySet.has(k));
@@ -211,8 +163,8 @@ export async function prepareStaging(db: D1Database): Promise<void> {
 	const statements: D1PreparedStatement[] = [];
 	for (const spec of RESTORE_TABLES) {
 		const stage = `${STAGE_PREFIX}${spec.table}`;
-		statements.push(db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(stage)}`));
-		statements.push(db.prepare(renameCreateTable(await fetchTableSql(db, spec.table), stage)));
+		statements.push(buildDropTable(db, stage, { ifExists: true }));
+		statements.push(await buildCreateTableLike(db, spec.table, stage));
 	}
 	await db.batch(statements);
 }
@@ -256,8 +208,7 @@ export async function loadChunk(
 		rows += lines.length;
 		if (spec.table === "submissions") {
 			// Never restore an erased submission: ids erased live (read now) or per the snapshot.
-			const { results } = await db.prepare(`SELECT submission_id AS id FROM erased_submissions`).all<{ id: string }>();
-			const erased = new Set([...snapshotErased, ...results.map((r) => r.id)]);
+			const erased = new Set([...snapshotErased, ...(await fetchErasedSubmissionIds(db))]);
 			const filtered = filterErasedLines(lines, erased);
 			lines = filtered.kept;
 			skippedErased = filtered.skipped;
@@ -265,23 +216,19 @@ export async function loadChunk(
 		}
 		const target = mode === "replace" ? `${STAGE_PREFIX}${spec.table}` : spec.table;
 		const columns = pickColumns(columnsOfLine(lines[0]!), await fetchColumns(db, target));
-		const sql = buildInsertSql({ target, columns, keepSeqWhenFree: mode === "merge" && spec.seq });
-		for (const json of joinLinesForParams(lines)) {
-			statements.push(db.prepare(sql).bind(json));
+		const inserts = buildInsertRecords(db, { target, columns, keepSeqWhenFree: mode === "merge" && spec.seq }, joinLinesForParams(lines));
+		for (const insert of inserts) {
+			statements.push(insert);
 			owners.push(spec.table);
 		}
 	}
 	// An erasure committed between the read above and this batch must still win (merge writes
 	// live rows; replace re-applies every erasure in the swap batch).
 	if (mode === "merge") {
-		statements.push(db.prepare(`DELETE FROM submissions WHERE id IN (SELECT submission_id FROM erased_submissions)`));
+		statements.push(buildDeleteErasedSubmissions(db, ""));
 		owners.push("erased_cleanup");
 	}
-	statements.push(
-		db
-			.prepare(`UPDATE restore_runs SET chunks_loaded = max(chunks_loaded, ?2), status = 'running', stage = ?3 WHERE id = ?1`)
-			.bind(runId, entry.n, `load chunk ${entry.n}`),
-	);
+	statements.push(buildChunkLoadedStatement(db, runId, entry.n, `load chunk ${entry.n}`));
 	const results = await db.batch(statements);
 	const written: Record<string, number> = {};
 	owners.forEach((t, i) => {
@@ -289,66 +236,19 @@ export async function loadChunk(
 		else written[t] = (written[t] ?? 0) + (results[i]?.meta.changes ?? 0);
 	});
 	const total = Object.values(written).reduce((a, b) => a + b, 0);
-	await db
-		.prepare(`UPDATE restore_runs SET rows_written = rows_written + ?2, rows_skipped_erased = rows_skipped_erased + ?3 WHERE id = ?1`)
-		.bind(runId, total, skippedErased)
-		.run();
+	await addRestoreRows(db, runId, total, skippedErased);
 	return { written, skippedErased, rows };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Counters: derived data, reconciled with the rows after every write-mode restore
-
-/**
- * Statements that make counters and roles.use_count equal what the rows say: 'total',
- * 'role:<role_key>', 'day:<first 10 chars of received_at>'. Only wrong or missing values are
- * touched (so a consistent database is left byte-for-byte as it was); counters whose rows are
- * all gone are set to 0, never deleted.
- */
-export function buildRecountStatements(db: D1Database, now: string): D1PreparedStatement[] {
-	const upsert = `ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-	                WHERE counters.value <> excluded.value`;
-	return [
-		db.prepare(`INSERT INTO counters (name, value, updated_at) SELECT 'total', COUNT(*), ?1 FROM submissions WHERE 1 ${upsert}`).bind(now),
-		db
-			.prepare(
-				`INSERT INTO counters (name, value, updated_at)
-				 SELECT 'role:' || role_key, COUNT(*), ?1 FROM submissions WHERE 1 GROUP BY role_key ${upsert}`,
-			)
-			.bind(now),
-		db
-			.prepare(
-				`INSERT INTO counters (name, value, updated_at)
-				 SELECT 'day:' || substr(received_at, 1, 10), COUNT(*), ?1 FROM submissions WHERE 1
-				 GROUP BY substr(received_at, 1, 10) ${upsert}`,
-			)
-			.bind(now),
-		db
-			.prepare(
-				`UPDATE counters SET value = 0, updated_at = ?1 WHERE value <> 0 AND (
-				   (name LIKE 'role:%' AND substr(name, 6) NOT IN (SELECT role_key FROM submissions)) OR
-				   (name LIKE 'day:%' AND substr(name, 5) NOT IN (SELECT substr(received_at, 1, 10) FROM submissions)))`,
-			)
-			.bind(now),
-		db.prepare(
-			`UPDATE roles SET use_count = (SELECT COUNT(*) FROM submissions s WHERE s.role_key = roles.role_key)
-			 WHERE use_count <> (SELECT COUNT(*) FROM submissions s WHERE s.role_key = roles.role_key)`,
-		),
-	];
-}
-
-function auditStatement(db: D1Database, at: string, action: string, detail: Record<string, unknown>): D1PreparedStatement {
-	return db.prepare(`INSERT INTO audit_log (at, action, detail) VALUES (?1, ?2, ?3)`).bind(at, action, JSON.stringify(detail));
-}
+// Finishing: counters are derived data, reconciled with the rows after every write-mode restore
 
 /** Finish a merge: reconcile counters, record the outcome and an audit line, in one batch. */
 export async function finishMerge(db: D1Database, runId: string, snapshotId: string, report: unknown, now: string): Promise<void> {
 	await db.batch([
 		...buildRecountStatements(db, now),
-		db
-			.prepare(`UPDATE restore_runs SET status = 'complete', stage = 'done', finished_at = ?2, report = ?3 WHERE id = ?1`)
-			.bind(runId, now, JSON.stringify(report)),
-		auditStatement(db, now, "restore", { runId, snapshotId, mode: "merge" }),
+		buildRestoreCompleteStatement(db, runId, now, report),
+		buildAuditStatement(db, now, "restore", { runId, snapshotId, mode: "merge" }),
 	]);
 }
 
@@ -357,21 +257,9 @@ async function fetchMaxSeqs(db: D1Database, prefix: string): Promise<Record<stri
 	const out: Record<string, number> = {};
 	for (const spec of RESTORE_TABLES) {
 		if (!spec.seq) continue;
-		const row = await db.prepare(`SELECT COALESCE(MAX(seq), 0) AS m FROM ${quoteIdent(prefix + spec.table)}`).first<{ m: number }>();
-		out[spec.table] = row?.m ?? 0;
+		out[spec.table] = await fetchMaxSeq(db, prefix + spec.table);
 	}
 	return out;
-}
-
-/** Copy rows from one table to another with the same schema, keeping seq when it is free. */
-function copyRowsSql(from: string, to: string, columns: readonly string[], where = ""): string {
-	const cols = columns.map(quoteIdent).join(", ");
-	const values = columns
-		.map((c) =>
-			c === "seq" ? `CASE WHEN EXISTS (SELECT 1 FROM ${quoteIdent(to)} x WHERE x."seq" = f."seq") THEN NULL ELSE f."seq" END` : `f.${quoteIdent(c)}`,
-		)
-		.join(", ");
-	return `INSERT OR IGNORE INTO ${quoteIdent(to)} (${cols}) SELECT ${values} FROM ${quoteIdent(from)} f ${where}`;
 }
 
 /**
@@ -388,61 +276,32 @@ export async function swapInStaging(
 ): Promise<Refusal | undefined> {
 	// A backup running now read (some of) the tables about to be renamed: swapping under it would
 	// give a snapshot mixing old and restored rows, and let its success release the undo copy.
-	const running = await db.prepare(`SELECT id FROM backup_runs WHERE status = 'running' LIMIT 1`).first<{ id: string }>();
+	const running = await fetchRunningRunId(db);
 	if (running) {
-		return { ok: false, reason: `backup ${running.id} is running; nothing was changed, run the restore again once it has finished` };
+		return { ok: false, reason: `backup ${running} is running; nothing was changed, run the restore again once it has finished` };
 	}
+	// The guard fails the whole batch if a backup started between this check and the commit.
 	const statements: D1PreparedStatement[] = [buildBackupIdleGuard(db)];
 	for (const spec of RESTORE_TABLES.filter((t) => t.keepLiveOnReplace)) {
-		statements.push(db.prepare(copyRowsSql(spec.table, STAGE_PREFIX + spec.table, await fetchColumns(db, spec.table))));
+		statements.push(buildCopyRows(db, spec.table, STAGE_PREFIX + spec.table, await fetchColumns(db, spec.table)));
 	}
-	statements.push(
-		db.prepare(
-			`DELETE FROM ${STAGE_PREFIX}submissions WHERE id IN (SELECT submission_id FROM ${STAGE_PREFIX}erased_submissions)`,
-		),
-	);
+	statements.push(buildDeleteErasedSubmissions(db, STAGE_PREFIX));
 	for (const spec of RESTORE_TABLES) {
-		const undo = quoteIdent(UNDO_PREFIX + spec.table);
-		statements.push(db.prepare(`DROP TABLE IF EXISTS ${undo}`));
-		statements.push(db.prepare(`ALTER TABLE ${quoteIdent(spec.table)} RENAME TO ${undo}`));
+		const undo = UNDO_PREFIX + spec.table;
+		statements.push(buildDropTable(db, undo, { ifExists: true }));
+		statements.push(buildRenameTable(db, spec.table, undo));
 		const indexes = await fetchIndexes(db, spec.table);
-		for (const ix of indexes) statements.push(db.prepare(`DROP INDEX ${quoteIdent(ix.name)}`));
-		statements.push(db.prepare(`ALTER TABLE ${quoteIdent(STAGE_PREFIX + spec.table)} RENAME TO ${quoteIdent(spec.table)}`));
-		for (const ix of indexes) statements.push(db.prepare(ix.sql));
+		for (const ix of indexes) statements.push(buildDropIndex(db, ix));
+		statements.push(buildRenameTable(db, STAGE_PREFIX + spec.table, spec.table));
+		for (const ix of indexes) statements.push(buildCreateIndex(db, ix));
 	}
 	const maxSeqs = await fetchMaxSeqs(db, STAGE_PREFIX);
 	statements.push(...buildRecountStatements(db, now));
-	statements.push(db.prepare(`UPDATE restore_runs SET undo_available = 0 WHERE undo_available = 1`));
-	statements.push(
-		db
-			.prepare(
-				`UPDATE restore_runs SET status = 'complete', stage = 'done', finished_at = ?2, report = ?3, undo_available = 1 WHERE id = ?1`,
-			)
-			.bind(runId, now, JSON.stringify({ ...(report as object), swapMaxSeq: maxSeqs })),
-	);
-	statements.push(auditStatement(db, now, "restore", { runId, snapshotId, mode: "replace" }));
+	statements.push(buildClearUndoStatement(db));
+	statements.push(buildRestoreCompleteStatement(db, runId, now, { ...(report as object), swapMaxSeq: maxSeqs }, { undoAvailable: true }));
+	statements.push(buildAuditStatement(db, now, "restore", { runId, snapshotId, mode: "replace" }));
 	await db.batch(statements);
 	return undefined;
-}
-
-/**
- * First statement of the swap batch: fails it (NOT NULL constraint, so the whole batch rolls
- * back and the step is retried) when a backup started between the check above and the commit.
- * D1 has no RAISE outside triggers; an INSERT of a NULL into a NOT NULL column is the portable
- * way to abort a batch on a condition.
- */
-function buildBackupIdleGuard(db: D1Database): D1PreparedStatement {
-	return db.prepare(
-		`INSERT INTO restore_runs (id, snapshot_id, mode, status, requested_at)
-		 SELECT 'swap-guard', NULL, 'guard', 'guard', 'guard' WHERE EXISTS (SELECT 1 FROM backup_runs WHERE status = 'running')`,
-	);
-}
-
-/** The run whose replaced data is still kept, if any. */
-export async function findUndoableRun(db: D1Database): Promise<{ id: string; report: string | null } | null> {
-	return db
-		.prepare(`SELECT id, report FROM restore_runs WHERE undo_available = 1 ORDER BY requested_at DESC LIMIT 1`)
-		.first<{ id: string; report: string | null }>();
 }
 
 /**
@@ -452,11 +311,11 @@ export async function findUndoableRun(db: D1Database): Promise<{ id: string; rep
  * reconcile counters, audit.
  */
 export async function undoReplace(db: D1Database, now: string): Promise<{ runId: string } | null> {
-	const run = await findUndoableRun(db);
+	const run = await fetchUndoableRun(db);
 	if (!run) return null;
 	for (const spec of RESTORE_TABLES) {
 		if (!(await tableExists(db, UNDO_PREFIX + spec.table))) {
-			await db.prepare(`UPDATE restore_runs SET undo_available = 0 WHERE id = ?1`).bind(run.id).run();
+			await clearUndoOfRun(db, run.id);
 			return null;
 		}
 	}
@@ -465,23 +324,21 @@ export async function undoReplace(db: D1Database, now: string): Promise<{ runId:
 	for (const spec of RESTORE_TABLES) {
 		const columns = await fetchColumns(db, spec.table);
 		if (spec.keepLiveOnReplace) {
-			statements.push(db.prepare(copyRowsSql(spec.table, UNDO_PREFIX + spec.table, columns)));
+			statements.push(buildCopyRows(db, spec.table, UNDO_PREFIX + spec.table, columns));
 		} else if (spec.seq) {
-			statements.push(db.prepare(copyRowsSql(spec.table, UNDO_PREFIX + spec.table, columns, `WHERE f."seq" > ?1`)).bind(maxSeqs[spec.table] ?? 0));
+			statements.push(buildCopyRows(db, spec.table, UNDO_PREFIX + spec.table, columns, maxSeqs[spec.table] ?? 0));
 		}
 	}
-	statements.push(
-		db.prepare(`DELETE FROM ${UNDO_PREFIX}submissions WHERE id IN (SELECT submission_id FROM ${UNDO_PREFIX}erased_submissions)`),
-	);
+	statements.push(buildDeleteErasedSubmissions(db, UNDO_PREFIX));
 	for (const spec of RESTORE_TABLES) {
 		const indexes = await fetchIndexes(db, spec.table);
-		statements.push(db.prepare(`DROP TABLE ${quoteIdent(spec.table)}`));
-		statements.push(db.prepare(`ALTER TABLE ${quoteIdent(UNDO_PREFIX + spec.table)} RENAME TO ${quoteIdent(spec.table)}`));
-		for (const ix of indexes) statements.push(db.prepare(ix.sql));
+		statements.push(buildDropTable(db, spec.table, { ifExists: false }));
+		statements.push(buildRenameTable(db, UNDO_PREFIX + spec.table, spec.table));
+		for (const ix of indexes) statements.push(buildCreateIndex(db, ix));
 	}
 	statements.push(...buildRecountStatements(db, now));
-	statements.push(db.prepare(`UPDATE restore_runs SET undo_available = 0, undone_at = ?2 WHERE id = ?1`).bind(run.id, now));
-	statements.push(auditStatement(db, now, "restore_undo", { runId: run.id }));
+	statements.push(buildUndoneStatement(db, run.id, now));
+	statements.push(buildAuditStatement(db, now, "restore_undo", { runId: run.id }));
 	await db.batch(statements);
 	return { runId: run.id };
 }
@@ -491,18 +348,16 @@ export async function undoReplace(db: D1Database, now: string): Promise<{ runId:
  * drop the restore_undo_* tables of replaces that finished before that backup started.
  */
 export async function dropUndoCopies(db: D1Database, backupStartedAt: string): Promise<number> {
-	const run = await findUndoableRun(db);
-	const finished = run
-		? await db.prepare(`SELECT finished_at FROM restore_runs WHERE id = ?1`).bind(run.id).first<{ finished_at: string | null }>()
-		: null;
-	if (run && finished?.finished_at && finished.finished_at > backupStartedAt) return 0;
-	const statements = RESTORE_TABLES.map((t) => db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(UNDO_PREFIX + t.table)}`));
-	statements.push(db.prepare(`UPDATE restore_runs SET undo_available = 0 WHERE undo_available = 1`));
+	const run = await fetchUndoableRun(db);
+	const finishedAt = run ? await fetchRestoreFinishedAt(db, run.id) : null;
+	if (run && finishedAt && finishedAt > backupStartedAt) return 0;
+	const statements = RESTORE_TABLES.map((t) => buildDropTable(db, UNDO_PREFIX + t.table, { ifExists: true }));
+	statements.push(buildClearUndoStatement(db));
 	const results = await db.batch(statements);
 	return results.at(-1)?.meta.changes ?? 0;
 }
 
 /** Drop staging tables left by a failed replace (harmless otherwise). */
 export async function dropStaging(db: D1Database): Promise<void> {
-	await db.batch(RESTORE_TABLES.map((t) => db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(STAGE_PREFIX + t.table)}`)));
+	await db.batch(RESTORE_TABLES.map((t) => buildDropTable(db, STAGE_PREFIX + t.table, { ifExists: true })));
 }

@@ -1,5 +1,6 @@
-// Restore planning, pure: which tables a restore touches and how, the request schema, the SQL
-// that loads rows, and the dry-run comparison. No bindings here (see restore.ts for the I/O).
+// Restore planning, pure: which tables a restore touches and how, the request schema, the record
+// lines to load, and the dry-run comparison. No bindings here (see load.ts for the I/O; the SQL
+// that loads rows is in src/db/restore-tables.ts).
 import { z } from "zod";
 import { canonicalRow, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
 
@@ -51,14 +52,6 @@ export function findRestoreTable(name: string): RestoreTable | undefined {
 
 export const STAGE_PREFIX = "restore_stage_";
 export const UNDO_PREFIX = "restore_undo_";
-
-const IDENT = /^[a-z_][a-z0-9_]*$/;
-
-/** Quote a table/column name after checking it is a plain identifier (they come from the schema). */
-export function quoteIdent(name: string): string {
-	if (!IDENT.test(name)) throw new Error(`not a plain identifier: ${name.slice(0, 40)}`);
-	return `"${name}"`;
-}
 
 /** Bytes per INSERT statement: one JSON parameter of at most ~MAX_PARAM_BYTES (D1 caps a value at 2 MB). */
 export const MAX_PARAM_BYTES = 900_000;
@@ -113,28 +106,6 @@ export function groupRecordLines(text: string): Map<string, string[]> {
 /** Column names of one record line (a table's rows in one snapshot share the same columns). */
 export function columnsOfLine(line: string): string[] {
 	return Object.keys((JSON.parse(line) as { row: Record<string, unknown> }).row);
-}
-
-/**
- * SQL inserting records given as one JSON array parameter (?1, elements `{table, row}`) into
- * `target`, ignoring rows whose natural key (or seq) already exists. json_each keeps D1's
- * 100-parameter limit out of the way: one statement loads thousands of rows.
- * keepSeqWhenFree: write NULL as seq when the snapshot's seq is taken by another row, so the
- * row gets a fresh seq instead of being silently ignored (merge into a non-empty table).
- * Erased submissions are filtered out before (filterErasedLines): a per-row SQL filter costs
- * ~40% of the load time.
- */
-export function buildInsertSql(opts: { target: string; columns: readonly string[]; keepSeqWhenFree: boolean }): string {
-	const target = quoteIdent(opts.target);
-	const cols = opts.columns.map(quoteIdent);
-	const values = opts.columns.map((c) => {
-		const v = `j.value ->> '$.row.${c}'`;
-		if (c === "seq" && opts.keepSeqWhenFree) {
-			return `CASE WHEN EXISTS (SELECT 1 FROM ${target} x WHERE x."seq" = ${v}) THEN NULL ELSE ${v} END`;
-		}
-		return v;
-	});
-	return `INSERT OR IGNORE INTO ${target} (${cols.join(", ")}) SELECT ${values.join(", ")} FROM json_each(?1) AS j`;
 }
 
 const FIRST_ID = /"id":"((?:[^"\\]|\\.)*)"/;

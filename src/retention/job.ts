@@ -2,6 +2,7 @@
 // policy of policy.ts, deletes what it may, and returns a summary for the e-mail and the dry-run endpoint.
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
+import { fetchCorruptSnapshotIds } from "../db/snapshot-checks";
 import { sendEvent, type DeliveryReport } from "../notify/events";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
 import { planRetention, type Decision, type Freeze, type RetentionPolicy, type SafetyLimits, type SnapshotFacts } from "./policy";
@@ -31,10 +32,7 @@ export async function fetchSnapshotInventory(
 	now: Date,
 ): Promise<SnapshotInventory> {
 	const ids = await listSnapshotFolders(store);
-	const { results: corruptRows } = await db
-		.prepare("SELECT snapshot_id FROM snapshot_checks WHERE status = 'corrupt'")
-		.all<{ snapshot_id: string }>();
-	const corrupt = new Set(corruptRows.map((r) => r.snapshot_id));
+	const corrupt = new Set(await fetchCorruptSnapshotIds(db));
 	const inventory: SnapshotInventory = { snapshots: [], unreadable: [], incomplete: [], totalBytes: 0 };
 	for (let i = 0; i < ids.length; i += 8) {
 		const batch = ids.slice(i, i + 8);

@@ -32,18 +32,3 @@ export type ExportedTableName = (typeof exportedTables)[number]["name"];
 export function findExportedTable(name: string): ExportedTable | undefined {
 	return exportedTables.find((t) => t.name === name);
 }
-
-/** SQL identifier quoting (names come from this registry and PRAGMA output, never from users). */
-export function quoteIdent(name: string): string {
-	return `"${name.replaceAll('"', '""')}"`;
-}
-
-/**
- * The table's columns in schema order, read from the database so that a new column (added by a
- * migration) is exported with no code change. Throws when the table does not exist.
- */
-export async function fetchTableColumns(db: D1Database, table: string): Promise<string[]> {
-	const { results } = await db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all<{ name: string }>();
-	if (results.length === 0) throw new Error(`table ${table} does not exist`);
-	return results.map((r) => r.name);
-}

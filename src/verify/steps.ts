@@ -4,7 +4,7 @@ import { type Manifest, type Row } from "../snapshots/format";
 import { checkChunk } from "../snapshots/codec";
 import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, isTrusted } from "../snapshots/signature";
-import { findExportedTable, quoteIdent } from "../snapshots/tables";
+import { findExportedTable } from "../snapshots/tables";
 import {
 	EMPTY_SIDE,
 	addToSide,
@@ -15,7 +15,10 @@ import {
 	projectRow,
 	type DrillSide,
 } from "./plan";
-import { fetchLastChecks, type CorruptItem } from "../db/verification-runs";
+import type { CorruptItem } from "../db/verification-runs";
+import { fetchLastChecks } from "../db/snapshot-checks";
+import { fetchErasedSubmissionIds } from "../db/erasures";
+import { fetchSeqPage } from "../db/export";
 
 export type VerifyTarget = {
 	id: string;
@@ -95,11 +98,6 @@ export type BatchResult = {
 	drill: Record<string, DrillSnapshotTable> | null;
 };
 
-async function fetchErasedIds(db: D1Database): Promise<Set<string>> {
-	const { results } = await db.prepare("SELECT submission_id FROM erased_submissions").all<{ submission_id: string }>();
-	return new Set(results.map((r) => r.submission_id));
-}
-
 /**
  * Step "check <id> <from>-<to>": read chunks one at a time (bounded memory), verify size, SHA-256,
  * gzip, every record and the counts. With `drill`, also decode the records for the restore drill.
@@ -118,7 +116,7 @@ export async function checkChunkBatch(
 		result.problems.push({ snapshotId: target.id, chunk: null, reason: `manifest_${read.reason}`, message: read.message });
 		return result;
 	}
-	const erased = drill ? await fetchErasedIds(db) : new Set<string>();
+	const erased = drill ? new Set(await fetchErasedSubmissionIds(db)) : new Set<string>();
 	for (let n = from; n <= to; n++) {
 		const entry = read.manifest.chunks[n - 1];
 		if (!entry) {
@@ -174,11 +172,10 @@ export async function digestLivePage(
 ): Promise<{ side: DrillSide; last: number; done: boolean }> {
 	const table = findExportedTable(input.table);
 	if (!table || !table.bounded) throw new Error(`table ${input.table} is not a bounded exported table`);
-	const sql = `SELECT * FROM ${quoteIdent(table.name)} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${LIVE_PAGE_ROWS}`;
 	let side = EMPTY_SIDE;
 	let last = input.after;
 	for (let read = 0; read < maxRows; ) {
-		const { results } = await db.prepare(sql).bind(last, input.bound).all<Row>();
+		const results = await fetchSeqPage<Row>(db, table.name, last, input.bound, LIVE_PAGE_ROWS);
 		for (const row of results) side = addToSide(side, table.name, projectRow(row, input.ignore, input.columns ?? undefined));
 		read += results.length;
 		if (results.length < LIVE_PAGE_ROWS) return { side, last, done: true };
