@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_AGE_RECIPIENT, TEST_SIGNING_KEY } from "./test/keys";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
@@ -11,8 +12,17 @@ const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrat
 const wranglerText = readFileSync(path.join(import.meta.dirname, "wrangler.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, "");
 const wranglerCrons = JSON.stringify(JSON.parse(wranglerText).triggers.crons);
 
-/** The manifest signing key of the test deployment (test helpers sign the snapshots they plant). */
-export const TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789";
+/** The off-site replica of the test deployment: the local s3rver, encrypted to a test age key. */
+function offsiteBindings(s3Url: string): Record<string, string> {
+	return {
+		OFFSITE_S3_ENDPOINT: s3Url,
+		OFFSITE_S3_BUCKET: "offsite-replica",
+		OFFSITE_S3_REGION: "us-east-1",
+		OFFSITE_S3_ACCESS_KEY_ID: "S3RVER",
+		OFFSITE_S3_SECRET_ACCESS_KEY: "S3RVER",
+		BACKUP_AGE_RECIPIENTS: TEST_AGE_RECIPIENT,
+	};
+}
 
 /** Test configuration of the notification channels: all of them, on 127.0.0.1 only. */
 function notificationBindings(receiverUrl: string): Record<string, string> {
@@ -46,6 +56,8 @@ export default defineConfig({
 					BACKUP_SIGNING_KEY: TEST_SIGNING_KEY,
 					// Every notification provider on, pointed at the local receiver (test/receiver/server.ts).
 					...notificationBindings(inject("receiverUrl")),
+					// The off-site replica on, at the local S3-compatible server (test/s3/server.ts).
+					...offsiteBindings(inject("s3Url")),
 				},
 			},
 		})),
@@ -53,7 +65,7 @@ export default defineConfig({
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/apply-migrations.ts"],
-		globalSetup: ["./test/receiver/server.ts"],
+		globalSetup: ["./test/receiver/server.ts", "./test/s3/server.ts"],
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
 	},
