@@ -1,6 +1,7 @@
 // Every variable and secret the Worker reads, parsed once at the edge with zod.
 // A missing or malformed value fails fast with one message naming every bad variable.
 import { z } from "zod";
+import { parseRecipients } from "./snapshots/age";
 
 /** Comma- or whitespace-separated list; empty string means "none". */
 const list = z
@@ -100,6 +101,35 @@ const schema = z.object({
 	KEEP_DAILY: int(30, 1, 3650),
 	KEEP_WEEKLY: int(8, 0, 520),
 	KEEP_MONTHLY: int(12, 0, 1200),
+	/** The off-site replica (S3-compatible): all five set, or none. */
+	OFFSITE_S3_ENDPOINT: optionalUrl,
+	OFFSITE_S3_BUCKET: optionalString,
+	OFFSITE_S3_REGION: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim() : "auto")),
+	/** Secrets of the replica's access key (write access to that one bucket is enough). */
+	OFFSITE_S3_ACCESS_KEY_ID: optionalString,
+	OFFSITE_S3_SECRET_ACCESS_KEY: optionalString,
+	/** age public keys (age1…): every copy outside Cloudflare is encrypted to them. */
+	BACKUP_AGE_RECIPIENTS: optionalString.pipe(
+		z
+			.string()
+			.optional()
+			.transform((s, ctx) => {
+				if (!s) return [] as string[];
+				try {
+					return parseRecipients(s);
+				} catch (err) {
+					ctx.addIssue({ code: "custom", message: (err as Error).message });
+					return z.NEVER;
+				}
+			}),
+	),
+	/** The replica's own retention (defaults: the primary's). */
+	OFFSITE_KEEP_DAILY: int(30, 1, 3650),
+	OFFSITE_KEEP_WEEKLY: int(8, 0, 520),
+	OFFSITE_KEEP_MONTHLY: int(12, 0, 1200),
 	/** Freeze pruning when submissions drop by more than this percentage between snapshots. */
 	RETENTION_FREEZE_DROP_PCT: int(20, 0, 100),
 	/** At most this percentage of snapshots removed in one run. */
@@ -144,6 +174,14 @@ export function parseConfig(vars: Record<string, unknown>): Config {
 	const isSet = (v: unknown) => typeof v === "string" && v.trim() !== "";
 	if (isSet(picked.TURNSTILE_SECRET) && !isSet(picked.TURNSTILE_SITE_KEY)) {
 		problems.TURNSTILE_SITE_KEY ??= "is required when TURNSTILE_SECRET is set (the form needs it to show the Turnstile widget)";
+	}
+	// The replica needs all of its settings: a partial one would fail at every backup.
+	const offsite = ["OFFSITE_S3_ENDPOINT", "OFFSITE_S3_BUCKET", "OFFSITE_S3_ACCESS_KEY_ID", "OFFSITE_S3_SECRET_ACCESS_KEY"];
+	const given = offsite.filter((k) => isSet(picked[k]));
+	if (given.length > 0 && given.length < offsite.length) {
+		for (const k of offsite.filter((k) => !isSet(picked[k]))) {
+			problems[k] ??= `is required when ${given.join(", ")} ${given.length > 1 ? "are" : "is"} set (the off-site replica needs all of them)`;
+		}
 	}
 	if (result.success && Object.keys(problems).length === 0) return result.data;
 	throw new ConfigError(problems);

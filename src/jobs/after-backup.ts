@@ -1,5 +1,5 @@
 // The work that follows every backup run, success OR failure, in this order: retention, the
-// clean-up of the last replace's undo copy, the notice. Wired here, above backup/, retention/,
+// clean-up of the last replace's undo copy, the off-site copy, the notice. Wired here, above backup/, retention/,
 // restore/ and notify/, so that none of them imports another. Each hook runs in its own Workflow
 // step (retried with backoff); its failure never changes the backup's outcome, and its result (or
 // error) is recorded in backup_runs.details.
@@ -8,6 +8,7 @@ import { notifyHook } from "../notify/backup-hook";
 import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
 import { dropUndoCopies } from "../restore/load";
 import { runRetention } from "../retention/job";
+import { replicateHook } from "./replicate";
 
 export type { AfterBackupHook, BackupOutcome };
 
@@ -51,5 +52,6 @@ export const restoreUndoCleanupHook: AfterBackupHook = {
 export const afterBackupHooks: AfterBackupHook[] = [
 	retentionHook,
 	restoreUndoCleanupHook, // drops the data kept by the last replace once a backup holds the current data
-	notifyHook, // last: sends backup succeeded/failed with the earlier hooks' results
+	replicateHook, // the copy outside Cloudflare; its failure is reported by notify, never fails the backup
+	notifyHook, // last: sends backup succeeded/failed (and replication failed) with the earlier hooks' results
 ];

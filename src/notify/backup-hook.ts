@@ -77,6 +77,15 @@ export const notifyHook: AfterBackupHook = {
 		}
 		const event = buildBackupEvent(outcome, previous, earlier);
 		const report = await sendEvent(env, event, new Date(outcome.finishedAt));
+		// A failed copy outside Cloudflare alerts like a failed backup, in its own message.
+		const replication = earlier.replicate as { error?: unknown } | undefined;
+		if (outcome.status === "complete" && outcome.snapshotId && replication && typeof replication.error === "string") {
+			await sendEvent(
+				env,
+				{ type: "replication_failed", runId: outcome.runId, snapshotId: outcome.snapshotId, error: replication.error },
+				new Date(outcome.finishedAt),
+			);
+		}
 		// Small and JSON-serialisable: the workflow stores it in backup_runs.details.
 		return report;
 	},

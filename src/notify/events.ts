@@ -94,7 +94,17 @@ export type VerificationFailedEvent = {
 	reason: string;
 };
 
+export type ReplicationFailedEvent = {
+	type: "replication_failed";
+	runId: string;
+	/** The snapshot that could not be copied outside Cloudflare (it is safe in R2). */
+	snapshotId: string;
+	/** Short error summary, no personal data. */
+	error: string;
+};
+
 export type NotifyEvent =
+	| ReplicationFailedEvent
 	| BackupSucceededEvent
 	| BackupFailedEvent
 	| BackupStaleEvent

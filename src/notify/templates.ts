@@ -186,6 +186,10 @@ const T = {
 		} as Record<string, string>,
 		frozenAdvice:
 			"Aucune donnée n'a été supprimée. Vérifiez que la baisse est voulue (par exemple des effacements demandés). Si ce n'est pas le cas, une restauration depuis un instantané précédent est possible.",
+		replicationFailedSubject: "ALERTE : la copie hors Cloudflare a échoué",
+		replicationFailedTitle: "La sauvegarde a réussi, mais sa copie hors Cloudflare n'a pas pu être faite.",
+		replicationFailedAdvice:
+			"La sauvegarde elle-même est complète et vérifiée dans Cloudflare : rien n'est perdu. Tant que la copie échoue, il n'existe pas de copie à jour hors de Cloudflare. Si l'échec se répète demain, transmettez ce message au développeur (identifiants ou adresse du stockage externe à vérifier).",
 		verifyFailedSubject: "ALERTE : sauvegarde corrompue détectée",
 		verifyFailedTitle: "Un instantané de sauvegarde ne correspond plus à ses sommes de contrôle.",
 		verifyFailedAdvice:
@@ -263,6 +267,10 @@ const T = {
 		} as Record<string, string>,
 		frozenAdvice:
 			"No data was deleted. Check that the drop is expected (for example requested erasures). If it is not, a restore from an earlier snapshot is possible.",
+		replicationFailedSubject: "ALERT: the copy outside Cloudflare failed",
+		replicationFailedTitle: "The backup succeeded, but its copy outside Cloudflare could not be made.",
+		replicationFailedAdvice:
+			"The backup itself is complete and verified in Cloudflare: nothing is lost. While the copy fails, there is no up-to-date copy outside Cloudflare. If the failure repeats tomorrow, forward this message to the developer (the external storage's credentials or address need checking).",
 		verifyFailedSubject: "ALERT: corrupt backup detected",
 		verifyFailedTitle: "A backup snapshot no longer matches its checksums.",
 		verifyFailedAdvice:
@@ -425,6 +433,21 @@ function buildDoc(event: NotifyEvent, locale: Locale): Doc {
 						],
 					},
 					{ kind: "p", text: t.frozenAdvice },
+				],
+			};
+		case "replication_failed":
+			return {
+				subject: `[${PRODUCT}] ${t.replicationFailedSubject}`,
+				title: t.replicationFailedTitle,
+				blocks: [
+					{
+						kind: "facts",
+						rows: [
+							[t.snapshot, event.snapshotId],
+							[t.error, event.error],
+						],
+					},
+					{ kind: "p", text: t.replicationFailedAdvice },
 				],
 			};
 		case "verification_failed":

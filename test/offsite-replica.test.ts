@@ -1,0 +1,122 @@
+// The replica outside Cloudflare, end to end on a real local S3-compatible server (s3rver): every
+// verified backup is copied, encrypted with age, checked after upload, manifest last; a flipped
+// byte is caught; the replica keeps its own retention; a failure alerts without failing the backup.
+import { env } from "cloudflare:test";
+import { inject } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { BackupOutcome } from "../src/backup/outcome";
+import { replicateHook } from "../src/jobs/replicate";
+import { notifyHook } from "../src/notify/backup-hook";
+import { checkCopy, copySnapshot, listCopiedSnapshots, parseSums, SUMS_NAME } from "../src/offsite/replicate";
+import { buildAgeDecryptor, buildAgeEncryptor } from "../src/snapshots/age";
+import { checkChunk } from "../src/snapshots/codec";
+import { parseManifest, snapshotPrefix } from "../src/snapshots/format";
+import { r2SnapshotStore } from "../src/snapshots/r2-store";
+import { s3SnapshotStore } from "../src/snapshots/s3-store";
+import { listKeys, readManifest } from "../src/snapshots/store";
+import { insertSubmissions, resetStorage, runBackup, snapshotIdOfRun } from "./backup-helpers";
+import { TEST_AGE_IDENTITY, TEST_AGE_RECIPIENT } from "./keys";
+import { envWith, fetchCaptured, uniquePrefix } from "./receiver/client";
+import { writeSnapshot } from "./helpers/snapshot";
+
+const replica = () =>
+	s3SnapshotStore({ endpoint: inject("s3Url"), bucket: "offsite-replica", region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER" });
+const decrypt = buildAgeDecryptor([TEST_AGE_IDENTITY]);
+
+async function clearReplica(): Promise<void> {
+	const store = replica();
+	await store.delete((await store.list("")).map((o) => o.key));
+}
+
+function outcomeOf(snapshotId: string, finishedAt = new Date().toISOString()): BackupOutcome {
+	return { runId: "manual-20261202T020000Z-abcdef", trigger: "manual", status: "complete", snapshotId, startedAt: finishedAt, finishedAt, scheduledTime: finishedAt };
+}
+
+beforeEach(async () => {
+	await resetStorage();
+	await clearReplica();
+});
+
+describe("off-site replica", () => {
+	it("a backup is copied encrypted, checked, with its sums and the manifest last; its content digest survives", async () => {
+		await insertSubmissions(30);
+		const runId = "manual-20261202T020000Z-rep001";
+		await runBackup(runId, { trigger: "manual", requestedAt: Date.parse("2026-12-02T02:00:00Z") });
+		const snapshotId = await snapshotIdOfRun(runId);
+		const primary = await readManifest(r2SnapshotStore(env.R2_BUCKET), snapshotId);
+		if (!primary.ok) throw new Error(primary.message);
+
+		const keys = (await listKeys(replica(), snapshotPrefix(snapshotId))).map((k) => k.slice(k.lastIndexOf("/") + 1));
+		expect(keys).toEqual([...primary.manifest.chunks.map((c) => `${c.key.slice(c.key.lastIndexOf("/") + 1)}.age`), SUMS_NAME, "manifest.json.age"].sort());
+
+		// Without the key: the sums check every stored byte.
+		expect(await checkCopy(replica(), snapshotId)).toEqual([]);
+		// With the key: the manifest decrypts, names encrypted chunks, and every chunk reads back.
+		const encManifest = (await replica().get(`${snapshotPrefix(snapshotId)}manifest.json.age`))!.bytes;
+		const copy = parseManifest(new TextDecoder().decode(await decrypt.decrypt(encManifest)));
+		expect(copy.contentDigest).toBe(primary.manifest.contentDigest);
+		expect(copy.encryption).toEqual({ scheme: "age", recipients: [TEST_AGE_RECIPIENT] });
+		for (const entry of copy.chunks) {
+			expect(entry.key.endsWith(".ndjson.gz.age")).toBe(true);
+			const check = await checkChunk(entry, (await replica().get(entry.key))?.bytes, { decrypt });
+			expect(check.ok).toBe(true);
+		}
+		// The sums list the stored (encrypted) bytes, manifest included.
+		const sums = parseSums(new TextDecoder().decode((await replica().get(`${snapshotPrefix(snapshotId)}${SUMS_NAME}`))!.bytes));
+		expect(sums.size).toBe(copy.chunks.length + 1);
+	});
+
+	it("is idempotent: a second run copies nothing", async () => {
+		const m = await writeSnapshot(env.R2_BUCKET, { time: new Date("2026-12-01T02:00:00Z"), tables: { submissions: { rows: [{ seq: 1, id: "a" }], bound: 1 } } });
+		const first = await replicateHook.run(env, outcomeOf(m.snapshotId), {});
+		expect(first).toMatchObject({ snapshotId: m.snapshotId, copied: true, encrypted: true });
+		const again = await replicateHook.run(env, outcomeOf(m.snapshotId), {});
+		expect(again).toMatchObject({ snapshotId: m.snapshotId, copied: false });
+	});
+
+	it("a byte flipped in the replica is caught by the replica's check", async () => {
+		const m = await writeSnapshot(env.R2_BUCKET, { time: new Date("2026-12-01T02:00:00Z"), tables: { submissions: { rows: [{ seq: 1, id: "a" }], bound: 1 } } });
+		await replicateHook.run(env, outcomeOf(m.snapshotId), {});
+		const key = `${snapshotPrefix(m.snapshotId)}chunk-000001.ndjson.gz.age`;
+		const bytes = (await replica().get(key))!.bytes.slice();
+		bytes[bytes.length - 3]! ^= 0x10;
+		await replica().put(key, bytes);
+		expect(await checkCopy(replica(), m.snapshotId)).toEqual([{ snapshotId: m.snapshotId, object: "chunk-000001.ndjson.gz.age", reason: "checksum" }]);
+	});
+
+	it("keeps its own retention, never removing its newest copy", async () => {
+		const ids: string[] = [];
+		for (const day of ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]) {
+			const m = await writeSnapshot(env.R2_BUCKET, { time: new Date(`${day}T02:00:00Z`), tables: {} });
+			await copySnapshot(r2SnapshotStore(env.R2_BUCKET), replica(), m.snapshotId, { keyring: { signingKey: env.BACKUP_SIGNING_KEY }, encrypt: buildAgeEncryptor([TEST_AGE_RECIPIENT]) });
+			ids.push(m.snapshotId);
+		}
+		const tight = { ...env, OFFSITE_KEEP_DAILY: "2", OFFSITE_KEEP_WEEKLY: "0", OFFSITE_KEEP_MONTHLY: "0" } as Env;
+		const result = (await replicateHook.run(tight, outcomeOf(ids[3]!, "2026-11-30T03:00:00Z"), {})) as { removed: string[] };
+		expect(result.removed.sort()).toEqual([ids[0], ids[1]]);
+		expect(await listCopiedSnapshots(replica())).toEqual([ids[2], ids[3]]);
+		expect(await listKeys(replica(), snapshotPrefix(ids[0]!))).toEqual([]);
+	});
+
+	it("a failed copy throws (the step retries) and the notice alerts, while the backup stays a success", async () => {
+		const m = await writeSnapshot(env.R2_BUCKET, { time: new Date("2026-12-01T02:00:00Z"), tables: {} });
+		const wrong = { ...env, OFFSITE_S3_ACCESS_KEY_ID: "NOT-A-KEY" } as Env;
+		const err = await replicateHook.run(wrong, outcomeOf(m.snapshotId), {}).catch((e: unknown) => e as Error);
+		expect(err).toBeInstanceOf(Error);
+		expect((err as Error).message).toMatch(/(403)/);
+
+		const p = uniquePrefix("replica");
+		const mailEnv = envWith({ webhook: `${p}/hook` });
+		await notifyHook.run(mailEnv, { ...outcomeOf(m.snapshotId), manifest: m }, { replicate: { error: (err as Error).message } });
+		const sent = (await fetchCaptured(p)).map((r) => JSON.parse(r.body) as { type: string; subject: string; text: string });
+		expect(sent.map((s) => s.type)).toEqual(["backup_succeeded", "replication_failed"]);
+		expect(sent[1]!.subject).toContain("la copie hors Cloudflare a échoué");
+		expect(sent[1]!.text).toContain("rien n'est perdu");
+	});
+
+	it("is skipped, not failed, when no replica is configured or the backup failed", async () => {
+		const none = { ...env, OFFSITE_S3_ENDPOINT: "", OFFSITE_S3_BUCKET: "", OFFSITE_S3_ACCESS_KEY_ID: "", OFFSITE_S3_SECRET_ACCESS_KEY: "" } as Env;
+		expect(await replicateHook.run(none, outcomeOf("2026-12-01T020000Z-abc"), {})).toEqual({ skipped: "no off-site replica configured" });
+		expect(await replicateHook.run(env, { ...outcomeOf("x"), status: "failed", snapshotId: undefined }, {})).toEqual({ skipped: "the backup failed: nothing to copy" });
+	});
+});
