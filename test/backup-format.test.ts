@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addDigests, buildSnapshotId, canonicalRow, DigestSum, chunkKey, digestRows, EMPTY_DIGEST, parseSnapshotTime, recordDigest, sha256Hex, type ChunkEntry, type SnapshotRecord } from "../src/snapshots/format";
+import { addDigests, buildSnapshotId, canonicalRow, DigestSum, chunkKey, digestRows, EMPTY_DIGEST, isChunkKeyOf, parseSnapshotTime, recordDigest, sha256Hex, type ChunkEntry, type SnapshotRecord } from "../src/snapshots/format";
 import { checkChunk, decodeChunk, encodeChunk, gunzip } from "../src/snapshots/codec";
 
 const records: SnapshotRecord[] = [
@@ -14,6 +14,23 @@ describe("snapshot ids and keys", () => {
 		expect(parseSnapshotTime(id)?.toISOString()).toBe("2026-11-25T02:00:07.000Z");
 		expect(parseSnapshotTime("../etc")).toBeUndefined();
 		expect(chunkKey(id, 12)).toBe("snapshots/2026-11-25T020007Z-k3x9/chunk-000012.ndjson.gz");
+	});
+
+	it.each<[string, boolean]>([
+		["snapshots/2026-11-25T020007Z-k3x9/chunk-000001.ndjson.gz", true],
+		["snapshots/2026-11-25T020007Z-k3x9/chunk-000001.ndjson.gz.age", true],
+		["snapshots/2026-11-25T020007Z-k3x9/chunk-1234567.ndjson.gz", true],
+		// Another snapshot's chunk, the manifest itself, anything else in the bucket.
+		["snapshots/2026-11-24T020000Z-other/chunk-000001.ndjson.gz", false],
+		["snapshots/2026-11-25T020007Z-k3x9/manifest.json", false],
+		["snapshots/2026-11-25T020007Z-k3x9/../2026-11-24T020000Z-other/chunk-000001.ndjson.gz", false],
+		["snapshots/2026-11-25T020007Z-k3x9/sub/chunk-000001.ndjson.gz", false],
+		["snapshots/2026-11-25T020007Z-k3x9/chunk-1.ndjson.gz", false],
+		["snapshots/2026-11-25T020007Z-k3x9-evil/chunk-000001.ndjson.gz", false],
+		["replica/snapshots/2026-11-25T020007Z-k3x9/chunk-000001.ndjson.gz", false],
+		["", false],
+	])("isChunkKeyOf(2026-11-25T020007Z-k3x9, %j) is %s", (key, expected) => {
+		expect(isChunkKeyOf("2026-11-25T020007Z-k3x9", key)).toBe(expected);
 	});
 });
 

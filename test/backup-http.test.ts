@@ -3,8 +3,10 @@
 import { introspectWorkflow } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type Manifest } from "../src/snapshots/format";
+import { manifestKey, serializeManifest, sha256Hex, type Manifest } from "../src/snapshots/format";
 import { gunzip, parseRecordLines } from "../src/snapshots/codec";
+import { MANIFEST_SHA_META } from "../src/snapshots/store";
+import { writeSnapshot } from "./helpers/snapshot";
 import { ADMIN, insertMetadata, insertSubmissions, resetStorage, sha256HexOf } from "./backup-helpers";
 
 const BASE = "http://example.com";
@@ -196,5 +198,29 @@ describe("admin backup API: snapshots", () => {
 		]) {
 			expect((await api(path)).status, path).toBe(404);
 		}
+	});
+
+	it("a manifest listing a chunk outside its snapshot folder gets 409 chunk_outside_snapshot, and nothing is served", async () => {
+		const other = await writeSnapshot(env.R2_BUCKET, { time: new Date("2026-11-24T02:00:00Z"), tables: { submissions: { rows: [{ seq: 1, id: "other-secret" }] } } });
+		await env.R2_BUCKET.put("private/notes.txt", "not a snapshot");
+		for (const outside of [other.chunks[0]!.key, "private/notes.txt", `snapshots/${other.snapshotId}/manifest.json`]) {
+			const m = await writeSnapshot(env.R2_BUCKET, { time: new Date("2026-11-25T02:00:00Z"), tables: { submissions: { rows: [{ seq: 1, id: "a" }] } } });
+			// The manifest is rewritten with a key outside its folder, and its SHA-256 updated, so that
+			// only the folder check can refuse it.
+			const tampered = { ...m, chunks: [{ ...m.chunks[0]!, key: outside }] };
+			const text = serializeManifest(tampered);
+			await env.R2_BUCKET.put(manifestKey(m.snapshotId), text, { customMetadata: { [MANIFEST_SHA_META]: sha256Hex(text) } });
+			for (const path of [`/api/admin/snapshots/${m.snapshotId}/chunks/1`, `/api/admin/snapshots/${m.snapshotId}/download`]) {
+				const res = await api(path);
+				expect(res.status, `${path} -> ${outside}`).toBe(409);
+				expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+				const body = (await res.json()) as { error: { code: string; message: string } };
+				expect(body.error.code).toBe("chunk_outside_snapshot");
+				expect(body.error.message).toContain("outside the snapshot folder");
+				expect(JSON.stringify(body)).not.toContain("other-secret");
+			}
+		}
+		// The snapshot whose chunk was pointed at is still served from its own manifest.
+		expect((await api(`/api/admin/snapshots/${other.snapshotId}/chunks/1`)).status).toBe(200);
 	});
 });

@@ -15,7 +15,14 @@ const PUBLIC_ROUTES = new Set([
 	"GET /api/questionnaire",
 	"GET /api/roles",
 	"POST /api/submissions",
+	"GET /api/openapi.json",
 ]);
+
+/**
+ * Middleware registered for every path: the one that parses the configuration (src/http/app.ts).
+ * It guards nothing, so it is not probed as an administrator route.
+ */
+const APP_WIDE_MIDDLEWARE = new Set(["ALL /*"]);
 
 /** A concrete URL path for a registered pattern (parameters get plausible values). */
 function samplePath(pattern: string): string {
@@ -35,6 +42,7 @@ type Probe = { method: string; path: string; pattern: string };
 function adminProbes(): Probe[] {
 	const probes = new Map<string, Probe>();
 	for (const r of app.routes) {
+		if (APP_WIDE_MIDDLEWARE.has(`${r.method} ${r.path}`)) continue;
 		const methods = r.method === "ALL" ? ["GET", "POST", "PUT", "PATCH", "DELETE"] : [r.method];
 		for (const method of methods) {
 			if (PUBLIC_ROUTES.has(`${method} ${r.path}`)) continue;
@@ -160,6 +168,23 @@ describe("errors always come out in the JSON envelope", () => {
 		for (const path of ["/api/admin/restore", "/api/admin/erasures"]) {
 			await expectEnvelope(await call("POST", path, { auth: `Bearer ${env.ADMIN_TOKEN}`, body: '{"snapshotId": ' }), 400, "invalid_json");
 		}
+	});
+
+	it("an administrator JSON body: another content type is 415, an empty body is 400 naming the missing field", async () => {
+		const auth = `Bearer ${env.ADMIN_TOKEN}`;
+		for (const path of ["/api/admin/restore", "/api/admin/erasures"]) {
+			for (const headers of [{ "Content-Type": "text/plain" }, { "Content-Type": "application/x-www-form-urlencoded" }, {}] as Record<string, string>[]) {
+				const res = await exports.default.fetch(`${BASE}${path}`, { method: "POST", headers: { Authorization: auth, ...headers }, body: '{"submissionId":"a"}' });
+				await expectEnvelope(res, 415, "unsupported_media_type");
+			}
+			for (const body of ["", "  "]) {
+				const res = await exports.default.fetch(`${BASE}${path}`, { method: "POST", headers: { Authorization: auth, "Content-Type": "application/json" }, body });
+				const envelope = (await expectEnvelope(res, 400, "invalid_request")) as { error: { fields?: Record<string, string> } };
+				expect(Object.keys(envelope.error.fields ?? {}), path).toEqual(path.endsWith("restore") ? ["snapshotId"] : ["submissionId"]);
+			}
+		}
+		const empty = await exports.default.fetch(`${BASE}/api/admin/restore`, { method: "POST", headers: { Authorization: auth } });
+		await expectEnvelope(empty, 400, "invalid_request");
 	});
 
 	it("a malformed query (bad percent-encoding) is a 400, not a crash", async () => {

@@ -1,4 +1,4 @@
-// GET /api/admin/status and GET /api/health through the real app, on real local D1 and R2.
+// GET /api/admin/status through the real app, on real local D1 and R2 (GET /api/health: health.test.ts).
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sendEvent } from "../src/notify/events";
@@ -104,27 +104,5 @@ describe("GET /api/admin/status", () => {
 		expect(body.channels).toEqual([
 			expect.objectContaining({ channel: "emailjs", configured: false, health: "misconfigured", lastError: "missing EMAIL_API_KEY, EMAILJS_SERVICE_ID, EMAILJS_PUBLIC_KEY" }),
 		]);
-	});
-});
-
-describe("GET /api/health", () => {
-	it("adds backup { ok, ageHours } and nothing more", async () => {
-		const res = await get("/api/health", {});
-		const body = (await res.json()) as Record<string, any>;
-		expect(Object.keys(body).sort()).toEqual(["backup", "ok", "version"]);
-		expect(body.backup).toEqual({ ok: false, ageHours: null }); // no snapshot yet
-	});
-
-	it("ok with a recent verified snapshot, not ok when it is too old", async () => {
-		await writeSnapshot(env.R2_BUCKET, { time: new Date(Date.now() - 2 * H), tables: { submissions: { rows: [] } } });
-		let body = (await (await get("/api/health", {})).json()) as Record<string, any>;
-		expect(body.backup.ok).toBe(true);
-		expect(Object.keys(body.backup).sort()).toEqual(["ageHours", "ok"]);
-		expect(body.backup.ageHours).toBeGreaterThanOrEqual(2);
-		await clearAll();
-		await writeSnapshot(env.R2_BUCKET, { time: new Date(Date.now() - 27 * H), tables: { submissions: { rows: [] } } });
-		body = (await (await get("/api/health", {})).json()) as Record<string, any>;
-		expect(body.backup.ok).toBe(false);
-		expect(body.backup.ageHours).toBeGreaterThanOrEqual(27);
 	});
 });

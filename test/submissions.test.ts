@@ -3,9 +3,9 @@
 // the form's post, the counters invariant, and a definition that changes.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/http/app";
+import { createRouter, withConfig } from "../src/http/router";
 import { buildRateLimitKey, createSubmissionRoutes, readBodyLimited, SUBMISSION_BODY_LIMIT } from "../src/http/submissions";
 import { questionnaire, type Questionnaire } from "../src/questionnaire/definition";
 import { countStored, postForm, postJson, uniqueIp, validAnswers, type StoredCounts } from "./helpers/submissions";
@@ -455,7 +455,7 @@ describe("a definition that changes", () => {
 				},
 			],
 		};
-		const testApp = new Hono<{ Bindings: Env }>().route("/", createSubmissionRoutes(copy));
+		const testApp = createRouter().use(withConfig).route("/", createSubmissionRoutes(copy));
 		const post = (answers: Record<string, unknown>) =>
 			testApp.request(
 				"/api/submissions",

@@ -1,15 +1,13 @@
 // Administrator reads of the submissions: a paginated JSON listing (cursor on seq) and a CSV
 // export streamed page by page, so memory stays bounded whatever the number of rows.
-import { Hono } from "hono";
-import { z } from "zod";
-import { getConfig } from "../config";
+import { z } from "@hono/zod-openapi";
 import { fetchMaxSubmissionSeq, fetchSubmissionPage, parseStoredJson, type SubmissionRow } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
 import { buildCsvHeader, buildCsvRecord, CSV_BOM } from "../questionnaire/csv";
 import { questionnaire as defaultQuestionnaire, type Questionnaire } from "../questionnaire/definition";
 import type { Locale } from "../questionnaire/validate";
-import { requireAdmin } from "./auth";
-import { parseOr400 } from "./errors";
+import { createAdminRoute, createRouter } from "./router";
+import { errorResponse, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 
 export const ADMIN_PAGE_MAX = 200;
 /** Rows read from D1 per step of the CSV export. */
@@ -27,13 +25,32 @@ const wholeNumber = (min: number, max: number) =>
  * Unknown parameters are refused, so that a typo is not silently ignored.
  */
 const listQuery = z.strictObject({
-	limit: wholeNumber(1, ADMIN_PAGE_MAX).optional().default(50),
-	cursor: wholeNumber(0, Number.MAX_SAFE_INTEGER).optional(),
+	limit: wholeNumber(1, ADMIN_PAGE_MAX).optional().default(50).openapi({ description: `Rows per page, 1 to ${ADMIN_PAGE_MAX}.` }),
+	cursor: wholeNumber(0, Number.MAX_SAFE_INTEGER)
+		.optional()
+		.openapi({ description: "`next_cursor` of the previous page." }),
 	order: z.enum(["desc", "asc"], { error: 'must be "desc" or "asc"' }).optional().default("desc"),
 });
 
+const ListedSubmissionSchema = z
+	.strictObject({
+		seq: z.number().int(),
+		id: z.string(),
+		received_at: IsoTime,
+		questionnaire_version: z.string(),
+		role: z.strictObject({ key: z.string(), label: z.string() }).nullable(),
+		answers: z.unknown().openapi({ description: "The answers as stored, by question id." }),
+		validation: z.unknown().openapi({ description: "How the submission was checked when it arrived." }),
+	})
+	.openapi("ListedSubmission");
+
+const SubmissionListSchema = z.strictObject({
+	submissions: z.array(ListedSubmissionSchema),
+	next_cursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
+});
+
 /** A stored row as the listing shows it (answers and validation parsed back from JSON). */
-function toListedSubmission(row: SubmissionRow) {
+function toListedSubmission(row: SubmissionRow): z.output<typeof ListedSubmissionSchema> {
 	return {
 		seq: row.seq,
 		id: row.id,
@@ -89,37 +106,63 @@ export function streamSubmissionsCsv(
 
 /** The administrator routes over submissions for one definition (the default one in production). */
 export function createAdminSubmissionRoutes(def: Questionnaire) {
-	const routes = new Hono<{ Bindings: Env }>();
+	const routes = createRouter();
 
-	routes.get("/api/admin/submissions", requireAdmin, async (c) => {
-		const { limit, cursor, order } = parseOr400(listQuery, c.req.query(), "invalid_query", "Invalid query parameters.", "query");
-		// One row more than asked says whether another page follows.
-		const rows = await fetchSubmissionPage(c.env.DB, { cursor, limit: limit + 1, order });
-		const page = rows.slice(0, limit);
-		return c.json(
-			{
-				submissions: page.map(toListedSubmission),
-				next_cursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null,
+	routes.openapi(
+		createAdminRoute({
+			method: "get",
+			path: "/api/admin/submissions",
+			tags: ["admin"],
+			summary: "Submissions, one page at a time (cursor on seq)",
+			request: { query: listQuery },
+			responses: {
+				200: jsonResponse(SubmissionListSchema, "One page of submissions."),
+				400: errorResponse("`invalid_query`: a parameter is wrong or unknown (`fields` names it)."),
+				500: SERVER_ERROR,
 			},
-			200,
-			{ "Cache-Control": "no-store" },
-		);
-	});
+		}),
+		async (c) => {
+			const { limit, cursor, order } = c.req.valid("query");
+			// One row more than asked says whether another page follows.
+			const rows = await fetchSubmissionPage(c.env.DB, { cursor, limit: limit + 1, order });
+			const page = rows.slice(0, limit);
+			return c.json(
+				{
+					submissions: page.map(toListedSubmission),
+					next_cursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null,
+				},
+				200,
+				{ "Cache-Control": "no-store" },
+			);
+		},
+	);
 
-	routes.get("/api/admin/submissions.csv", requireAdmin, async (c) => {
-		const locale = getConfig(c.env).LOCALE;
-		// Read before answering, so that a database failure is a 500 rather than a cut-off file.
-		const maxSeq = await fetchMaxSubmissionSeq(c.env.DB);
-		const day = new Date().toISOString().slice(0, 10);
-		return new Response(streamSubmissionsCsv(c.env.DB, def, { locale, maxSeq }), {
-			headers: {
-				"Content-Type": "text/csv; charset=utf-8",
-				"Content-Disposition": `attachment; filename="submissions-${day}.csv"`,
-				"Cache-Control": "no-store",
-				"X-Content-Type-Options": "nosniff",
+	routes.openapi(
+		createAdminRoute({
+			method: "get",
+			path: "/api/admin/submissions.csv",
+			tags: ["admin"],
+			summary: "Every submission as CSV (UTF-8 with BOM, streamed)",
+			responses: {
+				200: { description: "The CSV file, one row per submission.", content: { "text/csv": { schema: z.string() } } },
+				500: SERVER_ERROR,
 			},
-		});
-	});
+		}),
+		async (c) => {
+			const locale = c.var.config.LOCALE;
+			// Read before answering, so that a database failure is a 500 rather than a cut-off file.
+			const maxSeq = await fetchMaxSubmissionSeq(c.env.DB);
+			const day = new Date().toISOString().slice(0, 10);
+			return new Response(streamSubmissionsCsv(c.env.DB, def, { locale, maxSeq }), {
+				headers: {
+					"Content-Type": "text/csv; charset=utf-8",
+					"Content-Disposition": `attachment; filename="submissions-${day}.csv"`,
+					"Cache-Control": "no-store",
+					"X-Content-Type-Options": "nosniff",
+				},
+			});
+		},
+	);
 
 	return routes;
 }

@@ -1,7 +1,7 @@
 // Administrator authentication: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time.
 import { createMiddleware } from "hono/factory";
-import { getConfig } from "../config";
 import { ApiError } from "./errors";
+import type { AppEnv } from "./router";
 
 const encoder = new TextEncoder();
 
@@ -20,10 +20,10 @@ export function parseBearer(header: string | undefined | null): string | undefin
 	return match?.[1];
 }
 
-/** Rejects with 401 unless the request carries the administrator token. */
-export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+/** Rejects with 401 unless the request carries the administrator token (runs after withConfig). */
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 	const token = parseBearer(c.req.header("Authorization"));
-	const expected = getConfig(c.env).ADMIN_TOKEN;
+	const expected = c.var.config.ADMIN_TOKEN;
 	if (!token || !(await safeEqual(token, expected))) {
 		throw new ApiError(401, "unauthorized", "A valid administrator token is required.", undefined, {
 			"WWW-Authenticate": 'Bearer realm="admin"',

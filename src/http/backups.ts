@@ -1,26 +1,21 @@
 // Admin routes of the backup engine: start a backup, follow a run, and read snapshots straight
 // from R2 (never only from D1, so that the backups stay readable when D1 is lost).
-import { Hono, type Context } from "hono";
-import { isSnapshotId, manifestKey, type Manifest } from "../snapshots/format";
+import { z } from "@hono/zod-openapi";
+import { isChunkKeyOf, manifestKey, type Manifest } from "../snapshots/format";
 import { MANIFEST_SHA_META, listSnapshotFolders, readManifest } from "../snapshots/store";
 import { fetchBackupRun, isRunId, startManualBackup } from "../jobs/backup-trigger";
 import type { BackupRun } from "../db/backup-runs";
-import { getConfig } from "../config";
-import { requireAdmin } from "./auth";
 import { ApiError } from "./errors";
 import { primaryStore } from "../snapshots/r2-store";
 import { isTrusted, type SignatureStatus } from "../snapshots/signature";
+import { createAdminRoute, createRouter, onInvalid, type AppContext } from "./router";
+import { ErrorBodySchema, errorResponse, IsoTime, jsonResponse, NOT_A_SNAPSHOT_ID, SERVER_ERROR, SnapshotIdParam } from "./schemas";
+import { BackupRunSchema } from "./status";
 
-export const backupRoutes = new Hono<{ Bindings: Env }>();
-
-backupRoutes.use("/api/admin/backups", requireAdmin);
-backupRoutes.use("/api/admin/backups/*", requireAdmin);
-backupRoutes.use("/api/admin/snapshots", requireAdmin);
-backupRoutes.use("/api/admin/snapshots/*", requireAdmin);
-backupRoutes.use("/api/backup-cron", requireAdmin);
+export const backupRoutes = createRouter();
 
 /** The public shape of a run (GET /api/admin/backups/:id). */
-export function buildRunBody(run: BackupRun) {
+export function buildRunBody(run: BackupRun): z.output<typeof BackupRunSchema> {
 	return {
 		id: run.id,
 		trigger: run.trigger,
@@ -36,8 +31,31 @@ export function buildRunBody(run: BackupRun) {
 	};
 }
 
+export const SnapshotSummarySchema = z
+	.strictObject({
+		id: z.string(),
+		time: IsoTime,
+		finishedAt: IsoTime,
+		trigger: z.enum(["scheduled", "manual"]),
+		rows: z.record(z.string(), z.number().int()).openapi({ description: "Rows per table." }),
+		totalRows: z.number().int(),
+		bytes: z.number().int(),
+		chunks: z.number().int(),
+		verified: z.boolean(),
+		signature: z.enum(["valid", "unsigned", "invalid", "other-key", "no-key"]).openapi({
+			description: "valid/no-key: trusted; unsigned/other-key/invalid: reported, restorable only with allowUnsigned.",
+		}),
+		formatVersion: z.number().int(),
+		encrypted: z.boolean(),
+	})
+	.openapi("SnapshotSummary");
+
 /** The listing entry of one snapshot (GET /api/admin/snapshots). */
-export function buildSnapshotSummary(m: Manifest, verified: boolean, signature: SignatureStatus = "no-key") {
+export function buildSnapshotSummary(
+	m: Manifest,
+	verified: boolean,
+	signature: SignatureStatus = "no-key",
+): z.output<typeof SnapshotSummarySchema> {
 	const rowsPerTable: Record<string, number> = {};
 	for (const [t, s] of Object.entries(m.tables)) rowsPerTable[t] = s.rows;
 	return {
@@ -59,7 +77,18 @@ export function buildSnapshotSummary(m: Manifest, verified: boolean, signature: 
 	};
 }
 
-async function start(c: Context<{ Bindings: Env }>) {
+const BackupStartedSchema = z.strictObject({ id: z.string(), statusUrl: z.string() }).openapi("BackupStarted");
+const BackupRunningSchema = z
+	.strictObject({ error: ErrorBodySchema.shape.error, id: z.string(), statusUrl: z.string() })
+	.openapi("BackupAlreadyRunning");
+
+const startResponses = {
+	202: jsonResponse(BackupStartedSchema, "The backup is queued; follow it at `statusUrl`."),
+	409: jsonResponse(BackupRunningSchema, "`backup_running`: another backup is queued or running (its id and status URL are given)."),
+	500: SERVER_ERROR,
+};
+
+async function start(c: AppContext) {
 	const result = await startManualBackup(c.env, new Date());
 	if (!result.started) {
 		return c.json(
@@ -74,43 +103,79 @@ async function start(c: Context<{ Bindings: Env }>) {
 	return c.json({ id: result.id, statusUrl: `/api/admin/backups/${result.id}` }, 202);
 }
 
-backupRoutes.post("/api/admin/backups", start);
+backupRoutes.openapi(
+	createAdminRoute({ method: "post", path: "/api/admin/backups", tags: ["admin"], summary: "Start a manual backup", responses: startResponses }),
+	start,
+);
+
 // The original open path, kept as an alias for existing bookmarks and scripts; now admin-only.
-backupRoutes.get("/api/backup-cron", start);
+backupRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/backup-cron",
+		tags: ["admin"],
+		summary: "Start a manual backup (historical alias of POST /api/admin/backups)",
+		deprecated: true,
+		responses: startResponses,
+	}),
+	start,
+);
 
-backupRoutes.get("/api/admin/backups/:id", async (c) => {
-	const id = c.req.param("id");
-	if (!isRunId(id)) {
-		throw new ApiError(400, "invalid_id", "Not a backup run id.", {
-			id: "expected scheduled-YYYY-MM-DD or manual-YYYYMMDDTHHMMSSZ-xxxxxx",
-		});
-	}
-	const run = await fetchBackupRun(c.env, id, new Date());
-	if (!run) throw new ApiError(404, "not_found", "No such backup run.");
-	return c.json(buildRunBody(run));
+const RunIdParams = z.object({
+	id: z
+		.string()
+		.refine(isRunId, "expected scheduled-YYYY-MM-DD or manual-YYYYMMDDTHHMMSSZ-xxxxxx")
+		.openapi({ param: { name: "id", in: "path" }, example: "scheduled-2026-11-25" }),
 });
 
-backupRoutes.get("/api/admin/snapshots", async (c) => {
-	const store = primaryStore(c.env);
-	const keyring = { signingKey: getConfig(c.env).BACKUP_SIGNING_KEY };
-	const ids = (await listSnapshotFolders(store)).reverse();
-	const snapshots: ReturnType<typeof buildSnapshotSummary>[] = [];
-	for (let i = 0; i < ids.length; i += 8) {
-		const reads = await Promise.all(ids.slice(i, i + 8).map((id) => readManifest(store, id, keyring)));
-		// Folders without a manifest are incomplete runs (not snapshots); bad manifests are skipped
-		// here and reported by the weekly verification.
-		for (const r of reads) if (r.ok) snapshots.push(buildSnapshotSummary(r.manifest, true, r.signature));
-	}
-	return c.json({ snapshots });
-});
+backupRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/admin/backups/{id}",
+		tags: ["admin"],
+		summary: "One backup run (a dead run is reconciled to failed)",
+		request: { params: RunIdParams },
+		responses: {
+			200: jsonResponse(BackupRunSchema, "The run."),
+			400: errorResponse("`invalid_id`: not a backup run id."),
+			404: errorResponse("`not_found`: no such run."),
+			500: SERVER_ERROR,
+		},
+	}),
+	async (c) => {
+		const { id } = c.req.valid("param");
+		const run = await fetchBackupRun(c.env, id, new Date());
+		if (!run) throw new ApiError(404, "not_found", "No such backup run.");
+		return c.json(buildRunBody(run), 200);
+	},
+	onInvalid({ code: "invalid_id", message: "Not a backup run id." }),
+);
 
-function snapshotIdParam(c: Context<{ Bindings: Env }>): string {
-	const id = c.req.param("id") ?? "";
-	if (!isSnapshotId(id)) {
-		throw new ApiError(400, "invalid_id", "Not a snapshot id.", { id: "expected YYYY-MM-DDTHHMMSSZ-xxxx" });
-	}
-	return id;
-}
+backupRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/admin/snapshots",
+		tags: ["admin"],
+		summary: "Complete snapshots in R2, newest first",
+		responses: {
+			200: jsonResponse(z.strictObject({ snapshots: z.array(SnapshotSummarySchema) }), "Every snapshot with a valid manifest."),
+			500: SERVER_ERROR,
+		},
+	}),
+	async (c) => {
+		const store = primaryStore(c.env);
+		const keyring = { signingKey: c.var.config.BACKUP_SIGNING_KEY };
+		const ids = (await listSnapshotFolders(store)).reverse();
+		const snapshots: z.output<typeof SnapshotSummarySchema>[] = [];
+		for (let i = 0; i < ids.length; i += 8) {
+			const reads = await Promise.all(ids.slice(i, i + 8).map((id) => readManifest(store, id, keyring)));
+			// Folders without a manifest are incomplete runs (not snapshots); bad manifests are skipped
+			// here and reported by the weekly verification.
+			for (const r of reads) if (r.ok) snapshots.push(buildSnapshotSummary(r.manifest, true, r.signature));
+		}
+		return c.json({ snapshots }, 200);
+	},
+);
 
 async function fetchManifestOr404(env: Env, id: string) {
 	const read = await readManifest(primaryStore(env), id);
@@ -119,68 +184,146 @@ async function fetchManifestOr404(env: Env, id: string) {
 	return read;
 }
 
-backupRoutes.get("/api/admin/snapshots/:id/manifest", async (c) => {
-	const id = snapshotIdParam(c);
-	const obj = await primaryStore(c.env).getStream(manifestKey(id));
-	if (!obj) throw new ApiError(404, "not_found", "No such snapshot.");
-	// The stored bytes, unchanged; the expected SHA-256 travels in a header.
-	return new Response(obj.body, {
-		headers: {
-			"Content-Type": "application/json; charset=utf-8",
-			"Content-Length": String(obj.size),
-			...(obj.metadata[MANIFEST_SHA_META] ? { "X-Manifest-Sha256": obj.metadata[MANIFEST_SHA_META] } : {}),
-		},
-	});
-});
-
-backupRoutes.get("/api/admin/snapshots/:id/chunks/:n", async (c) => {
-	const id = snapshotIdParam(c);
-	const nText = c.req.param("n");
-	if (!/^[1-9]\d{0,5}$/.test(nText)) {
-		throw new ApiError(400, "invalid_chunk", "Not a chunk number.", { n: "expected a whole number from 1 to 999999" });
+/**
+ * A manifest is data read from the bucket: a chunk key outside the snapshot's own folder is
+ * refused (the same rule restore applies), so the API never serves another object of the bucket.
+ */
+function assertChunkInFolder(id: string, entry: { n: number; key: string }): void {
+	if (!isChunkKeyOf(id, entry.key)) {
+		throw new ApiError(
+			409,
+			"chunk_outside_snapshot",
+			`The manifest of ${id} lists chunk ${entry.n} outside the snapshot folder; it is not served.`,
+		);
 	}
-	const { manifest } = await fetchManifestOr404(c.env, id);
-	const entry = manifest.chunks[Number(nText) - 1];
-	if (!entry) throw new ApiError(404, "not_found", `The snapshot has ${manifest.chunks.length} chunk(s).`);
-	const obj = await primaryStore(c.env).getStream(entry.key);
-	if (!obj) throw new ApiError(404, "chunk_missing", "The chunk listed in the manifest is missing from storage.");
-	const name = entry.key.slice(entry.key.lastIndexOf("/") + 1);
-	return new Response(obj.body, {
-		headers: {
-			"Content-Type": "application/gzip",
-			"Content-Length": String(obj.size),
-			"Content-Disposition": `attachment; filename="${id}-${name}"`,
-			"X-Chunk-Sha256": entry.sha256,
-		},
-	});
+}
+
+const SnapshotParams = z.object({ id: SnapshotIdParam });
+const binary = (description: string, type: string) => ({
+	description,
+	content: { [type]: { schema: z.string().openapi({ format: "binary" }) } },
 });
 
-backupRoutes.get("/api/admin/snapshots/:id/download", async (c) => {
-	const id = snapshotIdParam(c);
-	const { manifest } = await fetchManifestOr404(c.env, id);
-	const store = primaryStore(c.env);
-	const entries = manifest.chunks;
-	// Concatenated gzip members are one valid .ndjson.gz; stream one chunk at a time.
-	// FixedLengthStream: the client gets a Content-Length and a short stream is an error.
-	const { readable, writable } = new FixedLengthStream(manifest.bytes);
-	const pump = async () => {
-		for (const entry of entries) {
-			const obj = await store.getStream(entry.key);
-			if (!obj) throw new Error(`chunk ${entry.n} is missing`);
-			await obj.body.pipeTo(writable, { preventClose: true });
-		}
-		await writable.close();
-	};
-	c.executionCtx.waitUntil(
-		pump().catch(async (err: unknown) => {
-			await writable.abort(err).catch(() => undefined);
-		}),
-	);
-	const ext = manifest.encryption ? ".ndjson.gz.age" : ".ndjson.gz";
-	return new Response(readable, {
-		headers: {
-			"Content-Type": "application/gzip",
-			"Content-Disposition": `attachment; filename="snapshot-${id}${ext}"`,
+backupRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/admin/snapshots/{id}/manifest",
+		tags: ["admin"],
+		summary: "The manifest as stored (its SHA-256 in X-Manifest-Sha256)",
+		request: { params: SnapshotParams },
+		responses: {
+			200: binary("The stored manifest bytes, unchanged (see docs/backup-format.md).", "application/json"),
+			400: errorResponse("`invalid_id`: not a snapshot id."),
+			404: errorResponse("`not_found`: no such snapshot."),
+			500: SERVER_ERROR,
 		},
-	});
+	}),
+	async (c) => {
+		const { id } = c.req.valid("param");
+		const obj = await primaryStore(c.env).getStream(manifestKey(id));
+		if (!obj) throw new ApiError(404, "not_found", "No such snapshot.");
+		// The stored bytes, unchanged; the expected SHA-256 travels in a header.
+		return new Response(obj.body, {
+			headers: {
+				"Content-Type": "application/json; charset=utf-8",
+				"Content-Length": String(obj.size),
+				...(obj.metadata[MANIFEST_SHA_META] ? { "X-Manifest-Sha256": obj.metadata[MANIFEST_SHA_META] } : {}),
+			},
+		});
+	},
+	onInvalid(NOT_A_SNAPSHOT_ID),
+);
+
+const ChunkParams = z.object({
+	id: SnapshotIdParam,
+	n: z
+		.string()
+		.regex(/^[1-9]\d{0,5}$/, "expected a whole number from 1 to 999999")
+		.transform(Number)
+		.openapi({ param: { name: "n", in: "path" }, example: "1" }),
 });
+
+backupRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/admin/snapshots/{id}/chunks/{n}",
+		tags: ["admin"],
+		summary: "One chunk as stored (its SHA-256 in X-Chunk-Sha256)",
+		request: { params: ChunkParams },
+		responses: {
+			200: binary("The chunk's stored bytes (gzip of NDJSON records).", "application/gzip"),
+			400: errorResponse("`invalid_id` or `invalid_chunk`."),
+			404: errorResponse("`not_found` (no such snapshot or chunk number) or `chunk_missing`."),
+			409: errorResponse("`snapshot_unreadable`, or `chunk_outside_snapshot`: the manifest lists a key outside the snapshot folder."),
+			500: SERVER_ERROR,
+		},
+	}),
+	async (c) => {
+		const { id, n } = c.req.valid("param");
+		const { manifest } = await fetchManifestOr404(c.env, id);
+		const entry = manifest.chunks[n - 1];
+		if (!entry) throw new ApiError(404, "not_found", `The snapshot has ${manifest.chunks.length} chunk(s).`);
+		assertChunkInFolder(id, entry);
+		const obj = await primaryStore(c.env).getStream(entry.key);
+		if (!obj) throw new ApiError(404, "chunk_missing", "The chunk listed in the manifest is missing from storage.");
+		const name = entry.key.slice(entry.key.lastIndexOf("/") + 1);
+		return new Response(obj.body, {
+			headers: {
+				"Content-Type": "application/gzip",
+				"Content-Length": String(obj.size),
+				"Content-Disposition": `attachment; filename="${id}-${name}"`,
+				"X-Chunk-Sha256": entry.sha256,
+			},
+		});
+	},
+	onInvalid((fields) => ("id" in fields ? NOT_A_SNAPSHOT_ID : { code: "invalid_chunk", message: "Not a chunk number." })),
+);
+
+backupRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/admin/snapshots/{id}/download",
+		tags: ["admin"],
+		summary: "The whole snapshot as one .ndjson.gz (chunks concatenated)",
+		request: { params: SnapshotParams },
+		responses: {
+			200: binary("Every chunk in order: one valid gzip stream of NDJSON records.", "application/gzip"),
+			400: errorResponse("`invalid_id`: not a snapshot id."),
+			404: errorResponse("`not_found`: no such snapshot."),
+			409: errorResponse("`snapshot_unreadable`, or `chunk_outside_snapshot`: the manifest lists a key outside the snapshot folder."),
+			500: SERVER_ERROR,
+		},
+	}),
+	async (c) => {
+		const { id } = c.req.valid("param");
+		const { manifest } = await fetchManifestOr404(c.env, id);
+		const store = primaryStore(c.env);
+		const entries = manifest.chunks;
+		// Every key is checked before the first byte goes out (the status cannot change after).
+		for (const entry of entries) assertChunkInFolder(id, entry);
+		// Concatenated gzip members are one valid .ndjson.gz; stream one chunk at a time.
+		// FixedLengthStream: the client gets a Content-Length and a short stream is an error.
+		const { readable, writable } = new FixedLengthStream(manifest.bytes);
+		const pump = async () => {
+			for (const entry of entries) {
+				const obj = await store.getStream(entry.key);
+				if (!obj) throw new Error(`chunk ${entry.n} is missing`);
+				await obj.body.pipeTo(writable, { preventClose: true });
+			}
+			await writable.close();
+		};
+		c.executionCtx.waitUntil(
+			pump().catch(async (err: unknown) => {
+				await writable.abort(err).catch(() => undefined);
+			}),
+		);
+		const ext = manifest.encryption ? ".ndjson.gz.age" : ".ndjson.gz";
+		return new Response(readable, {
+			headers: {
+				"Content-Type": "application/gzip",
+				"Content-Disposition": `attachment; filename="snapshot-${id}${ext}"`,
+			},
+		});
+	},
+	onInvalid(NOT_A_SNAPSHOT_ID),
+);

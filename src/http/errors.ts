@@ -47,33 +47,6 @@ export function buildFieldErrors(issues: readonly SchemaIssue[], whole = "body")
 	return fields;
 }
 
-/**
- * Parse input with a schema, or throw a 400 whose `fields` names every wrong field and why.
- * `code` and `message` describe the request as a whole.
- */
-export function parseOr400<T>(
-	schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: { issues: SchemaIssue[] } } },
-	input: unknown,
-	code: string,
-	message: string,
-	whole = "body",
-): T {
-	const parsed = schema.safeParse(input);
-	if (!parsed.success) throw new ApiError(400, code, message, buildFieldErrors(parsed.error.issues, whole));
-	return parsed.data;
-}
-
-/** The request's JSON body ({} when empty), or a 400 invalid_json. */
-export async function readJsonBody(req: Request): Promise<unknown> {
-	const text = await req.text();
-	if (text.trim() === "") return {};
-	try {
-		return JSON.parse(text);
-	} catch {
-		throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
-	}
-}
-
 /** Pure: does a registered route pattern ("/a/:id/b", "/a/*") match a request path? */
 function matchesRoutePattern(pattern: string, path: string): boolean {
 	const source = pattern

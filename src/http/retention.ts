@@ -1,12 +1,11 @@
 // GET /api/admin/retention: a dry run of the retention policy now — what would be kept, removed,
 // and why. Changes nothing. Optional keepDaily/keepWeekly/keepMonthly preview a policy change.
-import { Hono } from "hono";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import { runRetention } from "../retention/job";
-import { requireAdmin } from "./auth";
-import { parseOr400 } from "./errors";
+import { createAdminRoute, createRouter } from "./router";
+import { errorResponse, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 
-export const retentionRoutes = new Hono<{ Bindings: Env }>();
+export const retentionRoutes = createRouter();
 
 const count = (max: number) =>
 	z
@@ -23,13 +22,56 @@ const querySchema = z.strictObject({
 	keepMonthly: count(1200),
 });
 
-retentionRoutes.get("/api/admin/retention", requireAdmin, async (c) => {
-	const policy = parseOr400(querySchema, c.req.query(), "invalid_query", "Invalid query parameters.", "query");
-	const summary = await runRetention(c.env, {
-		now: new Date(),
-		backupStatus: "complete",
-		dryRun: true,
-		policy,
-	});
-	return c.json(summary);
+const DecisionSchema = z.looseObject({
+	id: z.string(),
+	time: IsoTime,
+	keep: z.boolean(),
+	reasons: z.array(z.string()),
+	verified: z.boolean(),
+	submissions: z.number().int().nullable(),
 });
+
+/** The dry run's answer (a RetentionSummary, see src/retention/job.ts). */
+const RetentionSummarySchema = z
+	.looseObject({
+		dryRun: z.boolean(),
+		now: IsoTime,
+		policy: z.strictObject({ keepDaily: z.number().int(), keepWeekly: z.number().int(), keepMonthly: z.number().int() }),
+		limits: z.strictObject({ maxRemovePct: z.number(), freezeDropPct: z.number() }),
+		kept: z.number().int(),
+		removed: z.number().int(),
+		frozen: z.boolean(),
+		freeze: z.looseObject({ reason: z.string(), dropPct: z.number() }).nullable(),
+		held: z.string().nullable(),
+		locked: z.array(z.string()),
+		failed: z.array(z.string()),
+		snapshots: z.array(DecisionSchema),
+		unreadable: z.array(z.strictObject({ id: z.string(), reason: z.string() })),
+		incomplete: z.number().int(),
+		alert: z.looseObject({}).nullable(),
+	})
+	.openapi("RetentionSummary");
+
+retentionRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/admin/retention",
+		tags: ["admin"],
+		summary: "Dry run of the retention policy now (changes nothing)",
+		request: { query: querySchema },
+		responses: {
+			200: jsonResponse(RetentionSummarySchema, "What would be kept and removed, and why."),
+			400: errorResponse("`invalid_query`: a parameter is wrong or unknown (`fields` names it)."),
+			500: SERVER_ERROR,
+		},
+	}),
+	async (c) => {
+		const summary = await runRetention(c.env, {
+			now: new Date(),
+			backupStatus: "complete",
+			dryRun: true,
+			policy: c.req.valid("query"),
+		});
+		return c.json(summary, 200);
+	},
+);

@@ -1,8 +1,7 @@
 // Public questionnaire API: the definition, the roles, and POST /api/submissions (JSON or the
 // form's urlencoded post). Every rejected request stores nothing; an accepted one is one D1 batch.
-import { Hono, type Context } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { getConfig } from "../config";
 import { ROLE_CHOICES_LIMIT, fetchRoleChoices, fetchRoles } from "../db/roles";
 import { insertSubmission } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
@@ -14,6 +13,8 @@ import {
 } from "../questionnaire/definition";
 import { validateAnswers, type Locale } from "../questionnaire/validate";
 import type { ErrorBody } from "./errors";
+import { createRouter, type AppContext } from "./router";
+import { ErrorBodySchema, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 import { renderFormPage } from "./pages/form";
 import { buildPageHeaders } from "./pages/headers";
 import { localeQuery, parseLocale } from "./pages/locale";
@@ -144,7 +145,29 @@ type ParseResult = { ok: true; posted: PostedSubmission } | { ok: false; code: "
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 	typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** `{"answers": {...}, "site_web"?: …, "cf-turnstile-response"?: "…"}`; no other top-level key. */
+/**
+ * The JSON body of POST /api/submissions. `answers` is checked as a plain object only (the
+ * questionnaire's own validation names each wrong answer) and passed on as parsed, so that even a
+ * "__proto__" key stays an ordinary answer, refused by that validation.
+ */
+export const SubmissionBodySchema = z
+	.strictObject({
+		answers: z
+			.custom<Record<string, unknown>>(isPlainObject, "must be an object")
+			.openapi({ type: "object", description: "Answers by question id (see GET /api/questionnaire)." }),
+		[HONEYPOT_FIELD]: z.unknown().optional().openapi({ description: "Honeypot: leave empty (a filled one is refused)." }),
+		[TURNSTILE_FIELD]: z.string().optional().openapi({ description: "Turnstile token, when Turnstile is configured." }),
+	})
+	.openapi("SubmissionBody");
+
+/** The form post: the answers as fields (ticked boxes repeat their key), plus the same two extras. */
+const SubmissionFormSchema = z
+	.looseObject({
+		[HONEYPOT_FIELD]: z.string().optional(),
+		[TURNSTILE_FIELD]: z.string().optional(),
+	})
+	.openapi("SubmissionForm");
+
 function parseJsonSubmission(bytes: Uint8Array): ParseResult {
 	let body: unknown;
 	try {
@@ -152,12 +175,10 @@ function parseJsonSubmission(bytes: Uint8Array): ParseResult {
 	} catch {
 		return { ok: false, code: "invalid_json" };
 	}
-	if (!isPlainObject(body) || !isPlainObject(body.answers)) return { ok: false, code: "invalid_body" };
-	const allowed = new Set(["answers", HONEYPOT_FIELD, TURNSTILE_FIELD]);
-	if (Object.keys(body).some((k) => !allowed.has(k))) return { ok: false, code: "invalid_body" };
-	const token = body[TURNSTILE_FIELD];
-	if (token !== undefined && typeof token !== "string") return { ok: false, code: "invalid_body" };
-	return { ok: true, posted: { answers: body.answers, honeypot: body[HONEYPOT_FIELD], turnstileToken: token } };
+	const parsed = SubmissionBodySchema.safeParse(body);
+	if (!parsed.success) return { ok: false, code: "invalid_body" };
+	const posted = parsed.data;
+	return { ok: true, posted: { answers: posted.answers, honeypot: posted[HONEYPOT_FIELD], turnstileToken: posted[TURNSTILE_FIELD] } };
 }
 
 /** The form's fields; repeated keys (ticked boxes) become arrays. */
@@ -203,21 +224,96 @@ async function isWithinRateLimit(env: Env, ip: string | undefined): Promise<bool
 	}
 }
 
-type AppContext = Context<{ Bindings: Env }>;
+const RoleSchema = z
+	.strictObject({
+		key: z.string().openapi({ description: "Deduplication key (normalised spelling)." }),
+		label: z.string().openapi({ description: "The first spelling typed." }),
+		use_count: z.number().int(),
+		created_at: IsoTime,
+		last_used_at: IsoTime.nullable(),
+	})
+	.openapi("Role");
+
+/** The questionnaire definition (src/questionnaire/definition.ts); the questions vary by type. */
+const QuestionnaireSchema = z
+	.looseObject({
+		id: z.string(),
+		version: z.string(),
+		title: z.looseObject({ fr: z.string() }),
+		intro: z.looseObject({ fr: z.string() }),
+		questions: z.array(z.looseObject({ id: z.string(), type: z.string(), required: z.boolean(), label: z.looseObject({ fr: z.string() }) })),
+	})
+	.openapi("Questionnaire");
+
+/** Refusals of the submission route: JSON for API clients, the form page again for a form post. */
+const refusal = (description: string) => ({
+	description,
+	content: { "application/json": { schema: ErrorBodySchema }, "text/html": { schema: z.string() } },
+});
+
+const submitRoute = createRoute({
+	method: "post",
+	path: "/api/submissions",
+	tags: ["public"],
+	summary: "Submit answers: JSON, or the form's urlencoded post (`?lang=fr|en` for messages)",
+	description:
+		"The body is read by the handler itself, after the content type and the rate limit are checked and " +
+		"within a 64 KiB limit, so it is declared here by reference rather than validated before the handler.",
+	request: {
+		body: {
+			required: true,
+			content: {
+				"application/json": { schema: { $ref: "#/components/schemas/SubmissionBody" } },
+				"application/x-www-form-urlencoded": { schema: { $ref: "#/components/schemas/SubmissionForm" } },
+			},
+		},
+	},
+	responses: {
+		201: jsonResponse(z.strictObject({ id: z.string().openapi({ format: "uuid" }) }).openapi("SubmissionAccepted"), "Stored (JSON post)."),
+		303: { description: "Stored (form post): redirect to /merci." },
+		400: refusal("`invalid_json`, `invalid_body`, `rejected`, `validation_failed` (`fields` by question id) or `turnstile_failed`."),
+		413: refusal("`payload_too_large`: over 64 KiB."),
+		415: refusal("`unsupported_media_type`."),
+		429: refusal("`rate_limited` (Retry-After says when to try again)."),
+		503: refusal("`turnstile_unavailable` or `store_failed`: try again."),
+		500: SERVER_ERROR,
+	},
+});
 
 /** The routes of the questionnaire API for one definition (the default one in production). */
 export function createSubmissionRoutes(def: Questionnaire) {
-	const routes = new Hono<{ Bindings: Env }>();
+	const routes = createRouter();
+	// Declared by reference in the route (see submitRoute): registered here so the reference resolves.
+	routes.openAPIRegistry.register("SubmissionBody", SubmissionBodySchema);
+	routes.openAPIRegistry.register("SubmissionForm", SubmissionFormSchema);
 
-	routes.get("/api/questionnaire", (c) => c.json(def, 200, { "Cache-Control": "no-cache" }));
+	routes.openapi(
+		createRoute({
+			method: "get",
+			path: "/api/questionnaire",
+			tags: ["public"],
+			summary: "The questionnaire definition",
+			responses: { 200: jsonResponse(QuestionnaireSchema, "Questions, labels (fr, en) and limits.") },
+		}),
+		(c) => c.json(def, 200, { "Cache-Control": "no-cache" }),
+	);
 
-	routes.get("/api/roles", async (c) => {
-		const roles = await fetchRoles(c.env.DB, ROLE_CHOICES_LIMIT);
-		return c.json({ roles }, 200, { "Cache-Control": "no-store" });
-	});
+	routes.openapi(
+		createRoute({
+			method: "get",
+			path: "/api/roles",
+			tags: ["public"],
+			summary: "Roles typed so far, most used first (at most 100)",
+			responses: { 200: jsonResponse(z.strictObject({ roles: z.array(RoleSchema) }), "The roles."), 500: SERVER_ERROR },
+		}),
+		async (c) => {
+			const roles = await fetchRoles(c.env.DB, ROLE_CHOICES_LIMIT);
+			return c.json({ roles }, 200, { "Cache-Control": "no-store" });
+		},
+	);
 
-	routes.post("/api/submissions", async (c) => {
-		const config = getConfig(c.env);
+	routes.openapi(submitRoute, async (c) => {
+		const config = c.var.config;
 		const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
 		const kind = parseBodyKind(c.req.header("Content-Type"));
 		const ip = c.req.header("CF-Connecting-IP");
@@ -317,7 +413,7 @@ async function renderForm(
 ) {
 	// Without the role list (D1 failing) the page still shows, with an empty picker.
 	const roles = await fetchRoleChoices(c.env.DB).catch(() => []);
-	const siteKey = getConfig(c.env).TURNSTILE_SITE_KEY;
+	const siteKey = c.var.config.TURNSTILE_SITE_KEY;
 	const html = renderFormPage({ questionnaire: def, roles, ...page, locale, turnstileSiteKey: siteKey });
 	return c.html(html, status, { ...buildPageHeaders(locale, { turnstile: Boolean(siteKey) }), ...headers });
 }

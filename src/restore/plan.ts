@@ -2,7 +2,7 @@
 // lines to load, and the dry-run comparison. No bindings here (see load.ts for the I/O; the SQL
 // that loads rows is in src/db/restore-tables.ts).
 import { z } from "zod";
-import { canonicalRow, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
+import { canonicalRow, isChunkKeyOf, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
 
 export const RESTORE_MODES = ["dry-run", "merge", "replace"] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
@@ -179,7 +179,7 @@ export function findManifestProblem(m: Manifest): string | undefined {
 	}
 	const fromChunks: Record<string, number> = {};
 	for (const c of m.chunks) {
-		if (!c.key.startsWith(`snapshots/${m.snapshotId}/`)) return `chunk ${c.n} key is outside the snapshot folder`;
+		if (!isChunkKeyOf(m.snapshotId, c.key)) return `chunk ${c.n} key is outside the snapshot folder`;
 		for (const [t, n] of Object.entries(c.tables ?? {})) fromChunks[t] = (fromChunks[t] ?? 0) + n;
 	}
 	for (const [t, s] of Object.entries(m.tables)) {

@@ -41,6 +41,16 @@ export function chunkKey(snapshotId: string, n: number, encrypted = false): stri
 	return `${snapshotPrefix(snapshotId)}chunk-${String(n).padStart(6, "0")}.ndjson.gz${encrypted ? ".age" : ""}`;
 }
 
+/**
+ * Is `key` a chunk of this snapshot's own folder (`snapshots/<id>/chunk-NNNNNN.ndjson.gz[.age]`)?
+ * A manifest is data: readers check each chunk key with this before reading or serving it, so a
+ * tampered manifest cannot point them at another snapshot's objects or anything else in the bucket.
+ */
+export function isChunkKeyOf(snapshotId: string, key: string): boolean {
+	const prefix = snapshotPrefix(snapshotId);
+	return key.startsWith(prefix) && /^chunk-\d{6,}\.ndjson\.gz(\.age)?$/.test(key.slice(prefix.length));
+}
+
 export function manifestKey(snapshotId: string): string {
 	return `${snapshotPrefix(snapshotId)}manifest.json`;
 }
