@@ -36,6 +36,15 @@ function int(defaultValue: number, min: number, max: number) {
 
 const email = z.email();
 
+function isTimeZone(timeZone: string): boolean {
+	try {
+		new Intl.DateTimeFormat("en", { timeZone });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 const schema = z.object({
 	/** Secret: administrator bearer token. */
 	ADMIN_TOKEN: z
@@ -53,6 +62,12 @@ const schema = z.object({
 		.optional()
 		.transform((s) => (s && s.trim() ? s.trim() : "fr"))
 		.pipe(z.enum(["fr", "en"], { error: 'must be "fr" or "en"' })),
+	/** IANA time zone of the dates in the administrator's CSV export (default Europe/Paris). */
+	TIMEZONE: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim() : "Europe/Paris"))
+		.refine(isTimeZone, "must be an IANA time zone such as Europe/Paris"),
 	/** The backup cron expression, mirrored from wrangler.jsonc `triggers.crons` (for "next run"). */
 	SCHEDULE_BACKUP: z
 		.string()

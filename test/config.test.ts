@@ -50,6 +50,15 @@ describe("parseConfig", () => {
 		expect(problemsOf({}).ADMIN_TOKEN).toMatch(/wrangler secret put ADMIN_TOKEN/);
 	});
 
+	it("TIMEZONE: Europe/Paris by default, any IANA zone, a wrong one named", () => {
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN }).TIMEZONE).toBe("Europe/Paris");
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, TIMEZONE: " America/Cayenne " }).TIMEZONE).toBe("America/Cayenne");
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, TIMEZONE: "" }).TIMEZONE).toBe("Europe/Paris");
+		expect(problemsOf({ ADMIN_TOKEN: TOKEN, TIMEZONE: "Europe/Lutece" })).toEqual({
+			TIMEZONE: expect.stringMatching(/IANA time zone/),
+		});
+	});
+
 	it("TURNSTILE_SECRET without TURNSTILE_SITE_KEY names the site key (every form post would fail)", () => {
 		expect(problemsOf({ ADMIN_TOKEN: TOKEN, TURNSTILE_SECRET: "0x4AAA-secret" })).toEqual({
 			TURNSTILE_SITE_KEY: expect.stringMatching(/required when TURNSTILE_SECRET is set/),

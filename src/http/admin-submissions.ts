@@ -5,9 +5,8 @@ import { z } from "zod";
 import { getConfig } from "../config";
 import { fetchMaxSubmissionSeq, fetchSubmissionPage, parseStoredJson, type SubmissionRow } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
-import { buildCsvHeader, buildCsvRecord, CSV_BOM } from "../questionnaire/csv";
+import { buildCsvFileName, buildCsvHeader, buildCsvRecord, CSV_BOM, CSV_FORMATS, type CsvOptions } from "../questionnaire/csv";
 import { questionnaire as defaultQuestionnaire, type Questionnaire } from "../questionnaire/definition";
-import type { Locale } from "../questionnaire/validate";
 import { requireAdmin } from "./auth";
 import { parseOr400 } from "./errors";
 
@@ -32,6 +31,12 @@ const listQuery = z.strictObject({
 	order: z.enum(["desc", "asc"], { error: 'must be "desc" or "asc"' }).optional().default("desc"),
 });
 
+/** The CSV export's query: ?format=excel (default) | raw, ?lang=fr|en (default: LOCALE). docs/questionnaire.md */
+const csvQuery = z.strictObject({
+	format: z.enum(CSV_FORMATS, { error: 'must be "excel" or "raw"' }).optional().default("excel"),
+	lang: z.enum(["fr", "en"], { error: 'must be "fr" or "en"' }).optional(),
+});
+
 /** A stored row as the listing shows it (answers and validation parsed back from JSON). */
 function toListedSubmission(row: SubmissionRow) {
 	return {
@@ -53,7 +58,7 @@ function toListedSubmission(row: SubmissionRow) {
 export function streamSubmissionsCsv(
 	db: D1Database,
 	def: Questionnaire,
-	options: { locale: Locale; maxSeq: number; pageSize?: number },
+	options: CsvOptions & { maxSeq: number; pageSize?: number },
 ): ReadableStream<Uint8Array> {
 	const encoder = new TextEncoder();
 	const pageSize = options.pageSize ?? CSV_PAGE_SIZE;
@@ -62,13 +67,13 @@ export function streamSubmissionsCsv(
 	return new ReadableStream<Uint8Array>(
 		{
 			start(controller) {
-				controller.enqueue(encoder.encode(CSV_BOM + buildCsvHeader(def)));
+				controller.enqueue(encoder.encode(CSV_BOM + buildCsvHeader(def, options)));
 			},
 			async pull(controller) {
 				try {
 					const page = await fetchSubmissionPage(db, { cursor, limit: pageSize, order: "asc", maxSeq: options.maxSeq });
 					if (page.length > 0) {
-						controller.enqueue(encoder.encode(page.map((r) => buildCsvRecord(def, r, options.locale)).join("")));
+						controller.enqueue(encoder.encode(page.map((r) => buildCsvRecord(def, r, options)).join("")));
 						cursor = page[page.length - 1]!.seq;
 						rows += page.length;
 					}
@@ -107,14 +112,15 @@ export function createAdminSubmissionRoutes(def: Questionnaire) {
 	});
 
 	routes.get("/api/admin/submissions.csv", requireAdmin, async (c) => {
-		const locale = getConfig(c.env).LOCALE;
+		const { format, lang } = parseOr400(csvQuery, c.req.query(), "invalid_query", "Invalid query parameters.", "query");
+		const config = getConfig(c.env);
+		const options: CsvOptions = { format, locale: lang ?? config.LOCALE, timeZone: config.TIMEZONE };
 		// Read before answering, so that a database failure is a 500 rather than a cut-off file.
 		const maxSeq = await fetchMaxSubmissionSeq(c.env.DB);
-		const day = new Date().toISOString().slice(0, 10);
-		return new Response(streamSubmissionsCsv(c.env.DB, def, { locale, maxSeq }), {
+		return new Response(streamSubmissionsCsv(c.env.DB, def, { ...options, maxSeq }), {
 			headers: {
 				"Content-Type": "text/csv; charset=utf-8",
-				"Content-Disposition": `attachment; filename="submissions-${day}.csv"`,
+				"Content-Disposition": `attachment; filename="${buildCsvFileName(options, new Date())}"`,
 				"Cache-Control": "no-store",
 				"X-Content-Type-Options": "nosniff",
 			},
