@@ -45,11 +45,21 @@ function isTimeZone(timeZone: string): boolean {
 	}
 }
 
+/**
+ * The ADMIN_TOKEN written in .dev.vars.example. A copy of that file nobody edited must not open the
+ * admin API with a token anyone can read in the repository (`npm start` replaces it in .dev.vars).
+ */
+export const ADMIN_TOKEN_PLACEHOLDER = "change-me-to-a-long-random-string";
+
 const schema = z.object({
 	/** Secret: administrator bearer token. */
 	ADMIN_TOKEN: z
 		.string({ error: "is required (set it with `wrangler secret put ADMIN_TOKEN`)" })
-		.min(24, "must be at least 24 characters long"),
+		.min(24, "must be at least 24 characters long")
+		.refine(
+			(t) => t.trim() !== ADMIN_TOKEN_PLACEHOLDER,
+			"is still the placeholder of .dev.vars.example: set a long random value (`npm start` writes one in .dev.vars; `wrangler secret put ADMIN_TOKEN` on Cloudflare)",
+		),
 	/** Secret (optional): Cloudflare Turnstile secret; when set, the form requires a Turnstile token. */
 	TURNSTILE_SECRET: optionalString,
 	/** Public Turnstile site key shown on the form (required when TURNSTILE_SECRET is set). */
