@@ -120,10 +120,50 @@ async function checkChunkLocally(entry, bytes) {
 	return check.ok ? undefined : check.message;
 }
 
-async function fetchAndCheck(id, onChunk) {
+/** Device names Windows reserves whatever the extension (`nul.txt` is the NUL device too). */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/**
+ * Why `name` (the last part of a chunk's key in the manifest, which the server sends) cannot be
+ * a file name in the download folder, on any system; undefined when it can. A hostile or broken
+ * manifest must not write outside that folder nor make a name Windows reads differently.
+ */
+function findFileNameProblem(name) {
+	if (typeof name !== "string" || name === "") return "nom vide";
+	if (name.length > 200) return "nom trop long";
+	if (/[/\\]/.test(name)) return "séparateur de dossier (/ ou \\)";
+	if (name.includes("..")) return "« .. »";
+	if (/^[a-z]:/i.test(name)) return "lettre de lecteur (C:)";
+	if (/[\u0000-\u001f\u007f]/.test(name)) return "caractère de contrôle (NUL…)";
+	if (/[<>:"|?*]/.test(name)) return "caractère interdit sous Windows (< > : \" | ? *)";
+	if (/[. ]$/.test(name) || name.startsWith(" ")) return "espace au début, ou espace ou point à la fin du nom";
+	if (WINDOWS_RESERVED.test(name)) return "nom réservé par Windows (CON, NUL, COM1…)";
+	if (name.toLowerCase() === "manifest.json") return "même nom que le manifeste";
+	return undefined;
+}
+
+/** The file name of each chunk of a manifest, or a CliError naming the first unsafe one. */
+function planChunkFiles(manifest) {
+	const names = new Map();
+	for (const entry of manifest.chunks ?? []) {
+		const name = typeof entry?.key === "string" ? entry.key.split("/").pop() : undefined;
+		const problem = findFileNameProblem(name) ?? (names.has(name.toLowerCase()) ? "deux morceaux portent ce nom" : undefined);
+		if (problem) {
+			throw new CliError(
+				`Téléchargement refusé : le manifeste nomme le morceau ${entry?.n ?? "?"} ${JSON.stringify(entry?.key ?? null)}, ` +
+					`qui n'est pas un nom de fichier sûr (${problem}). Rien n'a été enregistré.`,
+			);
+		}
+		names.set(name.toLowerCase(), name);
+	}
+	return names;
+}
+
+async function fetchAndCheck(id, onChunk, beforeChunks) {
 	const manifestRes = await call(`/api/admin/snapshots/${encodeURIComponent(id)}/manifest`);
 	const manifestText = await manifestRes.text();
 	const manifest = JSON.parse(manifestText);
+	await beforeChunks?.(manifest);
 	const problems = [];
 	for (const entry of manifest.chunks) {
 		const bytes = new Uint8Array(
@@ -194,10 +234,17 @@ const commands = {
 	async download(id) {
 		if (!id) throw new CliError("Which snapshot? `npm run admin -- download <snapshotId>`");
 		const dir = opts.out ?? join("snapshots", id);
-		await mkdir(dir, { recursive: true });
-		const { manifest, manifestText, problems } = await fetchAndCheck(id, async (entry, bytes) => {
-			await writeFile(join(dir, entry.key.split("/").pop()), bytes);
-		});
+		const { manifest, manifestText, problems } = await fetchAndCheck(
+			id,
+			async (entry, bytes) => {
+				await writeFile(join(dir, entry.key.split("/").pop()), bytes);
+			},
+			// Every name is checked before anything is written (the folder is not even created).
+			async (m) => {
+				planChunkFiles(m);
+				await mkdir(dir, { recursive: true });
+			},
+		);
 		await writeFile(join(dir, "manifest.json"), manifestText);
 		console.log(`Saved ${manifest.chunks.length} chunks and manifest.json in ${dir}`);
 		console.log(`Check: (cd ${dir} && jq -r '.chunks[] | "\\(.sha256)  \\(.key | split("/") | last)"' manifest.json | sha256sum -c)`);

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Local runner: the app on workerd with local D1/R2/Workflows persisted under .wrangler/state.
-// 1. makes sure .dev.vars has an ADMIN_TOKEN (creates and prints one the first time);
+// 1. makes sure .dev.vars has an ADMIN_TOKEN (creates and prints one the first time, or when it
+//    still holds the placeholder of .dev.vars.example);
 // 2. applies the D1 migrations to the local database;
 // 3. runs `wrangler dev` on http://localhost:8787;
 // 4. fires the cron triggers of wrangler.jsonc at their times, which `wrangler dev` does not do.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Cron } from "croner";
+import { ensureAdminToken, ensureSigningKey } from "./dev-vars.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const STATE = ".wrangler/state";
@@ -18,26 +19,6 @@ const wranglerJs = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.
 if (Number(process.versions.node.split(".")[0]) < 22) {
 	console.error(`Node.js ${process.version} is too old for wrangler: run \`npm start\` (it uses the Node.js 24 installed by npm ci).`);
 	process.exit(1);
-}
-
-function ensureAdminToken() {
-	const file = ".dev.vars";
-	const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-	if (/^ADMIN_TOKEN\s*=\s*\S+/m.test(text)) return;
-	const token = randomBytes(24).toString("base64url");
-	const prefix = text === "" || text.endsWith("\n") ? text : `${text}\n`;
-	writeFileSync(file, `${prefix}ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
-	console.log(`\nCreated an administrator token in .dev.vars:\n\n  ADMIN_TOKEN=${token}\n`);
-}
-
-/** A local signing key for manifests (BACKUP_SIGNING_KEY), created once like the token. */
-function ensureSigningKey() {
-	const file = ".dev.vars";
-	const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-	if (/^BACKUP_SIGNING_KEY\s*=\s*\S+/m.test(text)) return;
-	const prefix = text === "" || text.endsWith("\n") ? text : `${text}\n`;
-	writeFileSync(file, `${prefix}BACKUP_SIGNING_KEY=${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
-	console.log("Created a manifest signing key (BACKUP_SIGNING_KEY) in .dev.vars.");
 }
 
 /** The cron expressions of wrangler.jsonc (comments stripped). */
@@ -64,8 +45,9 @@ function scheduleCrons(crons) {
 	}
 }
 
-ensureAdminToken();
-ensureSigningKey();
+const created = ensureAdminToken();
+if (created) console.log(`\nCreated an administrator token in .dev.vars:\n\n  ADMIN_TOKEN=${created}\n`);
+if (ensureSigningKey()) console.log("Created a manifest signing key (BACKUP_SIGNING_KEY) in .dev.vars.");
 
 const migrate = spawnSync(
 	process.execPath,

@@ -37,11 +37,30 @@ function int(defaultValue: number, min: number, max: number) {
 
 const email = z.email();
 
+function isTimeZone(timeZone: string): boolean {
+	try {
+		new Intl.DateTimeFormat("en", { timeZone });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * The ADMIN_TOKEN written in .dev.vars.example. A copy of that file nobody edited must not open the
+ * admin API with a token anyone can read in the repository (`npm start` replaces it in .dev.vars).
+ */
+export const ADMIN_TOKEN_PLACEHOLDER = "change-me-to-a-long-random-string";
+
 const schema = z.object({
 	/** Secret: administrator bearer token. */
 	ADMIN_TOKEN: z
 		.string({ error: "is required (set it with `wrangler secret put ADMIN_TOKEN`)" })
-		.min(24, "must be at least 24 characters long"),
+		.min(24, "must be at least 24 characters long")
+		.refine(
+			(t) => t.trim() !== ADMIN_TOKEN_PLACEHOLDER,
+			"is still the placeholder of .dev.vars.example: set a long random value (`npm start` writes one in .dev.vars; `wrangler secret put ADMIN_TOKEN` on Cloudflare)",
+		),
 	/**
 	 * Secret: key of the HMAC that authenticates every manifest (the bucket does not hold it).
 	 * Optional so that a deployment without it still backs up, but then no snapshot can be told
@@ -60,6 +79,12 @@ const schema = z.object({
 		.optional()
 		.transform((s) => (s && s.trim() ? s.trim() : "fr"))
 		.pipe(z.enum(["fr", "en"], { error: 'must be "fr" or "en"' })),
+	/** IANA time zone of the dates in the administrator's CSV export (default Europe/Paris). */
+	TIMEZONE: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim() : "Europe/Paris"))
+		.refine(isTimeZone, "must be an IANA time zone such as Europe/Paris"),
 	/** The backup cron expression, mirrored from wrangler.jsonc `triggers.crons` (for "next run"). */
 	SCHEDULE_BACKUP: z
 		.string()

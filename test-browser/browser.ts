@@ -7,7 +7,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 export async function launchChromium(): Promise<Browser> {
 	if (!existsSync(CHROMIUM)) {
-		throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (see .ci/run).`);
+		throw new Error(`${CHROMIUM} is missing: \`npm test\` installs it (scripts/ensure-chromium.mjs), or \`sudo apt-get install -y --no-install-recommends chromium\`.`);
 	}
 	// launch() gives every run a fresh temporary user-data-dir, deleted on close.
 	return chromium.launch({

@@ -1,14 +1,19 @@
 // Administrator reads of submissions: authentication, the paginated JSON listing, and the CSV
-// export (escaping, formula neutralisation, BOM, paging through the stream).
+// export (French-Excel and raw formats, escaping, formula neutralisation whichever separator a
+// spreadsheet splits on, BOM, paging through the stream).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { streamSubmissionsCsv } from "../src/http/admin-submissions";
-import { buildCsvHeader, buildCsvRecord, escapeCsvCell } from "../src/questionnaire/csv";
+import { buildCsvHeader, buildCsvRecord, escapeCsvCell, formatLocalDateTime, type CsvOptions } from "../src/questionnaire/csv";
 import { questionnaire } from "../src/questionnaire/definition";
 import { adminGet, postJson, validAnswers } from "./helpers/submissions";
 
+const EXCEL_FR: CsvOptions = { format: "excel", locale: "fr", timeZone: "Europe/Paris" };
+const EXCEL_EN: CsvOptions = { format: "excel", locale: "en", timeZone: "Europe/Paris" };
+const RAW: CsvOptions = { format: "raw", locale: "fr", timeZone: "Europe/Paris" };
+
 /** A small RFC 4180 reader, to check that what the export writes reads back cell for cell. */
-function parseCsv(text: string): string[][] {
+function parseCsv(text: string, separator: "," | ";" = ","): string[][] {
 	const rows: string[][] = [];
 	let row: string[] = [];
 	let cell = "";
@@ -22,7 +27,7 @@ function parseCsv(text: string): string[][] {
 			} else if (ch === '"') quoted = false;
 			else cell += ch;
 		} else if (ch === '"') quoted = true;
-		else if (ch === ",") {
+		else if (ch === separator) {
 			row.push(cell);
 			cell = "";
 		} else if (ch === "\r" && text[i + 1] === "\n") {
@@ -84,12 +89,19 @@ describe("GET /api/admin/submissions", () => {
 		expect(res.headers.get("Cache-Control")).toBe("no-store");
 		expect(await res.json()).toEqual({ submissions: [], next_cursor: null });
 
-		const csv = await adminGet("/api/admin/submissions.csv");
-		expect(csv.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
-		expect(csv.headers.get("Content-Disposition")).toMatch(/^attachment; filename="submissions-\d{4}-\d{2}-\d{2}\.csv"$/);
-		const bytes = new Uint8Array(await csv.arrayBuffer());
-		expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-		expect(new TextDecoder().decode(bytes)).toBe(buildCsvHeader(questionnaire)); // TextDecoder drops the BOM
+		for (const [query, options, name] of [
+			["", EXCEL_FR, "reponses"],
+			["?lang=en", EXCEL_EN, "answers"],
+			["?format=raw", RAW, "submissions"],
+		] as const) {
+			const csv = await adminGet(`/api/admin/submissions.csv${query}`);
+			expect(csv.status, query).toBe(200);
+			expect(csv.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
+			expect(csv.headers.get("Content-Disposition")).toMatch(new RegExp(`^attachment; filename="${name}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`));
+			const bytes = new Uint8Array(await csv.arrayBuffer());
+			expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+			expect(new TextDecoder().decode(bytes)).toBe(buildCsvHeader(questionnaire, options)); // TextDecoder drops the BOM
+		}
 	});
 
 	it("pages through every submission with the cursor, newest first by default", async () => {
@@ -149,6 +161,9 @@ describe("CSV cells", () => {
 		["plain", "plain"],
 		["", ""],
 		["a,b", '"a,b"'],
+		// A semicolon is quoted too, whatever the file's separator (French Excel splits on it).
+		["a;b", '"a;b"'],
+		["Café;=1+1;", '"Café;=1+1;"'],
 		['il a dit "oui"', '"il a dit ""oui"""'],
 		["ligne 1\nligne 2", '"ligne 1\nligne 2"'],
 		["a\r\nb", '"a\r\nb"'],
@@ -164,34 +179,94 @@ describe("CSV cells", () => {
 	])("%j -> %j", (value, cell) => {
 		expect(escapeCsvCell(value)).toBe(cell);
 	});
+});
 
-	it("one column per question, after the submission's own columns", () => {
-		expect(buildCsvHeader(questionnaire)).toBe(
+describe("CSV formats", () => {
+	const row = {
+		id: "s1",
+		received_at: "2026-11-25T10:00:00.000Z",
+		questionnaire_version: "v",
+		role_label: "Formateur",
+		answers: JSON.stringify({
+			cafe: "=A1",
+			role: "formateur",
+			frequence: "mensuelle",
+			satisfaction: 5,
+			activites: ["bar", "cuisine", "disparue"],
+			consentement: true,
+			ancienne: "x",
+		}),
+	};
+
+	it("raw: the question ids as columns, stored values, UTC ISO time, `,`", () => {
+		expect(buildCsvHeader(questionnaire, RAW)).toBe(
 			["submission_id", "received_at", "questionnaire_version", "role_label", ...questionnaire.questions.map((q) => q.id)].join(",") +
 				"\r\n",
 		);
-		const line = buildCsvRecord(
-			questionnaire,
-			{
-				id: "s1",
-				received_at: "2026-11-25T10:00:00.000Z",
-				questionnaire_version: "v",
-				role_label: "Formateur",
-				answers: JSON.stringify({ cafe: "=A1", satisfaction: 5, activites: ["bar", "cuisine"], consentement: true, ancienne: "x" }),
-			},
-			"fr",
-		);
-		expect(parseCsv(line)).toEqual([
-			["s1", "2026-11-25T10:00:00.000Z", "v", "Formateur", "'=A1", "", "", "", "bar; cuisine", "5", "", "", "oui"],
+		expect(parseCsv(buildCsvRecord(questionnaire, row, RAW))).toEqual([
+			["s1", "2026-11-25T10:00:00.000Z", "v", "Formateur", "'=A1", "", "formateur", "mensuelle", "bar; cuisine; disparue", "5", "", "", "oui"],
 		]);
+	});
+
+	it("excel, French: `;`, the questions' labels, answers as labels, Paris time, one role column", () => {
+		const header = parseCsv(buildCsvHeader(questionnaire, EXCEL_FR), ";")[0]!;
+		expect(header).toEqual([
+			"Identifiant",
+			"Reçue le (Europe/Paris)",
+			"Nom du café",
+			"Ville",
+			"Votre rôle",
+			"À quelle fréquence accueillez-vous des stagiaires ?",
+			"Quelles activités proposez-vous ?",
+			"Êtes-vous satisfait·e du partenariat ?",
+			"Commentaire",
+			"Adresse e-mail (facultatif)",
+			questionnaire.questions.find((q) => q.id === "consentement")!.label.fr,
+			"Version du questionnaire",
+		]);
+		const line = buildCsvRecord(questionnaire, row, EXCEL_FR);
+		expect(parseCsv(line, ";")).toEqual([
+			["s1", "25/11/2026 11:00:00", "'=A1", "", "Formateur", "Chaque mois", "Bar et boissons chaudes; Cuisine; disparue", "5", "", "", "oui", "v"],
+		]);
+		// Every cell is on its own between separators: the file has exactly header.length - 1 per line.
+		expect(line.split(";").length).toBe(header.length + 2); // two more inside the quoted activities cell
+	});
+
+	it("excel, English: `,`, English labels and ISO-like local time", () => {
+		expect(parseCsv(buildCsvHeader(questionnaire, EXCEL_EN))[0]!.slice(0, 5)).toEqual(["Id", "Received (Europe/Paris)", "Name of the café", "Town", "Your role"]);
+		expect(parseCsv(buildCsvRecord(questionnaire, row, EXCEL_EN))[0]!.slice(0, 8)).toEqual([
+			"s1",
+			"2026-11-25 11:00:00",
+			"'=A1",
+			"",
+			"Formateur",
+			"Every month",
+			"Bar and hot drinks; Kitchen; disparue",
+			"5",
+		]);
+	});
+
+	it.each<[string, string, "fr" | "en", string]>([
+		["2026-11-25T10:00:00.000Z", "Europe/Paris", "fr", "25/11/2026 11:00:00"],
+		["2026-07-01T10:00:00.000Z", "Europe/Paris", "fr", "01/07/2026 12:00:00"], // summer time
+		["2026-03-29T00:59:59.000Z", "Europe/Paris", "fr", "29/03/2026 01:59:59"],
+		["2026-03-29T01:00:00.000Z", "Europe/Paris", "fr", "29/03/2026 03:00:00"], // the spring change
+		["2026-12-31T23:30:00.000Z", "Europe/Paris", "en", "2027-01-01 00:30:00"],
+		["2026-12-31T23:30:00.000Z", "UTC", "fr", "31/12/2026 23:30:00"],
+		["2026-11-25T10:00:00.000Z", "America/Cayenne", "fr", "25/11/2026 07:00:00"],
+		["pas une date", "Europe/Paris", "fr", "pas une date"],
+	])("local time of %s in %s (%s) is %s", (iso, tz, locale, expected) => {
+		expect(formatLocalDateTime(iso, tz, locale)).toBe(expected);
 	});
 });
 
 describe("a damaged stored row", () => {
 	it("fails naming the submission, never quoting its answers (the message reaches the log)", () => {
 		const row = { id: "s-damaged", received_at: "2026-11-25T10:00:00.000Z", questionnaire_version: "v", role_label: null, answers: "secret-4821 text" };
-		expect(() => buildCsvRecord(questionnaire, row, "fr")).toThrow(/submission s-damaged/);
-		expect(() => buildCsvRecord(questionnaire, row, "fr")).not.toThrow(/secret/);
+		for (const options of [EXCEL_FR, RAW]) {
+			expect(() => buildCsvRecord(questionnaire, row, options)).toThrow(/submission s-damaged/);
+			expect(() => buildCsvRecord(questionnaire, row, options)).not.toThrow(/secret/);
+		}
 	});
 });
 
@@ -208,11 +283,11 @@ describe("GET /api/admin/submissions.csv", () => {
 		const id = await submit(tricky);
 		await submit({ cafe: "Café normal" });
 
-		const res = await adminGet("/api/admin/submissions.csv");
+		const res = await adminGet("/api/admin/submissions.csv?format=raw");
 		expect(res.status).toBe(200);
 		const text = new TextDecoder().decode(await res.arrayBuffer());
 		const [header, ...rows] = parseCsv(text);
-		expect(header).toEqual(parseCsv(buildCsvHeader(questionnaire))[0]);
+		expect(header).toEqual(parseCsv(buildCsvHeader(questionnaire, RAW))[0]);
 		const col = (name: string) => header!.indexOf(name);
 		const row = rows.find((r) => r[col("submission_id")] === id)!;
 		expect(row[col("cafe")]).toBe(`'${tricky.cafe}`);
@@ -236,7 +311,7 @@ describe("GET /api/admin/submissions.csv", () => {
 		expect(all.results.length).toBe(results.length + 4);
 		const bound = all.results[all.results.length - 2]!.seq; // leaves the newest out
 
-		const reader = streamSubmissionsCsv(env.DB, questionnaire, { locale: "fr", maxSeq: bound, pageSize: 2 }).getReader();
+		const reader = streamSubmissionsCsv(env.DB, questionnaire, { ...EXCEL_FR, maxSeq: bound, pageSize: 2 }).getReader();
 		const chunks: string[] = [];
 		const decoder = new TextDecoder();
 		for (;;) {
@@ -247,7 +322,122 @@ describe("GET /api/admin/submissions.csv", () => {
 		// Header chunk, then one chunk per page of at most 2 rows.
 		const expectedIds = all.results.filter((r) => r.seq <= bound).map((r) => r.id);
 		expect(chunks.length).toBe(1 + Math.ceil(expectedIds.length / 2));
-		const [, ...rows] = parseCsv(chunks.join(""));
+		const [, ...rows] = parseCsv(chunks.join(""), ";");
 		expect(rows.map((r) => r[0])).toEqual(expectedIds);
+	});
+
+	it("by default is the French spreadsheet: `;`, labels, local time, the shared role label", async () => {
+		const id = await submit({ cafe: "Le Zinc", role: "formateur", frequence: "hebdomadaire", activites: ["caisse"], consentement: true });
+		const text = new TextDecoder().decode(await (await adminGet("/api/admin/submissions.csv")).arrayBuffer());
+		const [header, ...rows] = parseCsv(text, ";");
+		expect(header).toEqual(parseCsv(buildCsvHeader(questionnaire, EXCEL_FR), ";")[0]);
+		const row = rows.find((r) => r[0] === id)!;
+		const stored = await env.DB.prepare("SELECT received_at FROM submissions WHERE id = ?1").bind(id).first<{ received_at: string }>();
+		const col = (name: string) => header!.indexOf(name);
+		expect(row[col("Reçue le (Europe/Paris)")]).toBe(formatLocalDateTime(stored!.received_at, "Europe/Paris", "fr"));
+		expect(row[col("Reçue le (Europe/Paris)")]).toMatch(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
+		expect(row[col("Nom du café")]).toBe("Le Zinc");
+		// One role column, with the role's shared label (the first spelling, "Formateur" here).
+		expect(header!.filter((h) => /rôle|role/i.test(h))).toEqual(["Votre rôle"]);
+		expect(row[col("Votre rôle")]).toBe("Formateur");
+		expect(row[col("À quelle fréquence accueillez-vous des stagiaires ?")]).toBe("Chaque semaine");
+		expect(row[col("Quelles activités proposez-vous ?")]).toBe("Caisse et accueil");
+		expect(row.at(-1)).toBe(questionnaire.version);
+	});
+
+	it.each([
+		["format=xlsx", "format"],
+		["lang=de", "lang"],
+		["formt=raw", "formt"],
+	])("rejects ?%s with 400 naming the parameter", async (query, field) => {
+		const res = await adminGet(`/api/admin/submissions.csv?${query}`);
+		expect(res.status).toBe(400);
+		const body = (await res.json()) as { error: { code: string; fields: Record<string, string> } };
+		expect(body.error.code).toBe("invalid_query");
+		expect(Object.keys(body.error.fields)).toEqual([field]);
+	});
+});
+
+/**
+ * What a spreadsheet could run as a formula in `text`, read with `separator` (a proper RFC 4180
+ * parse) AND split naively on the other separator (what Excel does with a file whose separator is
+ * not its list separator): the start of every field outside a quoted cell.
+ */
+function findFormulaStarts(text: string, separator: "," | ";"): string[] {
+	const found: string[] = [];
+	for (const row of parseCsv(text, separator)) for (const cell of row) if (/^[=+\-@\t\r]/.test(cell)) found.push(cell);
+	const other = separator === "," ? ";" : ",";
+	let quoted = false;
+	for (let i = 0; i < text.length; i++) {
+		const ch = text[i]!;
+		if (ch === '"') quoted = !quoted;
+		else if (!quoted && (ch === other || ch === separator || ch === "\n") && /^([=+\-@\t]|\r(?!\n))/.test(text.slice(i + 1, i + 3))) {
+			found.push(text.slice(i, i + 20));
+		}
+	}
+	return found;
+}
+
+describe("no cell can start a formula, whether the file is split on `,` or on `;`", () => {
+	const hostile = [
+		"Café;=1+1;",
+		"Café,=1+1,",
+		"x;+33 6 12",
+		"x,-2",
+		"x;@SUM(A1:A9)",
+		'x";=1+1;"',
+		'"",=2+2',
+		"x;\t=3",
+		"x;\r=4",
+		"a\r\n=5;=6",
+		";=7",
+		",=8",
+		"=9;",
+	];
+
+	it("the checker itself catches today's failure (a `;` cell left unquoted in a `,` file)", () => {
+		expect(findFormulaStarts("id,cafe\r\n1,Café;=1+1;\r\n", ",")).toEqual([";=1+1;\r\n"]);
+		expect(findFormulaStarts("id,cafe\r\n1,Café;\r=1\r\n", ",")).toEqual([";\r=1\r\n"]);
+		expect(findFormulaStarts('id;cafe\r\n1;"Café,=1+1"\r\n', ";")).toEqual([]);
+		expect(findFormulaStarts("id;cafe\r\n1;=1\r\n", ";")).toEqual(["=1", ";=1\r\n"]);
+	});
+
+	it.each([
+		["excel fr", EXCEL_FR, ";"],
+		["excel en", EXCEL_EN, ","],
+		["raw", RAW, ","],
+	] as const)("%s: every cell of hostile stored rows", (_, options, separator) => {
+		const lines = hostile.map((value, i) =>
+			buildCsvRecord(
+				questionnaire,
+				{
+					id: `h${i}`,
+					received_at: value,
+					questionnaire_version: value,
+					role_label: value,
+					answers: JSON.stringify({ cafe: value, ville: value, role: value, frequence: value, activites: [value, "bar"], commentaire: value, email: value }),
+				},
+				options,
+			),
+		);
+		const text = buildCsvHeader(questionnaire, options) + lines.join("");
+		expect(findFormulaStarts(text, separator)).toEqual([]);
+		// And the cells still read back whole: one line per row, every value with its apostrophe.
+		const rows = parseCsv(text, separator);
+		expect(rows).toHaveLength(hostile.length + 1);
+		for (const [i, value] of hostile.entries()) expect(rows[i + 1]).toContain(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+	});
+
+	it.each([
+		["", ";"],
+		["?lang=en", ","],
+		["?format=raw", ","],
+	] as const)("GET /api/admin/submissions.csv%s with hostile answers sent through the form API", async (query, separator) => {
+		for (const value of hostile) {
+			await submit({ cafe: value, ville: value, role: `${value} rôle`, commentaire: `${value}\n${value}` });
+		}
+		const text = new TextDecoder().decode(await (await adminGet(`/api/admin/submissions.csv${query}`)).arrayBuffer());
+		expect(text).toContain("Café;=1+1;");
+		expect(findFormulaStarts(text, separator)).toEqual([]);
 	});
 });

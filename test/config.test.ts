@@ -3,7 +3,8 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../src/config";
+import devVarsExample from "../.dev.vars.example?raw";
+import { ADMIN_TOKEN_PLACEHOLDER, ConfigError, parseConfig } from "../src/config";
 import { app } from "../src/http/app";
 
 const TOKEN = "a-valid-admin-token-0123456789";
@@ -48,6 +49,33 @@ describe("parseConfig", () => {
 
 	it("a missing ADMIN_TOKEN says how to set it", () => {
 		expect(problemsOf({}).ADMIN_TOKEN).toMatch(/wrangler secret put ADMIN_TOKEN/);
+	});
+
+	it("refuses the placeholder token of .dev.vars.example, naming ADMIN_TOKEN", () => {
+		const placeholder = /^ADMIN_TOKEN=(.*)$/m.exec(devVarsExample)![1]!.trim();
+		expect(placeholder).toBe(ADMIN_TOKEN_PLACEHOLDER);
+		for (const token of [placeholder, ` ${placeholder} `]) {
+			let err: unknown;
+			try {
+				parseConfig({ ADMIN_TOKEN: token });
+			} catch (e) {
+				err = e;
+			}
+			expect(err).toBeInstanceOf(ConfigError);
+			expect((err as ConfigError).message).toMatch(/^Invalid configuration: ADMIN_TOKEN is still the placeholder of \.dev\.vars\.example/);
+			expect(Object.keys((err as ConfigError).problems)).toEqual(["ADMIN_TOKEN"]);
+		}
+		// A real token of the same length is fine.
+		expect(parseConfig({ ADMIN_TOKEN: "x".repeat(placeholder.length) }).ADMIN_TOKEN).toHaveLength(placeholder.length);
+	});
+
+	it("TIMEZONE: Europe/Paris by default, any IANA zone, a wrong one named", () => {
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN }).TIMEZONE).toBe("Europe/Paris");
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, TIMEZONE: " America/Cayenne " }).TIMEZONE).toBe("America/Cayenne");
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, TIMEZONE: "" }).TIMEZONE).toBe("Europe/Paris");
+		expect(problemsOf({ ADMIN_TOKEN: TOKEN, TIMEZONE: "Europe/Lutece" })).toEqual({
+			TIMEZONE: expect.stringMatching(/IANA time zone/),
+		});
 	});
 
 	it("TURNSTILE_SECRET without TURNSTILE_SITE_KEY names the site key (every form post would fail)", () => {

@@ -35,7 +35,9 @@ describe("POST /api/admin/erasures", () => {
 		expect(JSON.stringify(e).toLowerCase()).not.toContain("alice");
 		expect(await count(db, `SELECT COUNT(*) AS n FROM erased_submissions WHERE erasure_id = ?1`, body.id)).toBe(2);
 		expect(await storedCounters(db)).toEqual(await expectedCounters(db));
-		expect(await db.prepare(`SELECT value FROM counters WHERE name = 'role:barista'`).first("value")).toBe(0);
+		// barista's only use is gone: its counter and role go too (test/erasure-roles.test.ts).
+		expect(await db.prepare(`SELECT value FROM counters WHERE name = 'role:barista'`).first("value")).toBeNull();
+		expect(await count(db, `SELECT COUNT(*) AS n FROM roles WHERE role_key = 'barista'`)).toBe(0);
 		const audit = await db.prepare(`SELECT detail FROM audit_log WHERE action = 'erasure'`).first<{ detail: string }>();
 		expect(audit!.detail).not.toContain("alice");
 	});

@@ -440,7 +440,7 @@ document.addEventListener("DOMContentLoaded", () => {
 	$("retention-preview").addEventListener("click", (e) => previewRetention(e.currentTarget));
 	$("export-csv").addEventListener("click", (e) =>
 		busy(e.currentTarget, async () => {
-			await saveDownload("/api/admin/submissions.csv", "reponses.csv");
+			await saveDownload(`/api/admin/submissions.csv${lang === "en" ? "?lang=en" : ""}`, "reponses.csv");
 			flash(t("csvDone"));
 		}),
 	);

@@ -1,7 +1,8 @@
 // D1 queries for erasure requests: find a respondent's submissions, then delete them, fix the
-// counters and role use counts and record the erasure, all in ONE batch (one transaction); and
+// counters and the roles they used, and record the erasure, all in ONE batch (one transaction); and
 // the erased ids, which a restore never brings back and the verification drill leaves out.
 import { buildAuditStatement } from "./audit-log";
+import { buildRoleErasureStatements } from "./roles";
 
 /**
  * Tables holding submissions: the live one, plus the copies a replace keeps (restore_undo_*, which
@@ -53,17 +54,26 @@ export type ErasureEntry = {
 
 /**
  * Statements that erase `entry.submissionIds`, in order: decrement the counters ('total',
- * 'role:<key>', 'day:<YYYY-MM-DD of received_at>') and roles.use_count by the rows about to go,
- * delete the rows, record the erasure, its erased_submissions rows and an audit line.
+ * 'role:<key>', 'day:<YYYY-MM-DD of received_at>') by the rows about to go; take the erased
+ * respondents' words out of the roles (buildRoleErasureStatements: a role left without a use is
+ * deleted with its 'role:<key>' counter, a label they typed is replaced by a remaining spelling),
+ * in the live tables and in every copy a replace keeps; delete the rows; record the erasure, its
+ * erased_submissions rows and an audit line.
  * Counts are computed from the rows inside the batch, so a row already gone counts for nothing.
+ * A copy (`restore_undo_submissions`, `restore_stage_submissions`) always has its roles and
+ * counters tables beside it: a restore creates and drops the tables of one prefix together.
  */
 export function buildEraseStatements(db: D1Database, entry: ErasureEntry, copies: readonly string[] = []): D1PreparedStatement[] {
 	const ids = JSON.stringify(entry.submissionIds);
+	const copyTables = copies.filter((t) => t !== "submissions");
+	const sources = ["submissions", ...copyTables];
 	// Copies kept or loaded by a replace (see fetchSubmissionTables): their counters are
-	// recomputed when they become live, so deleting the rows is enough.
-	const copyDeletes = copies
-		.filter((t) => t !== "submissions")
-		.map((t) => db.prepare(`DELETE FROM "${t}" WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids));
+	// recomputed when they become live, so deleting the rows (and the roles only they used) is enough.
+	const copyRoleStatements = copyTables.flatMap((t) => {
+		const prefix = t.slice(0, -"submissions".length);
+		return buildRoleErasureStatements(db, ids, sources, { roles: `${prefix}roles`, submissions: t, counters: `${prefix}counters` });
+	});
+	const copyDeletes = copyTables.map((t) => db.prepare(`DELETE FROM "${t}" WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids));
 	const gone = `SELECT s.role_key, s.received_at FROM submissions s WHERE s.id IN (SELECT value FROM json_each(?1))`;
 	return [
 		db
@@ -78,12 +88,8 @@ export function buildEraseStatements(db: D1Database, entry: ErasureEntry, copies
 				    OR name IN (SELECT 'day:' || substr(received_at, 1, 10) FROM (${gone}))`,
 			)
 			.bind(ids, entry.requestedAt),
-		db
-			.prepare(
-				`UPDATE roles SET use_count = use_count - (SELECT COUNT(*) FROM (${gone}) g WHERE g.role_key = roles.role_key)
-				 WHERE role_key IN (SELECT role_key FROM (${gone}))`,
-			)
-			.bind(ids),
+		...buildRoleErasureStatements(db, ids, sources, { roles: "roles", submissions: "submissions", counters: "counters" }),
+		...copyRoleStatements,
 		db.prepare(`DELETE FROM submissions WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids),
 		...copyDeletes,
 		db

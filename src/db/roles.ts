@@ -25,12 +25,16 @@ export function buildRoleUseStatement(db: D1Database, role: RoleUse, at: string)
 		.bind(role.key, role.label, at);
 }
 
-/** Roles, most used first (ties: oldest first, so the order is stable). */
+/**
+ * Roles in use, most used first (ties: oldest first, so the order is stable). A role nobody uses
+ * any more (a restore can bring one back with no use) is never listed: its label may be the words
+ * of an erased respondent.
+ */
 export async function fetchRoles(db: D1Database, limit: number): Promise<RoleRow[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT role_key AS key, label, use_count, created_at, last_used_at
-			 FROM roles ORDER BY use_count DESC, seq ASC LIMIT ?`,
+			 FROM roles WHERE use_count > 0 ORDER BY use_count DESC, seq ASC LIMIT ?`,
 		)
 		.bind(limit)
 		.all<RoleRow>();
@@ -43,4 +47,68 @@ export const ROLE_CHOICES_LIMIT = 100;
 /** The roles offered in the form's picker: key and first spelling, most used first. */
 export async function fetchRoleChoices(db: D1Database): Promise<{ key: string; label: string }[]> {
 	return (await fetchRoles(db, ROLE_CHOICES_LIMIT)).map(({ key, label }) => ({ key, label }));
+}
+
+/** A roles table and the submissions table whose rows are its uses (live, or a restore's copy). */
+export type RoleTables = { roles: string; submissions: string; counters: string };
+
+const quote = (table: string) => {
+	if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table.slice(0, 40)}`);
+	return `"${table}"`;
+};
+
+/**
+ * Statements for an erasure batch that take erased respondents' words out of one roles table, as
+ * if their submissions had never been made. They must run BEFORE the erased rows are deleted.
+ * `?1` is the JSON array of erased submission ids; `sources` are every table that may hold those
+ * rows (their spellings are looked up there).
+ * - A role with no remaining use is deleted, and so is its `role:<key>` counter.
+ * - A role with remaining uses gets their count, first and last use times; and when its label is
+ *   a spelling typed by an erased respondent that no remaining respondent typed, the label becomes
+ *   the spelling of its oldest remaining use (its key when no remaining row holds a spelling).
+ * Labels typed by someone else stay as they are, so a public label never changes needlessly.
+ */
+export function buildRoleErasureStatements(
+	db: D1Database,
+	ids: string,
+	sources: readonly string[],
+	target: RoleTables,
+): D1PreparedStatement[] {
+	const R = quote(target.roles);
+	const S = quote(target.submissions);
+	const C = quote(target.counters);
+	const erased = sources
+		.map((t) => `SELECT role_key, json_extract(answers, '$.role') AS spelling FROM ${quote(t)} WHERE id IN (SELECT value FROM json_each(?1))`)
+		.join(" UNION ALL ");
+	const remaining = (key: string) => `FROM ${S} s WHERE s.role_key = ${key} AND s.id NOT IN (SELECT value FROM json_each(?1))`;
+	const spelled = `json_extract(s.answers, '$.role')`;
+	return [
+		db
+			.prepare(
+				`UPDATE ${R} SET
+				   use_count = (SELECT COUNT(*) ${remaining(`${R}.role_key`)}),
+				   created_at = max(created_at, (SELECT MIN(s.received_at) ${remaining(`${R}.role_key`)})),
+				   last_used_at = (SELECT MAX(s.received_at) ${remaining(`${R}.role_key`)}),
+				   label = CASE
+				     WHEN label IN (SELECT e.spelling FROM (${erased}) e WHERE e.role_key = ${R}.role_key)
+				      AND NOT EXISTS (SELECT 1 ${remaining(`${R}.role_key`)} AND ${spelled} = ${R}.label)
+				     THEN COALESCE((SELECT ${spelled} ${remaining(`${R}.role_key`)} AND ${spelled} IS NOT NULL ORDER BY s.seq LIMIT 1), role_key)
+				     ELSE label END
+				 WHERE role_key IN (SELECT role_key FROM (${erased}))
+				   AND EXISTS (SELECT 1 ${remaining(`${R}.role_key`)})`,
+			)
+			.bind(ids),
+		db
+			.prepare(
+				`DELETE FROM ${R} WHERE role_key IN (SELECT role_key FROM (${erased}))
+				   AND NOT EXISTS (SELECT 1 ${remaining(`${R}.role_key`)})`,
+			)
+			.bind(ids),
+		db
+			.prepare(
+				`DELETE FROM ${C} WHERE name IN (SELECT 'role:' || role_key FROM (${erased}))
+				   AND NOT EXISTS (SELECT 1 ${remaining(`substr(${C}.name, 6)`)})`,
+			)
+			.bind(ids),
+	];
 }

@@ -3,13 +3,19 @@
 import { z } from "@hono/zod-openapi";
 import { fetchMaxSubmissionSeq, fetchSubmissionPage, parseStoredJson, type SubmissionRow } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
-import { buildCsvHeader, buildCsvRecord, CSV_BOM } from "../questionnaire/csv";
+import { buildCsvFileName, buildCsvHeader, buildCsvRecord, CSV_BOM, CSV_FORMATS, type CsvOptions } from "../questionnaire/csv";
 import { questionnaire as defaultQuestionnaire, type Questionnaire } from "../questionnaire/definition";
 import type { Locale } from "../questionnaire/validate";
 import { createAdminRoute, createRouter } from "./router";
 import { errorResponse, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 
 export const ADMIN_PAGE_MAX = 200;
+
+/** The CSV export's query: ?format=excel (default) | raw, ?lang=fr|en (default: LOCALE). docs/questionnaire.md */
+const csvQuery = z.strictObject({
+	format: z.enum(CSV_FORMATS, { error: 'must be "excel" or "raw"' }).optional().default("excel"),
+	lang: z.enum(["fr", "en"], { error: 'must be "fr" or "en"' }).optional(),
+});
 /** Rows read from D1 per step of the CSV export. */
 export const CSV_PAGE_SIZE = 500;
 
@@ -70,7 +76,7 @@ function toListedSubmission(row: SubmissionRow): z.output<typeof ListedSubmissio
 export function streamSubmissionsCsv(
 	db: D1Database,
 	def: Questionnaire,
-	options: { locale: Locale; maxSeq: number; pageSize?: number },
+	options: CsvOptions & { maxSeq: number; pageSize?: number },
 ): ReadableStream<Uint8Array> {
 	const encoder = new TextEncoder();
 	const pageSize = options.pageSize ?? CSV_PAGE_SIZE;
@@ -79,13 +85,13 @@ export function streamSubmissionsCsv(
 	return new ReadableStream<Uint8Array>(
 		{
 			start(controller) {
-				controller.enqueue(encoder.encode(CSV_BOM + buildCsvHeader(def)));
+				controller.enqueue(encoder.encode(CSV_BOM + buildCsvHeader(def, options)));
 			},
 			async pull(controller) {
 				try {
 					const page = await fetchSubmissionPage(db, { cursor, limit: pageSize, order: "asc", maxSeq: options.maxSeq });
 					if (page.length > 0) {
-						controller.enqueue(encoder.encode(page.map((r) => buildCsvRecord(def, r, options.locale)).join("")));
+						controller.enqueue(encoder.encode(page.map((r) => buildCsvRecord(def, r, options)).join("")));
 						cursor = page[page.length - 1]!.seq;
 						rows += page.length;
 					}
@@ -142,21 +148,24 @@ export function createAdminSubmissionRoutes(def: Questionnaire) {
 			method: "get",
 			path: "/api/admin/submissions.csv",
 			tags: ["admin"],
-			summary: "Every submission as CSV (UTF-8 with BOM, streamed)",
+			summary: "Every submission as CSV (UTF-8 with BOM, streamed): for a spreadsheet (excel, default) or for tools (raw)",
+			request: { query: csvQuery },
 			responses: {
 				200: { description: "The CSV file, one row per submission.", content: { "text/csv": { schema: z.string() } } },
+				400: errorResponse("`invalid_query`: `fields` names the wrong parameter."),
 				500: SERVER_ERROR,
 			},
 		}),
 		async (c) => {
-			const locale = c.var.config.LOCALE;
+			const { format, lang } = c.req.valid("query");
+			const config = c.var.config;
+			const options: CsvOptions = { format, locale: lang ?? config.LOCALE, timeZone: config.TIMEZONE };
 			// Read before answering, so that a database failure is a 500 rather than a cut-off file.
 			const maxSeq = await fetchMaxSubmissionSeq(c.env.DB);
-			const day = new Date().toISOString().slice(0, 10);
-			return new Response(streamSubmissionsCsv(c.env.DB, def, { locale, maxSeq }), {
+			return new Response(streamSubmissionsCsv(c.env.DB, def, { ...options, maxSeq }), {
 				headers: {
 					"Content-Type": "text/csv; charset=utf-8",
-					"Content-Disposition": `attachment; filename="submissions-${day}.csv"`,
+					"Content-Disposition": `attachment; filename="${buildCsvFileName(options, new Date())}"`,
 					"Cache-Control": "no-store",
 					"X-Content-Type-Options": "nosniff",
 				},
