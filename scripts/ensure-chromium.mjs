@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Run by `npm test` before the browser tests: makes sure the Chromium they drive is there.
+// Run by `npm test` before the browser tests: makes sure the Chromium they drive is there, and
+// Debian's `age` (the interoperability test decrypts the off-site copies with it).
 // Debian's `chromium` package (docs/decisions.md, "Browser for the tests"): nothing to do when it
 // is installed; otherwise installed with apt-get when this machine can (root, or sudo without a
 // password); otherwise a message saying exactly what to install, and a non-zero exit.
@@ -9,7 +10,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
-const APT_INSTALL = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"];
+const aptInstall = (pkg) => ["apt-get", "install", "-y", "--no-install-recommends", pkg];
 
 /**
  * @typedef {object} ChromiumFacts
@@ -29,10 +30,12 @@ const APT_INSTALL = ["apt-get", "install", "-y", "--no-install-recommends", "chr
 /**
  * Pure: what to do about the tests' Chromium. Installs only Debian's package at the default path,
  * and only without asking for anything (root, or `sudo -n`); never touches a CHROMIUM_PATH.
+ * `pkg` is the Debian package that provides `f.path` (chromium by default).
  * @param {ChromiumFacts} f
+ * @param {string} [pkg]
  * @returns {ChromiumPlan}
  */
-export function planChromium(f) {
+export function planChromium(f, pkg = "chromium") {
 	if (f.exists) return { action: "none" };
 	const retry = "then run `npm test` again.";
 	if (f.custom) {
@@ -46,12 +49,12 @@ export function planChromium(f) {
 	}
 	const apt = ["env", "DEBIAN_FRONTEND=noninteractive"];
 	const update = [...apt, "apt-get", "update"];
-	const install = [...apt, ...APT_INSTALL];
+	const install = [...apt, ...aptInstall(pkg)];
 	if (f.isRoot) return { action: "install", commands: [update, install] };
 	if (f.canSudo) return { action: "install", commands: [["sudo", "-n", ...update], ["sudo", "-n", ...install]] };
 	return {
 		action: "fail",
-		message: `${f.path} is missing, and installing it needs root: run \`sudo apt-get install -y --no-install-recommends chromium\` (Debian's chromium package), ${retry}`,
+		message: `${f.path} is missing, and installing it needs root: run \`sudo apt-get install -y --no-install-recommends ${pkg}\` (Debian's ${pkg} package), ${retry}`,
 	};
 }
 
@@ -80,24 +83,33 @@ export function findChromiumFacts(env = process.env) {
 }
 
 function main() {
-	const facts = findChromiumFacts();
-	const plan = planChromium(facts);
+	const code = ensure(findChromiumFacts(), "chromium");
+	if (code !== 0) return code;
+	const age = { ...findChromiumFacts({ ...process.env, CHROMIUM_PATH: "" }), path: AGE, custom: false, exists: isExecutable(AGE) };
+	return ensure(age, "age");
+}
+
+/** Debian's age, for the test that decrypts an off-site copy with the standard tool. */
+export const AGE = "/usr/bin/age";
+
+function ensure(facts, pkg) {
+	const plan = planChromium(facts, pkg);
 	if (plan.action === "none") return 0;
 	if (plan.action === "fail") {
 		console.error(`\n${plan.message}\n`);
 		return 1;
 	}
-	console.error(`${facts.path} is missing: installing Debian's chromium package for the browser tests.`);
+	console.error(`${facts.path} is missing: installing Debian's ${pkg} package for the tests.`);
 	for (const [command, ...args] of plan.commands) {
 		console.error(`$ ${[command, ...args].join(" ")}`);
 		const run = spawnSync(command, args, { stdio: "inherit" });
 		if (run.status !== 0) {
-			console.error(`\nInstalling chromium failed (${command} exited ${run.status ?? run.signal}). Install it yourself: \`sudo apt-get install -y --no-install-recommends chromium\`, then run \`npm test\` again.\n`);
+			console.error(`\nInstalling ${pkg} failed (${command} exited ${run.status ?? run.signal}). Install it yourself: \`sudo apt-get install -y --no-install-recommends ${pkg}\`, then run \`npm test\` again.\n`);
 			return 1;
 		}
 	}
 	if (!isExecutable(facts.path)) {
-		console.error(`\nThe chromium package is installed but ${facts.path} is still missing: set CHROMIUM_PATH to the Chromium executable.\n`);
+		console.error(`\nThe ${pkg} package is installed but ${facts.path} is still missing${pkg === "chromium" ? ": set CHROMIUM_PATH to the Chromium executable" : ""}.\n`);
 		return 1;
 	}
 	return 0;
