@@ -6,6 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkChunk } from "../src/snapshots/codec.ts";
+import { OffsiteError, pull, push, verifyLocal } from "./offsite.mjs";
 
 const HELP = `Usage: npm run admin -- <command> [options]
 
@@ -25,6 +26,18 @@ Commands:
   retention                    What the retention policy would keep and remove now (dry run).
   export-csv [--out FILE]      Download all answers as a spreadsheet (CSV).
 
+Copies outside Cloudflare (docs/offsite.md):
+  pull <dir> [--recipient AGE_KEY]... [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
+                               Incremental, verified mirror of every complete snapshot in DIR
+                               (one folder per snapshot), encrypted with age when recipients are
+                               given (--recipient, or $BACKUP_AGE_RECIPIENTS).
+  verify-local <dir> [--identity KEYFILE]
+                               Re-check a mirror offline (with the age key file if encrypted).
+  push <dir>/<snapshotId> [--identity KEYFILE]
+                               Recovery: upload a local copy into this deployment (checked by
+                               the server), then restore from it.
+  Exit codes: 0 done, 1 error, 3 network, 4 authentication, 5 verification failed.
+
 Options:
   --url URL      Server address (default: $ADMIN_URL or http://127.0.0.1:8787)
   --token TOKEN  Administrator token (default: $ADMIN_TOKEN, or ADMIN_TOKEN in .dev.vars)
@@ -41,6 +54,11 @@ const { values: opts, positionals } = parseArgs({
 		yes: { type: "boolean", default: false },
 		json: { type: "boolean", default: false },
 		"no-wait": { type: "boolean", default: false },
+		recipient: { type: "string", multiple: true },
+		identity: { type: "string" },
+		"keep-daily": { type: "string" },
+		"keep-weekly": { type: "string" },
+		"keep-monthly": { type: "string" },
 		help: { type: "boolean", short: "h", default: false },
 	},
 });
@@ -177,6 +195,16 @@ async function fetchAndCheck(id, onChunk, beforeChunks) {
 }
 
 const commands = {
+	async pull(dir) {
+		await pull(dir, opts, { baseUrl, token: readToken() });
+	},
+	async "verify-local"(dir) {
+		await verifyLocal(dir, opts);
+	},
+	async push(folder) {
+		await push(folder, opts, { baseUrl, token: readToken() });
+	},
+
 	async status() {
 		print(await getJson("/api/admin/status"), (s) => {
 			const run = s.lastRun;
@@ -332,7 +360,10 @@ try {
 		await commands[command](arg);
 	}
 } catch (err) {
-	if (err instanceof CliError) {
+	if (err instanceof OffsiteError) {
+		console.error(`Erreur : ${err.message}`);
+		process.exitCode = err.exitCode;
+	} else if (err instanceof CliError) {
 		console.error(`Error: ${err.message}`);
 		process.exitCode = 1;
 	} else throw err;

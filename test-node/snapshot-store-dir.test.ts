@@ -37,3 +37,19 @@ describe("local directory adapter: what a person sees on disk", () => {
 		}
 	});
 });
+
+describeSnapshotStoreContract("local directory with the mirror's key prefix", async () => ({
+	store: directorySnapshotStore(await freshRoot(), { keyPrefix: "snapshots/" }),
+	prefix: "snapshots/p/",
+}));
+
+describe("local directory adapter with a key prefix (the administrator's mirror)", () => {
+	it("keeps one folder per snapshot right under its root", async () => {
+		const root = await freshRoot();
+		const store = directorySnapshotStore(root, { keyPrefix: "snapshots/" });
+		await store.put("snapshots/2026-11-25T020000Z-abc/manifest.json", "{}");
+		expect(await readdir(root)).toEqual(["2026-11-25T020000Z-abc"]);
+		expect(await store.listFolders("snapshots/")).toEqual(["snapshots/2026-11-25T020000Z-abc/"]);
+		await expect(store.put("elsewhere/x", "x")).rejects.toThrow(/invalid object key/);
+	});
+});

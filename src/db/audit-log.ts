@@ -1,7 +1,7 @@
 // The audit_log table: one line per administrative action that changed data (an erasure, a
 // restore, an undo), with a small JSON detail of ids and counts, never personal data.
 
-export type AuditAction = "erasure" | "restore" | "restore_undo" | "restore_unsigned_override";
+export type AuditAction = "erasure" | "restore" | "restore_undo" | "restore_unsigned_override" | "snapshot_import";
 
 /** One audit line, as a statement for the batch that does the action (so both land or neither). */
 export function buildAuditStatement(

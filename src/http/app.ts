@@ -10,6 +10,7 @@ import { backupRoutes } from "./backups";
 import { erasureRoutes } from "./erasures";
 import { ApiError, buildAllowedMethods } from "./errors";
 import { healthRoutes } from "./health";
+import { importRoutes } from "./imports";
 import { registerOpenApiRoute } from "./openapi";
 import { isPageRequest, pageRoutes, renderPageError } from "./page-routes";
 import { restoreRoutes } from "./restore";
@@ -37,6 +38,7 @@ app.route("/", retentionRoutes);
 app.route("/", verificationRoutes);
 app.route("/", restoreRoutes);
 app.route("/", erasureRoutes);
+app.route("/", importRoutes);
 registerOpenApiRoute(app);
 
 app.notFound((c) => {

@@ -3,10 +3,10 @@
 // out of the primary and after its upload, the manifest LAST. With age recipients, every object of
 // the copy is encrypted (docs/backup-format.md, "Encrypted copies"); a plain `SHA256SUMS` lists the
 // stored bytes, so that anyone can check the copy with `sha256sum -c` without the private key.
-import { openChunk, type Decryptor, type Encryptor } from "../snapshots/codec";
-import { chunkKey, manifestKey, serializeManifest, sha256Hex, snapshotPrefix, type ChunkEntry, type Manifest } from "../snapshots/format";
-import { MANIFEST_SIGNATURE_META, isTrusted, signManifest } from "../snapshots/signature";
-import { MANIFEST_SHA_META, listSnapshotFolders, readManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
+import { openChunk, type Decryptor, type Encryptor } from "../snapshots/codec.ts";
+import { chunkKey, manifestKey, serializeManifest, sha256Hex, snapshotPrefix, type ChunkEntry, type Manifest } from "../snapshots/format.ts";
+import { MANIFEST_SIGNATURE_META, isTrusted, signManifest } from "../snapshots/signature.ts";
+import { MANIFEST_SHA_META, listSnapshotFolders, readManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store.ts";
 
 /** Name of the checksum list in every copied snapshot folder (sha256sum format). */
 export const SUMS_NAME = "SHA256SUMS";

@@ -31,10 +31,18 @@ function isMissing(err: unknown): boolean {
 	return (err as NodeJS.ErrnoException)?.code === "ENOENT";
 }
 
-export function directorySnapshotStore(root: string): SnapshotStore {
+/**
+ * `options.keyPrefix` (e.g. "snapshots/") is stripped from every key on disk: the administrator's
+ * mirror keeps one folder per snapshot right under `root` (`<root>/<snapshotId>/…`) while the keys
+ * stay the bucket's. Keys outside the prefix are refused.
+ */
+export function directorySnapshotStore(root: string, options: { keyPrefix?: string } = {}): SnapshotStore {
+	const keyPrefix = options.keyPrefix ?? "";
 	const fileOf = (key: string) => {
-		checkKey(key);
-		return path.join(root, ...key.split("/"));
+		if (!key.startsWith(keyPrefix)) throw new StoreError("other", `invalid object key: ${JSON.stringify(key)}`);
+		const rel = key.slice(keyPrefix.length);
+		checkKey(rel);
+		return path.join(root, ...rel.split("/"));
 	};
 
 	async function readMeta(file: string): Promise<Record<string, string>> {
@@ -60,7 +68,7 @@ export function directorySnapshotStore(root: string): SnapshotStore {
 			const full = path.join(dir, e.name);
 			if (e.isDirectory()) await walk(full, out);
 			else if (e.isFile()) {
-				const key = path.relative(root, full).split(path.sep).join("/");
+				const key = keyPrefix + path.relative(root, full).split(path.sep).join("/");
 				out.push({ key, size: (await stat(full)).size, metadata: await readMeta(full) });
 			}
 		}
@@ -127,8 +135,10 @@ export function directorySnapshotStore(root: string): SnapshotStore {
 		},
 		async list(prefix) {
 			// Walk from the deepest folder the prefix names, then filter by the full prefix.
-			const cut = prefix.lastIndexOf("/");
-			const base = cut < 0 ? root : path.join(root, ...prefix.slice(0, cut).split("/"));
+			if (!prefix.startsWith(keyPrefix) && !keyPrefix.startsWith(prefix)) return [];
+			const rel = prefix.length > keyPrefix.length ? prefix.slice(keyPrefix.length) : "";
+			const cut = rel.lastIndexOf("/");
+			const base = cut < 0 ? root : path.join(root, ...rel.slice(0, cut).split("/"));
 			const out: ObjectInfo[] = [];
 			await walk(base, out);
 			return out.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
