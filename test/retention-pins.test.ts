@@ -2,8 +2,10 @@
 // End to end on real local D1/R2 through the real BackupWorkflow (its retention hook) and the app.
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { runRetention } from "../src/retention/job";
 import { listSnapshotFolders } from "../src/snapshots/store";
 import { ADMIN, insertSubmissions, resetStorage, runBackup, snapshotIdOfRun } from "./backup-helpers";
+import { writeCountSnapshot } from "./helpers/snapshot";
 
 const HOUR = 3_600_000;
 
@@ -96,5 +98,78 @@ describe("a data loss pins the snapshots taken before it", () => {
 		expect(await listSnapshotFolders(env.R2_BUCKET)).not.toContain(p);
 		// The released pin is the new baseline: the same drop is not pinned again.
 		expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM retention_pins").first<{ n: number }>())!.n).toBe(1);
+	});
+
+	it("a drop explained by erasure requests pins nothing: normal retention goes on", async () => {
+		await insertSubmissions(40);
+		const p = await backupAt(yesterdayAt(10));
+		for (let i = 11; i <= 40; i++) {
+			const res = await api("/api/admin/erasures", {
+				method: "POST",
+				headers: { "Content-Type": "application/json" },
+				body: JSON.stringify({ submissionId: `sub-${String(i).padStart(7, "0")}` }),
+			});
+			expect(res.status).toBe(201);
+		}
+		const after = [await backupAt(yesterdayAt(11)), await backupAt(yesterdayAt(12)), await backupAt(yesterdayAt(13))];
+		expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM retention_pins").first<{ n: number }>())!.n).toBe(0);
+		expect((await retentionOf(after[2]!)).result.pins).toEqual([]);
+		// P holds no slot (the day's is the newest) and the 25 % cap lets the oldest go: P.
+		expect(await listSnapshotFolders(env.R2_BUCKET)).toEqual(after);
+		expect(after).not.toContain(p);
+	});
+});
+
+describe("snapshots read by a running restore or verification are never deleted", () => {
+	const NOW = new Date("2026-11-25T13:30:00Z");
+	const ONE_DAY = { keepDaily: 1, keepWeekly: 0, keepMonthly: 0 };
+	/** Four snapshots the same day, no loss: with one daily slot and the 25 % cap, the oldest goes. */
+	async function fourSnapshots(): Promise<string[]> {
+		const ids: string[] = [];
+		for (const h of [10, 11, 12, 13]) ids.push((await writeCountSnapshot(env.R2_BUCKET, new Date(Date.UTC(2026, 10, 25, h)), 40)).snapshotId);
+		return ids;
+	}
+	const insertRestore = (id: string, snapshotId: string, status: string, at: Date) =>
+		env.DB.prepare("INSERT INTO restore_runs (id, snapshot_id, mode, status, requested_at) VALUES (?, ?, 'dry-run', ?, ?)")
+			.bind(id, snapshotId, status, at.toISOString())
+			.run();
+
+	it("a queued or running restore keeps its snapshot, with the reason", async () => {
+		const ids = await fourSnapshots();
+		await insertRestore("restore-2026-11-25t132500z-aaaa", ids[0]!, "running", new Date("2026-11-25T13:25:00Z"));
+		await insertRestore("restore-2026-11-25t132600z-bbbb", ids[1]!, "queued", new Date("2026-11-25T13:26:00Z"));
+		await insertRestore("restore-2026-11-25t120000z-cccc", ids[2]!, "complete", new Date("2026-11-25T12:00:00Z"));
+		const s = await runRetention(env, { now: NOW, backupStatus: "complete", dryRun: false, policy: ONE_DAY });
+		const byId = new Map(s.snapshots.map((d) => [d.id, d]));
+		expect(byId.get(ids[0]!)).toMatchObject({ keep: true, reasons: ["in use: restore restore-2026-11-25t132500z-aaaa is reading this snapshot"] });
+		expect(byId.get(ids[1]!)).toMatchObject({ keep: true, reasons: ["in use: restore restore-2026-11-25t132600z-bbbb is reading this snapshot"] });
+		// The finished restore holds nothing: its snapshot is the one the cap lets go.
+		expect(s.removed).toBe(1);
+		expect(byId.get(ids[2]!)).toMatchObject({ keep: false, deletion: "removed" });
+		expect(await listSnapshotFolders(env.R2_BUCKET)).toEqual([ids[0], ids[1], ids[3]]);
+		expect(s.readers.map((r) => r.runId)).toEqual(["restore-2026-11-25t132500z-aaaa", "restore-2026-11-25t132600z-bbbb"]);
+	});
+
+	it("a running verification holds every snapshot", async () => {
+		const ids = await fourSnapshots();
+		await env.DB.prepare("INSERT INTO verification_runs (id, scheduled_time, status, started_at) VALUES ('verify-manual-20261125T132000Z-abcdef', ?1, 'running', ?1)")
+			.bind("2026-11-25T13:20:00.000Z")
+			.run();
+		const s = await runRetention(env, { now: NOW, backupStatus: "complete", dryRun: false, policy: ONE_DAY });
+		expect(s.removed).toBe(0);
+		expect(s.snapshots.every((d) => d.reasons.includes("in use: verification verify-manual-20261125T132000Z-abcdef is reading the snapshots"))).toBe(true);
+		expect(await listSnapshotFolders(env.R2_BUCKET)).toEqual(ids);
+	});
+
+	it("a run recorded as running more than an hour ago whose Workflow does not exist holds nothing", async () => {
+		const ids = await fourSnapshots();
+		await insertRestore("restore-2026-11-25t100000z-dead", ids[0]!, "running", new Date("2026-11-25T10:00:00Z"));
+		await env.DB.prepare("INSERT INTO verification_runs (id, scheduled_time, status, started_at) VALUES ('verify-2026-11-23', ?1, 'running', ?1)")
+			.bind("2026-11-23T03:00:00.000Z")
+			.run();
+		const s = await runRetention(env, { now: NOW, backupStatus: "complete", dryRun: false, policy: ONE_DAY });
+		expect(s.readers).toEqual([]);
+		expect(s.removed).toBe(1);
+		expect(await listSnapshotFolders(env.R2_BUCKET)).toEqual(ids.slice(1));
 	});
 });
