@@ -58,10 +58,10 @@ export function buildPinMessage(pin: PinFacts, lang: "fr" | "en"): string {
 	const parts: string[] = [];
 	for (const t of pin.tables) {
 		const lost = noun(lang, t.table, t.lost);
-		const many = noun(lang, t.table, 2).word;
+		const held = noun(lang, t.table, t.from).word;
 		let line = fr
-			? `la sauvegarde du ${formatWhen(t.fromSnapshot, lang)} contenait ${t.from} ${many}, celle du ${formatWhen(pin.detectedIn, lang)} en contient ${t.to} : ${t.lost} ${lost.word} ${lost.gone} sans demande d'effacement`
-			: `the backup of ${formatWhen(t.fromSnapshot, lang)} held ${t.from} ${many}, the one of ${formatWhen(pin.detectedIn, lang)} holds ${t.to}: ${t.lost} ${lost.word} ${lost.gone} without an erasure request`;
+			? `la sauvegarde du ${formatWhen(t.fromSnapshot, lang)} contenait ${t.from} ${held}, celle du ${formatWhen(pin.detectedIn, lang)} en contient ${t.to} : ${t.lost} ${lost.word} ${lost.gone} sans demande d'effacement`
+			: `the backup of ${formatWhen(t.fromSnapshot, lang)} held ${t.from} ${held}, the one of ${formatWhen(pin.detectedIn, lang)} holds ${t.to}: ${t.lost} ${lost.word} ${lost.gone} without an erasure request`;
 		if (t.erased > 0) {
 			line += fr
 				? ` (${t.erased === 1 ? "1 autre a été effacée" : `${t.erased} autres ont été effacées`} à la demande)`
