@@ -190,7 +190,7 @@ export const WATCHED_TABLES: readonly { table: string; adjust: "erasures" | null
 	{ table: "audit_log", adjust: null, minLost: 1 },
 ];
 
-/** Submissions erased strictly before `t`, and within [from, to] (inclusive). */
+/** Submissions erased strictly before `before`, and (when given) within [from, to], bounds included. */
 function countErased(erasures: readonly ErasureEvent[], before: Date, from?: Date, to?: Date): { before: number; during: number } {
 	let b = 0;
 	let d = 0;
