@@ -24,6 +24,10 @@ Commands:
   restore-status <restoreId>   Progress of a restore.
   undo                         Bring back the data replaced by the last "replace" restore.
   retention                    What the retention policy would keep and remove now (dry run).
+  pins [--all]                 Sauvegardes épinglées après une disparition de données, et pourquoi
+                               (--all : aussi les épinglages libérés).
+  release-pin <pinId> [--yes]  Libérer un épinglage : la conservation normale s'applique de nouveau
+                               à ses sauvegardes (demande une confirmation, sauf --yes).
   export-csv [--out FILE]      Download all answers as a spreadsheet (CSV).
 
 Copies outside Cloudflare (docs/offsite.md):
@@ -52,6 +56,7 @@ const { values: opts, positionals } = parseArgs({
 		out: { type: "string" },
 		mode: { type: "string", default: "dry-run" },
 		yes: { type: "boolean", default: false },
+		all: { type: "boolean", default: false },
 		json: { type: "boolean", default: false },
 		"no-wait": { type: "boolean", default: false },
 		recipient: { type: "string", multiple: true },
@@ -326,6 +331,35 @@ const commands = {
 		print(await getJson("/api/admin/retention"));
 	},
 
+	async pins() {
+		const { pins } = await getJson(`/api/admin/pins${opts.all ? "" : "?status=active"}`);
+		print(pins, (list) => {
+			if (list.length === 0) {
+				console.log(opts.all ? "Aucun épinglage." : "Aucune sauvegarde épinglée : aucune disparition de données constatée.");
+				return;
+			}
+			for (const p of list) printPin(p);
+		});
+	},
+
+	async "release-pin"(id) {
+		if (!id) throw new CliError("Quel épinglage ? `npm run admin -- release-pin <pinId>` (voir `npm run admin -- pins`)");
+		const pin = await getJson(`/api/admin/pins/${encodeURIComponent(id)}`);
+		if (!pin.active) throw new CliError(`L'épinglage ${id} est déjà libéré (${frenchTime(pin.releasedAt)}).`);
+		if (!opts.json) printPin(pin);
+		if (!opts.yes) {
+			const { createInterface } = await import("node:readline/promises");
+			const rl = createInterface({ input: process.stdin, output: process.stdout });
+			const answer = await rl.question(
+				`Les ${pin.snapshotIds.length} sauvegarde(s) d'avant la baisse pourront de nouveau être supprimées par la conservation normale.\nTapez « libérer » pour confirmer : `,
+			);
+			rl.close();
+			if (answer.trim() !== "libérer") throw new CliError("Non confirmé : l'épinglage est maintenu.");
+		}
+		const released = await postJson(`/api/admin/pins/${encodeURIComponent(id)}/release`, {});
+		print(released, (p) => console.log(`Épinglage ${p.id} libéré.\n  ${p.message.fr}`));
+	},
+
 	async "export-csv"() {
 		const file = opts.out ?? `reponses-${new Date().toISOString().slice(0, 10)}.csv`;
 		const res = await call("/api/admin/submissions.csv");
@@ -333,6 +367,21 @@ const commands = {
 		console.log(`Saved ${file}`);
 	},
 };
+
+/** `25/11/2026 à 03:00 UTC` from an ISO time. */
+function frenchTime(iso) {
+	if (!iso) return "?";
+	return `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)} à ${iso.slice(11, 16)} UTC`;
+}
+
+/** One pin, in French: state, reason, the snapshots it keeps, and how to release it. */
+function printPin(p) {
+	console.log(`Épinglage ${p.id} — ${p.active ? `ACTIF depuis le ${frenchTime(p.createdAt)}` : `libéré le ${frenchTime(p.releasedAt)}`}`);
+	console.log(`  ${p.message.fr}`);
+	console.log(`  Sauvegardes gardées (${p.snapshotIds.length}) : ${p.snapshotIds.join(", ")}`);
+	if (p.active) console.log(`  Pour le libérer : npm run admin -- release-pin ${p.id}`);
+	console.log("");
+}
 
 /** The dry run's per-table changes, as a small table. */
 function printDiff(report) {

@@ -153,7 +153,7 @@ function progress(total) {
 /** Apply the mirror's retention (the Worker's policy code) and remove what it does not keep. */
 async function pruneMirror(dir, mirror, policy, now) {
 	const ids = await listCopiedSnapshots(mirror);
-	const facts = ids.map((id) => ({ id, time: parseSnapshotTime(id), verified: true, submissions: null }));
+	const facts = ids.map((id) => ({ id, time: parseSnapshotTime(id), verified: true, tables: {} }));
 	const removed = [];
 	for (const d of keepNewestVerified(applyPolicy(facts, policy, now), facts, now)) {
 		if (d.keep) continue;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -14,14 +15,19 @@ const work = mkdtempSync(path.join(tmpdir(), "admin-cli-"));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function admin(args: string[], token = BROWSER_TEST_ADMIN_TOKEN) {
+function admin(args: string[], token = BROWSER_TEST_ADMIN_TOKEN, input = "") {
 	const run = spawnSync(process.execPath, [path.join(ROOT, "scripts/admin.mjs"), ...args], {
 		cwd: work,
 		env: { ...process.env, ADMIN_URL: inject("baseUrl"), ADMIN_TOKEN: token },
 		encoding: "utf8",
+		input,
 		timeout: 120_000,
 	});
 	return { code: run.status, out: run.stdout, err: run.stderr };
+}
+
+function sql(statement: string): Record<string, unknown>[] {
+	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
 }
 
 describe("npm run admin", () => {
@@ -79,5 +85,50 @@ describe("npm run admin", () => {
 		const badId = admin(["verify", "../../etc"]);
 		expect(badId.code).toBe(1);
 		expect(badId.err).toMatch(/400 invalid_id/);
+	});
+
+	it("lists, in French, the backups pinned after a data loss, and releases them after confirmation", async () => {
+		// One answer, a backup, the answer vanishes without an erasure request, another backup.
+		sql(`INSERT INTO submissions (id, received_at, questionnaire_version, role_key, answers, validation)
+		     VALUES ('cli-pin-vanishes', '2026-01-01T00:00:00Z', '1', 'formateur', '{"cafe":"Pin"}', '{}')`);
+		expect(admin(["backup"]).code).toBe(0);
+		sql(`DELETE FROM submissions WHERE id = 'cli-pin-vanishes'`);
+		const after = admin(["backup"]);
+		expect(after.code).toBe(0);
+		const detectedIn = /snapshot (\S+),/.exec(after.out)?.[1];
+		const pinId = `pin-${detectedIn}`;
+
+		// Retention runs after the backup is reported complete (an after-backup step): wait for the pin.
+		let pins = admin(["pins"]);
+		for (let i = 0; i < 60 && !pins.out.includes(pinId); i++) {
+			await new Promise((r) => setTimeout(r, 500));
+			pins = admin(["pins"]);
+		}
+		expect(pins.code).toBe(0);
+		expect(pins.out).toMatch(new RegExp(`^Épinglage ${pinId} — ACTIF depuis le \\d{2}/\\d{2}/\\d{4} à \\d{2}:\\d{2} UTC$`, "m"));
+		expect(pins.out).toContain("1 réponse a disparu sans demande d'effacement");
+		expect(pins.out).toMatch(/Sauvegardes gardées \(\d+\) : /);
+		expect(pins.out).toContain(`npm run admin -- release-pin ${pinId}`);
+
+		// Not confirmed: the pin holds.
+		const refused = admin(["release-pin", pinId], BROWSER_TEST_ADMIN_TOKEN, "non\n");
+		expect(refused.code).toBe(1);
+		expect(refused.err).toMatch(/Non confirmé : l'épinglage est maintenu\./);
+		expect(admin(["pins"]).out).toContain(pinId);
+
+		const released = admin(["release-pin", pinId], BROWSER_TEST_ADMIN_TOKEN, "libérer\n");
+		expect(released.code).toBe(0);
+		expect(released.out).toMatch(new RegExp(`Épinglage ${pinId} libéré\\.$`, "m"));
+		expect(admin(["pins"]).out).not.toContain(pinId);
+		expect(admin(["pins", "--all"]).out).toMatch(new RegExp(`^Épinglage ${pinId} — libéré le `, "m"));
+		const audit = sql(`SELECT detail FROM audit_log WHERE action = 'retention_pin_released'`).map((r) => JSON.parse(String(r.detail)).pinId);
+		expect(audit).toContain(pinId);
+
+		const again = admin(["release-pin", pinId, "--yes"]);
+		expect(again.code).toBe(1);
+		expect(again.err).toMatch(/déjà libéré/);
+		const unknown = admin(["release-pin", "pin-nope", "--yes"]);
+		expect(unknown.code).toBe(1);
+		expect(unknown.err).toMatch(/400 invalid_id/);
 	});
 });

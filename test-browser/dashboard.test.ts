@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 
@@ -32,6 +33,10 @@ async function openDashboard(viewport = { width: 1100, height: 900 }): Promise<{
 	return { page, errors };
 }
 
+function sql(statement: string): Record<string, unknown>[] {
+	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
+}
+
 async function signIn(page: Page, token: string): Promise<void> {
 	await page.fill("#token", token);
 	await page.click("#login button[type=submit]");
@@ -48,6 +53,12 @@ async function flashText(page: Page, pattern: RegExp): Promise<string> {
  * shows the new snapshot first. Returns its id.
  */
 async function backUpNow(page: Page): Promise<string> {
+	// A previous backup's "Sauvegarde réussie" must not be mistaken for this one's.
+	await page.evaluate(() => {
+		const flash = document.getElementById("flash")!;
+		flash.hidden = true;
+		flash.textContent = "";
+	});
 	await page.click("#backup-now");
 	const done = await flashText(page, /Sauvegarde réussie|a échoué/);
 	const snapshotId = /Sauvegarde réussie : (\S+),/.exec(done)?.[1];
@@ -105,6 +116,49 @@ describe("administrator dashboard", () => {
 		expect(first).toMatch(/Gardée/);
 		// The reason column is filled from the API (e.g. "daily 2026-…", "newest verified…").
 		expect((await rows.first().locator("td").nth(2).innerText()).trim()).not.toBe("");
+		expect(errors).toEqual([]);
+		await page.context().close();
+	});
+
+	it("shows a data loss's pin in French, marks the pinned backups, and releases it", async () => {
+		const { page, errors } = await openDashboard();
+		await signIn(page, BROWSER_TEST_ADMIN_TOKEN);
+		await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
+		// One answer, a backup, the answer vanishes without an erasure request, another backup.
+		sql(`INSERT INTO submissions (id, received_at, questionnaire_version, role_key, answers, validation)
+		     VALUES ('dashboard-pin-vanishes', '2026-01-01T00:00:00Z', '1', 'formateur', '{"cafe":"Pin"}', '{}')`);
+		const before = await backUpNow(page);
+		sql(`DELETE FROM submissions WHERE id = 'dashboard-pin-vanishes'`);
+		const detectedIn = await backUpNow(page);
+		const pinId = `pin-${detectedIn}`;
+		// Retention runs after the backup is reported complete (an after-backup step): refresh until the pin shows.
+		const card = page.locator(`#pins .notice.error[data-pin="${pinId}"]`);
+		await expect
+			.poll(async () => {
+				if (await card.isVisible()) return true;
+				await page.click("#refresh");
+				return false;
+			}, { timeout: 60_000 })
+			.toBe(true);
+		const text = await card.innerText();
+		expect(text).toMatch(/ÉPINGLÉ/);
+		expect(text).toContain("1 réponse a disparu sans demande d'effacement");
+		expect(text).toMatch(/jusqu'à ce qu'un administrateur les? libère/);
+		// The backup from before the loss is marked in the list; the one after is not.
+		expect(await page.locator("#snapshots tbody tr", { hasText: before }).innerText()).toMatch(/épinglée/);
+		expect(await page.locator("#snapshots tbody tr", { hasText: detectedIn }).innerText()).not.toMatch(/épinglée/);
+
+		// The retention preview says why, in French.
+		await page.click("#retention-preview");
+		const kept = page.locator("#retention tbody tr", { hasText: before });
+		await expect.poll(() => kept.innerText()).toMatch(/épinglée : données disparues/);
+
+		await card.getByRole("button", { name: "Libérer…" }).click();
+		expect(await flashText(page, /Épinglage libéré|Erreur|error/i)).toMatch(/Épinglage libéré : la conservation normale s'applique de nouveau\./);
+		await expect.poll(() => card.count()).toBe(0);
+		expect(await page.locator(`#pins details .notice[data-pin="${pinId}"]`).count()).toBe(1);
+		const audit = sql(`SELECT detail FROM audit_log WHERE action = 'retention_pin_released'`).map((r) => JSON.parse(String(r.detail)).pinId);
+		expect(audit).toContain(pinId);
 		expect(errors).toEqual([]);
 		await page.context().close();
 	});

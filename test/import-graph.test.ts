@@ -2,7 +2,7 @@
 // downwards, so there is no cycle between folders, and only the R2 adapter touches the R2 API.
 import { describe, expect, it } from "vitest";
 
-const sources = import.meta.glob<string>(["../src/**/*.ts", "../src/**/*.tsx"], { query: "?raw", import: "default", eager: true });
+const sources = import.meta.glob(["../src/**/*.ts", "../src/**/*.tsx"], { query: "?raw", import: "default", eager: true });
 
 /**
  * Rank of each folder (or root file) of src/: a module may import its own folder or a folder of a
@@ -12,10 +12,11 @@ const RANK: Record<string, number> = {
 	log: 0,
 	version: 0,
 	questionnaire: 0,
-	config: 1,
-	snapshots: 2,
-	db: 2,
+	snapshots: 1,
+	db: 1,
+	config: 2,
 	backup: 3,
+	offsite: 3,
 	verify: 3,
 	retention: 3,
 	restore: 3,

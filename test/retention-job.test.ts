@@ -10,8 +10,9 @@ import { isLockedError } from "../src/snapshots/r2-store";
 import { listManifests, listSnapshotFolders } from "../src/snapshots/store";
 import { insertSubmissions, runBackup } from "./backup-helpers";
 import { failingBulkDeleteBucket, LOCK_MESSAGE, lockedBucket } from "./helpers/locked-bucket";
-import { clearSnapshots, writeCountSnapshot } from "./helpers/snapshot";
+import { clearPinMirror, clearSnapshots, writeCountSnapshot } from "./helpers/snapshot";
 import { r2SnapshotStore } from "../src/snapshots/r2-store";
+import { sendEvent } from "../src/notify/events";
 
 const DAY = 86_400_000;
 
@@ -50,7 +51,8 @@ function outcome(status: "complete" | "failed", finishedAt: string): BackupOutco
 
 beforeEach(async () => {
 	await clearSnapshots(env.R2_BUCKET);
-	await env.DB.batch(["snapshot_checks", "submissions", "backup_runs"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
+	await clearPinMirror(env.R2_BUCKET);
+	await env.DB.batch(["snapshot_checks", "submissions", "backup_runs", "retention_pins", "audit_log"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
 });
 
 describe("retention job on real R2", () => {
@@ -119,20 +121,49 @@ describe("retention job on real R2", () => {
 		expect(await objectKeys()).toEqual(keys);
 	});
 
-	it("freezes on a suspicious drop: nothing deleted, retention_frozen alert sent", async () => {
-		await writeDaily("2026-11-25", 40, (i) => (i === 0 ? 60 : 100)); // newest: 100 → 60 (-40%)
+	it("pins on a drop: every older snapshot kept with its reason, retention_frozen alert sent once", async () => {
+		const written = await writeDaily("2026-11-25", 40, (i) => (i === 0 ? 60 : 100)); // newest: 100 → 60
 		const keys = await objectKeys();
 		const s = await runRetention(env, {
 			now: new Date("2026-11-25T03:00:00Z"),
 			backupStatus: "complete",
 			dryRun: false,
 			runId: "scheduled-2026-11-25",
+			// The sender the after-backup hook wires (src/jobs/after-backup.ts).
+			sendAlert: (alert) => sendEvent(env, alert, new Date("2026-11-25T03:00:00Z")),
 		});
+		const newest = written.at(-1)!.snapshotId;
 		expect(s.frozen).toBe(true);
-		expect(s.freeze).toMatchObject({ dropPct: 40, from: 100, to: 60 });
+		expect(s.newPin).toMatchObject({ id: `pin-${newest}`, detectedIn: newest, lastBefore: written.at(-2)!.snapshotId, active: true });
+		expect(s.newPin!.tables).toEqual([{ table: "submissions", fromSnapshot: written.at(-2)!.snapshotId, from: 100, to: 60, erased: 0, lost: 40 }]);
+		expect(s.newPin!.snapshotIds).toEqual(written.slice(0, -1).map((m) => m.snapshotId));
 		expect(s.removed).toBe(0);
+		expect(s.snapshots.slice(1).every((d) => d.reasons.some((r) => r.startsWith("pinned: data loss seen in ")))).toBe(true);
 		expect(s.alert?.eventType).toBe("retention_frozen");
 		expect(await objectKeys()).toEqual(keys);
+		const row = await env.DB.prepare("SELECT alerted_at FROM retention_pins WHERE id = ?").bind(`pin-${newest}`).first<{ alerted_at: string | null }>();
+		expect(row?.alerted_at).toBe("2026-11-25T03:00:00.000Z");
+
+		// A second run: same pin, no second alert, still nothing removed.
+		const again = await runRetention(env, {
+			now: new Date("2026-11-25T04:00:00Z"),
+			backupStatus: "complete",
+			dryRun: false,
+			sendAlert: (alert) => sendEvent(env, alert, new Date("2026-11-25T04:00:00Z")),
+		});
+		expect(again.newPin).toBeNull();
+		expect(again.pins.map((p) => p.id)).toEqual([`pin-${newest}`]);
+		expect(again.alert).toBeNull();
+		expect(again.removed).toBe(0);
+	});
+
+	it("a dry run shows the pin it would create, and stores nothing", async () => {
+		await writeDaily("2026-11-25", 5, (i) => (i === 0 ? 99 : 100));
+		const s = await runRetention(env, { now: new Date("2026-11-25T03:00:00Z"), backupStatus: "complete", dryRun: true });
+		expect(s.newPin?.tables[0]).toMatchObject({ table: "submissions", lost: 1 });
+		expect(s.alert).toBeNull();
+		expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM retention_pins").first<{ n: number }>())!.n).toBe(0);
+		expect((await env.R2_BUCKET.list({ prefix: "retention-pins/" })).objects).toEqual([]);
 	});
 
 	it("a deletion refused by a bucket lock is reported as locked, not an error; the others proceed", async () => {
@@ -193,7 +224,7 @@ describe("retention job on real R2", () => {
 		expect(isLockedError(new Error("network connection lost"))).toBe(false);
 	});
 
-	it("through the real BackupWorkflow: the hook prunes after a complete backup, and freezes on a drop", async () => {
+	it("through the real BackupWorkflow: the hook prunes after a complete backup, and pins on a drop", async () => {
 		// 40 earlier snapshots (10-16..11-24) of 100 submissions each, then the real 11-25 backup.
 		await writeDaily("2026-11-24", 40);
 		await insertSubmissions(100);
@@ -206,15 +237,16 @@ describe("retention job on real R2", () => {
 		expect(days).toHaveLength(32);
 		for (const gone of ["2026-10-16", "2026-10-17", "2026-10-19", "2026-10-24", "2026-10-26"]) expect(days).not.toContain(gone);
 
-		// Later that day 80% of the submissions are gone: a manual backup succeeds, retention freezes.
+		// Later that day 80% of the submissions are gone: a manual backup succeeds, retention pins.
 		// (Same day: the hook's "now" is the backup's real finish time, and a snapshot dated after
 		// it would count as future-dated.)
 		await env.DB.prepare("DELETE FROM submissions WHERE seq % 5 <> 0").run();
 		const manualId = "manual-20261125T100000Z-frz001";
 		await runBackup(manualId, { trigger: "manual", requestedAt: Date.parse("2026-11-25T10:00:00Z") });
 		const next = await env.DB.prepare("SELECT details FROM backup_runs WHERE id = ?").bind(manualId).first<{ details: string }>();
-		const retention = (JSON.parse(next!.details) as { hooks: { retention: { result: { frozen: boolean; removed: number; freeze: { dropPct: number } } } } }).hooks.retention.result;
-		expect(retention).toMatchObject({ frozen: true, removed: 0, freeze: { dropPct: 80 } });
+		const retention = (JSON.parse(next!.details) as { hooks: { retention: { result: { frozen: boolean; removed: number; newPin: { tables: unknown[]; snapshotIds: string[] } } } } }).hooks.retention.result;
+		expect(retention).toMatchObject({ frozen: true, removed: 0, newPin: { tables: [{ table: "submissions", from: 100, to: 20, erased: 0, lost: 80 }] } });
+		expect(retention.newPin.snapshotIds).toHaveLength(32);
 		expect(await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).toHaveLength(33);
 	});
 });

@@ -1,5 +1,5 @@
 // Administrator dashboard: status, snapshots (verify, download, restore with a dry run first),
-// retention preview and CSV export. It only calls the JSON API with the administrator token,
+// pinned snapshots (release), retention preview and CSV export. It only calls the JSON API with the administrator token,
 // which stays in this tab's sessionStorage.
 "use strict";
 
@@ -35,7 +35,21 @@ const TEXT = {
 		restoreFailed: "La restauration a échoué : {error}. Rien n'a été modifié si l'erreur est survenue pendant la vérification.",
 		cancel: "Fermer", undoConfirm: "Remettre les données telles qu'elles étaient avant le dernier remplacement ?",
 		undoDone: "Remplacement annulé.", keep: "Gardée", remove: "Supprimée", why: "Pourquoi",
-		frozen: "Suppression gelée : {reason}", csvDone: "Fichier CSV téléchargé.",
+		csvDone: "Fichier CSV téléchargé.",
+		pinsTitle: "Sauvegardes épinglées",
+		pinsHint: "Quand des données disparaissent, les sauvegardes d'avant la baisse sont gardées (jamais supprimées) jusqu'à ce que vous les libériez.",
+		noPin: "Aucune sauvegarde épinglée : aucune disparition de données constatée.",
+		pinActive: "ÉPINGLÉ", pinnedBadge: "épinglée", pinSince: "depuis le {date}", pinSnapshots: "Sauvegardes gardées ({n})",
+		release: "Libérer…", releaseConfirm: "Libérer cet épinglage ?\n\nLes {n} sauvegarde(s) d'avant la baisse suivront de nouveau la politique de conservation normale et pourront être supprimées. Ne le faites que si la baisse était voulue ou si les données ont été restaurées.",
+		released: "Épinglage libéré : la conservation normale s'applique de nouveau.", releasedPins: "Épinglages libérés ({n})",
+		wouldPin: "Une disparition de données vient d'être constatée ; la prochaine sauvegarde épinglera ces sauvegardes : {message}",
+		pinnedNow: "{n} épinglage(s) en cours : les sauvegardes d'avant la baisse sont gardées.",
+		reasons: {
+			daily: "jour {k}", weekly: "semaine {k}", monthly: "mois {k}", newest: "la plus récente vérifiée", future: "datée dans le futur : gardée",
+			pinned: "épinglée : données disparues (constaté dans {id})", restore: "lue par la restauration en cours {id}",
+			verification: "vérification en cours {id}", deferred: "reportée : au plus {pct} % des sauvegardes supprimées par passage",
+			held: "retenue : la dernière sauvegarde a échoué", outside: "hors des créneaux jour, semaine et mois",
+		},
 		tables: { submissions: "Réponses", roles: "Rôles", counters: "Compteurs", erasures: "Demandes d'effacement", erased_submissions: "Réponses effacées", audit_log: "Journal d'administration", backup_runs: "Historique des sauvegardes" },
 		policyFacts: "{d} jours, {w} semaines, {m} mois", sizeCol: "Taille",
 		channelOk: "fonctionne", channelFailing: "en échec", channelUnused: "pas encore utilisé", channelMisconfigured: "mal configuré",
@@ -68,7 +82,15 @@ const TEXT = {
 		restoring: "Restoring…", restoreDone: "Restore finished: {written} rows written, {erased} erased rows skipped.",
 		restoreFailed: "The restore failed: {error}. Nothing was changed if the error happened during verification.",
 		cancel: "Close", undoConfirm: "Put the data back as it was before the last replace?", undoDone: "Replace undone.",
-		keep: "Kept", remove: "Removed", why: "Why", frozen: "Pruning frozen: {reason}", csvDone: "CSV file downloaded.",
+		keep: "Kept", remove: "Removed", why: "Why", csvDone: "CSV file downloaded.",
+		pinsTitle: "Pinned backups",
+		pinsHint: "When data disappears, the backups from before the drop are kept (never deleted) until you release them.",
+		noPin: "No pinned backup: no data loss seen.",
+		pinActive: "PINNED", pinnedBadge: "pinned", pinSince: "since {date}", pinSnapshots: "Backups kept ({n})",
+		release: "Release…", releaseConfirm: "Release this pin?\n\nThe {n} backup(s) from before the drop will follow the normal retention policy again and may be deleted. Only do this if the drop was intended or the data has been restored.",
+		released: "Pin released: normal retention applies again.", releasedPins: "Released pins ({n})",
+		wouldPin: "A data loss has just been seen; the next backup will pin these backups: {message}",
+		pinnedNow: "{n} pin(s) holding: the backups from before the drop are kept.",
 		tables: { submissions: "Answers", roles: "Roles", counters: "Counters", erasures: "Erasure requests", erased_submissions: "Erased answers", audit_log: "Admin log", backup_runs: "Backup history" },
 		policyFacts: "{d} days, {w} weeks, {m} months", sizeCol: "Size",
 		channelOk: "working", channelFailing: "failing", channelUnused: "not used yet", channelMisconfigured: "misconfigured",
@@ -215,7 +237,7 @@ function renderStatus(s) {
 	);
 }
 
-function renderSnapshots(list) {
+function renderSnapshots(list, pinned = new Set()) {
 	const box = $("snapshots");
 	box.replaceChildren();
 	box.removeAttribute("aria-busy");
@@ -226,7 +248,7 @@ function renderSnapshots(list) {
 		h(
 			"tr",
 			{},
-			cell(0, [fmtDate(s.time), h("br"), h("code", {}, s.id)]),
+			cell(0, [fmtDate(s.time), ...(pinned.has(s.id) ? [" ", badge("warn", t("pinnedBadge"))] : []), h("br"), h("code", {}, s.id)]),
 			cell(1, t(s.trigger)),
 			cell(2, numberFmt.format(s.rows?.submissions ?? 0), "num"),
 			cell(3, numberFmt.format(s.totalRows ?? 0), "num"),
@@ -259,9 +281,56 @@ function renderSnapshots(list) {
 }
 
 async function refresh() {
-	const [status, snaps] = await Promise.all([getJson("/api/admin/status"), getJson("/api/admin/snapshots")]);
+	const [status, snaps, pins] = await Promise.all([getJson("/api/admin/status"), getJson("/api/admin/snapshots"), getJson("/api/admin/pins")]);
 	renderStatus(status);
-	renderSnapshots(snaps.snapshots ?? []);
+	const list = pins.pins ?? [];
+	renderSnapshots(snaps.snapshots ?? [], new Set(list.filter((p) => p.active).flatMap((p) => p.snapshotIds)));
+	renderPins(list);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pins: after a data loss, the backups from before it are kept until an administrator releases them.
+
+const pinMessage = (p) => p.message?.[lang] ?? p.message?.fr ?? p.reason;
+
+function renderPins(pins) {
+	const box = $("pins");
+	box.replaceChildren();
+	const active = pins.filter((p) => p.active);
+	const released = pins.filter((p) => !p.active);
+	const snapshotList = (p) =>
+		h("details", {}, h("summary", {}, t("pinSnapshots", { n: p.snapshotIds.length })), h("ul", {}, p.snapshotIds.map((id) => h("li", {}, h("code", {}, id)))));
+	appendAll(
+		box,
+		active.length === 0 ? h("p", {}, t("noPin")) : null,
+		active.map((p) =>
+			h(
+				"div",
+				{ class: "notice error pin", "data-pin": p.id },
+				h("p", {}, badge("bad", t("pinActive")), " ", t("pinSince", { date: fmtDate(p.createdAt) })),
+				h("p", {}, pinMessage(p)),
+				snapshotList(p),
+				h("p", {}, h("button", { type: "button", class: "secondary", onclick: (e) => releasePin(e.currentTarget, p) }, t("release"))),
+			),
+		),
+		released.length === 0
+			? null
+			: h(
+					"details",
+					{},
+					h("summary", {}, t("releasedPins", { n: released.length })),
+					released.map((p) => h("div", { class: "notice", "data-pin": p.id }, h("p", {}, pinMessage(p)), snapshotList(p))),
+				),
+	);
+}
+
+function releasePin(button, pin) {
+	if (!confirm(t("releaseConfirm", { n: pin.snapshotIds.length }))) return;
+	busy(button, async () => {
+		await postJson(`/api/admin/pins/${encodeURIComponent(pin.id)}/release`, {});
+		flash(t("released"));
+		await refresh();
+	});
 }
 
 async function verifySnapshot(id) {
@@ -373,17 +442,43 @@ function confirmAndRun(button, id, mode, result) {
 	});
 }
 
+/** A retention reason (English, from the API) in the page's language. */
+function reasonText(reason) {
+	if (lang !== "fr") return reason;
+	const R = TEXT.fr.reasons;
+	const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+	const rules = [
+		[/^daily (\S+)$/, (m) => fill(R.daily, { k: m[1] })],
+		[/^weekly (\S+)$/, (m) => fill(R.weekly, { k: m[1] })],
+		[/^monthly (\S+)$/, (m) => fill(R.monthly, { k: m[1] })],
+		[/^newest verified$/, () => R.newest],
+		[/^future-dated/, () => R.future],
+		[/^pinned: data loss seen in (\S+):/, (m) => fill(R.pinned, { id: m[1] })],
+		[/^in use: restore (\S+)/, (m) => fill(R.restore, { id: m[1] })],
+		[/^in use: verification (\S+)/, (m) => fill(R.verification, { id: m[1] })],
+		[/^deferred: at most (\d+)%/, (m) => fill(R.deferred, { pct: m[1] })],
+		[/^held:/, () => R.held],
+		[/^outside the daily/, () => R.outside],
+	];
+	for (const [re, text] of rules) {
+		const m = re.exec(reason);
+		if (m) return text(m);
+	}
+	return reason;
+}
+
 async function previewRetention(button) {
 	await busy(button, async () => {
 		const r = await getJson("/api/admin/retention");
 		const box = $("retention");
-		// The dry run's summary (src/backup/retention-job.ts): `snapshots` newest first, each with
-		// keep and reasons; `frozen` is a flag and `freeze` says why.
+		// The dry run's summary (src/retention/job.ts): `snapshots` newest first, each with keep and
+		// reasons; `pins` the pins holding now, `newPin` one a loss just seen would create.
 		const decisions = r.snapshots ?? [];
 		box.replaceChildren();
 		appendAll(
 			box,
-			r.frozen ? h("p", { class: "notice error" }, t("frozen", { reason: r.freeze?.reason ?? "" })) : null,
+			r.newPin ? h("p", { class: "notice error" }, t("wouldPin", { message: pinMessage(r.newPin) })) : null,
+			!r.newPin && (r.pins ?? []).length > 0 ? h("p", { class: "notice" }, t("pinnedNow", { n: r.pins.length })) : null,
 			h(
 				"div",
 				{ class: "table-wrap" },
@@ -391,7 +486,7 @@ async function previewRetention(button) {
 					"table",
 					{},
 					h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("date")), h("th", { scope: "col" }, ""), h("th", { scope: "col" }, t("why")))),
-					h("tbody", {}, decisions.map((d) => h("tr", {}, h("td", {}, fmtDate(d.time), h("br"), h("code", {}, d.id)), h("td", {}, d.keep ? badge("ok", t("keep")) : badge("bad", t("remove"))), h("td", {}, (d.reasons ?? []).join(" ; "))))),
+					h("tbody", {}, decisions.map((d) => h("tr", {}, h("td", {}, fmtDate(d.time), h("br"), h("code", {}, d.id)), h("td", {}, d.keep ? badge("ok", t("keep")) : badge("bad", t("remove"))), h("td", {}, (d.reasons ?? []).map(reasonText).join(" ; "))))),
 				),
 			),
 		);

@@ -125,3 +125,14 @@ export async function fetchErasedIdsAmong(db: D1Database, ids: readonly string[]
 	}
 	return out;
 }
+
+/**
+ * Submissions erased on request, grouped by the time of the erasure (retention's data-loss
+ * detector: a drop explained by erasures is not a loss). One row per erasure moment: small.
+ */
+export async function fetchErasureTimes(db: D1Database): Promise<Array<{ at: string; submissions: number }>> {
+	const { results } = await db
+		.prepare("SELECT erased_at AS at, COUNT(*) AS submissions FROM erased_submissions GROUP BY erased_at ORDER BY erased_at")
+		.all<{ at: string; submissions: number }>();
+	return results;
+}

@@ -2,6 +2,7 @@
 // and why. Changes nothing. Optional keepDaily/keepWeekly/keepMonthly preview a policy change.
 import { z } from "@hono/zod-openapi";
 import { runRetention } from "../retention/job";
+import { PinSchema } from "./pins";
 import { createAdminRoute, createRouter } from "./router";
 import { errorResponse, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 
@@ -28,7 +29,6 @@ const DecisionSchema = z.looseObject({
 	keep: z.boolean(),
 	reasons: z.array(z.string()),
 	verified: z.boolean(),
-	submissions: z.number().int().nullable(),
 });
 
 /** The dry run's answer (a RetentionSummary, see src/retention/job.ts). */
@@ -37,11 +37,13 @@ const RetentionSummarySchema = z
 		dryRun: z.boolean(),
 		now: IsoTime,
 		policy: z.strictObject({ keepDaily: z.number().int(), keepWeekly: z.number().int(), keepMonthly: z.number().int() }),
-		limits: z.strictObject({ maxRemovePct: z.number(), freezeDropPct: z.number() }),
+		limits: z.strictObject({ maxRemovePct: z.number() }),
 		kept: z.number().int(),
 		removed: z.number().int(),
 		frozen: z.boolean(),
-		freeze: z.looseObject({ reason: z.string(), dropPct: z.number() }).nullable(),
+		pins: z.array(PinSchema).openapi({ description: "Pins holding snapshots now (a new one included)." }),
+		newPin: z.union([PinSchema, z.null()]).openapi({ description: "The pin this run would create, when a loss is seen." }),
+		readers: z.array(z.looseObject({})).openapi({ description: "Runs (restores, verifications) reading snapshots now: what they read is kept." }),
 		held: z.string().nullable(),
 		locked: z.array(z.string()),
 		failed: z.array(z.string()),

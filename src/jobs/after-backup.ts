@@ -5,6 +5,7 @@
 // error) is recorded in backup_runs.details.
 import { logEvent } from "../log";
 import { notifyHook } from "../notify/backup-hook";
+import { sendEvent } from "../notify/events";
 import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
 import { dropUndoCopies } from "../restore/load";
 import { runRetention } from "../retention/job";
@@ -24,11 +25,13 @@ export const retentionHook: AfterBackupHook = {
 			logEvent("retention_skipped", { runId: outcome.runId, reason: "backup_failed" });
 			return { skipped: "the backup failed: no pruning", kept: null, removed: 0, frozen: false };
 		}
+		const now = new Date(outcome.finishedAt);
 		return runRetention(env, {
-			now: new Date(outcome.finishedAt),
+			now,
 			backupStatus: outcome.status,
 			dryRun: false,
 			runId: outcome.runId,
+			sendAlert: (alert) => sendEvent(env, alert, now),
 		});
 	},
 };

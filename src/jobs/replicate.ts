@@ -19,7 +19,7 @@ export type ReplicationResult =
 /** The replica's retention: the primary's policy code with the replica's own counts. */
 async function pruneReplica(store: SnapshotStore, policy: { keepDaily: number; keepWeekly: number; keepMonthly: number }, now: Date): Promise<string[]> {
 	const ids = await listCopiedSnapshots(store);
-	const facts: SnapshotFacts[] = ids.map((id) => ({ id, time: parseSnapshotTime(id)!, verified: true, submissions: null }));
+	const facts: SnapshotFacts[] = ids.map((id) => ({ id, time: parseSnapshotTime(id)!, verified: true, tables: {} }));
 	const decisions = keepNewestVerified(applyPolicy(facts, policy, now), facts, now);
 	const removed: string[] = [];
 	for (const d of decisions) {

@@ -140,7 +140,7 @@ const T = {
 		firstSnapshot: "première sauvegarde",
 		retention: "Conservation",
 		retentionLine: (kept: string, removed: string, frozen: boolean) =>
-			`${kept} instantané(s) conservé(s), ${removed} supprimé(s)${frozen ? " (suppression gelée)" : ""}`,
+			`${kept} instantané(s) conservé(s), ${removed} supprimé(s)${frozen ? " (sauvegardes d'avant une baisse des données épinglées)" : ""}`,
 		retentionNone: "non exécutée",
 		failedSubject: "ÉCHEC de la sauvegarde",
 		failedTitle: "La sauvegarde a échoué : aucune nouvelle copie des données n'a été enregistrée.",
@@ -183,6 +183,8 @@ const T = {
 		frozenReasons: {
 			submissions_drop: "le nombre de réponses a baissé anormalement depuis la sauvegarde précédente",
 			max_remove: "trop d'instantanés auraient été supprimés en une fois",
+			data_loss:
+				"des données ont disparu sans demande d'effacement : les sauvegardes d'avant la baisse sont épinglées (jamais supprimées) jusqu'à ce qu'un administrateur les libère depuis le tableau de bord ou avec « npm run admin -- pins »",
 		} as Record<string, string>,
 		frozenAdvice:
 			"Aucune donnée n'a été supprimée. Vérifiez que la baisse est voulue (par exemple des effacements demandés). Si ce n'est pas le cas, une restauration depuis un instantané précédent est possible.",
@@ -222,7 +224,7 @@ const T = {
 		firstSnapshot: "first backup",
 		retention: "Retention",
 		retentionLine: (kept: string, removed: string, frozen: boolean) =>
-			`${kept} snapshot(s) kept, ${removed} removed${frozen ? " (pruning frozen)" : ""}`,
+			`${kept} snapshot(s) kept, ${removed} removed${frozen ? " (backups from before a data drop pinned)" : ""}`,
 		retentionNone: "did not run",
 		failedSubject: "Backup FAILED",
 		failedTitle: "The backup failed: no new copy of the data was saved.",
@@ -264,6 +266,8 @@ const T = {
 		frozenReasons: {
 			submissions_drop: "the number of submissions dropped abnormally since the previous backup",
 			max_remove: "too many snapshots would have been removed at once",
+			data_loss:
+				"data disappeared without an erasure request: the backups from before the drop are pinned (never deleted) until an administrator releases them from the dashboard or with \"npm run admin -- pins\"",
 		} as Record<string, string>,
 		frozenAdvice:
 			"No data was deleted. Check that the drop is expected (for example requested erasures). If it is not, a restore from an earlier snapshot is possible.",

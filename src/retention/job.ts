@@ -1,11 +1,23 @@
-// The retention job: lists snapshots from the snapshot store (never only D1), applies the pure
-// policy of policy.ts, deletes what it may, and returns a summary for the e-mail and the dry-run endpoint.
+// The retention job: lists snapshots from the snapshot store (never only D1), reads the pins (D1 + mirror),
+// erasures and running readers, applies the pure plan of policy.ts, stores a new pin BEFORE any
+// deletion, deletes what it may, and returns a summary for the e-mail and the dry-run endpoint.
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import { fetchCorruptSnapshotIds } from "../db/snapshot-checks";
-import { sendEvent, type DeliveryReport } from "../notify/events";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
-import { planRetention, type Decision, type Freeze, type RetentionPolicy, type SafetyLimits, type SnapshotFacts } from "./policy";
+import { fetchErasureTimes } from "../db/erasures";
+import { markPinAlerted, type PinRecord } from "../db/retention-pins";
+import { fetchRunningReaders } from "../db/snapshot-readers";
+import {
+	planRetention,
+	type Decision,
+	type RetentionPolicy,
+	type SafetyLimits,
+	type SnapshotFacts,
+	type SnapshotReader,
+} from "./policy";
+import { buildPinView, type PinView } from "./pin-text";
+import { fetchKnownPins, storePin, syncPins } from "./pins";
 import { StoreError, listKeys, listSnapshotFolders, readManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, findIgnoreReason } from "../snapshots/signature";
 import { primaryStore } from "../snapshots/r2-store";
@@ -52,12 +64,17 @@ export async function fetchSnapshotInventory(
 				inventory.unreadable.push({ id, reason: why });
 				return;
 			}
-			inventory.totalBytes += read.manifest.bytes;
+			const m = read.manifest;
+			inventory.totalBytes += m.bytes;
+			const startedAt = new Date(m.startedAt);
+			const finishedAt = new Date(m.finishedAt);
 			inventory.snapshots.push({
 				id,
 				time: parseSnapshotTime(id)!,
 				verified: !corrupt.has(id),
-				submissions: read.manifest.tables.submissions?.rows ?? null,
+				tables: Object.fromEntries(Object.entries(m.tables).map(([t, v]) => [t, v.rows])),
+				...(Number.isNaN(startedAt.getTime()) ? {} : { startedAt }),
+				...(Number.isNaN(finishedAt.getTime()) ? {} : { finishedAt }),
 			});
 		});
 	}
@@ -104,10 +121,16 @@ export type RetentionSummary = {
 	/** Snapshots kept, and removed (in a dry run: that would be removed). */
 	kept: number;
 	removed: number;
+	/** True while at least one pin holds snapshots (the success e-mail says so). */
 	frozen: boolean;
-	freeze: Freeze | null;
+	/** Pins holding snapshots now (the new one included), newest first. */
+	pins: PinView[];
+	/** The pin this run created (in a dry run: would create), when a loss was just seen. */
+	newPin: PinView | null;
 	held: string | null;
-	/** Removals refused by an R2 store lock: reported, not an error. */
+	/** Snapshots kept because a running restore or verification may be reading them. */
+	readers: SnapshotReader[];
+	/** Removals refused by an R2 bucket lock: reported, not an error. */
 	locked: string[];
 	/** Removals that failed for another reason (retried by the next run). */
 	failed: string[];
@@ -115,23 +138,82 @@ export type RetentionSummary = {
 	snapshots: SnapshotDecision[];
 	unreadable: Array<{ id: string; reason: string }>;
 	incomplete: number;
-	/** Delivery of the retention_frozen alert, when one was sent. */
-	alert: DeliveryReport | null;
+	/** Delivery of the retention_frozen alert for a new pin, when one was sent. */
+	alert: AlertDelivery | null;
 };
+
+/** The alert a new pin raises (the notify layer turns it into its retention_frozen event). */
+export type PinAlert = {
+	type: "retention_frozen";
+	runId: string;
+	reason: "data_loss";
+	dropPct: number | null;
+	previousSnapshotId: string | null;
+	snapshotId: string;
+};
+
+/** What the sender says of one alert: `delivered` when at least one channel accepted it. */
+export type AlertDelivery = { delivered: boolean } & Record<string, unknown>;
 
 export type RetentionRun = {
 	now: Date;
 	backupStatus: "complete" | "failed";
 	dryRun: boolean;
-	/** The backup run that triggered it (for the freeze alert), when any. */
+	/** The backup run that triggered it (for the alert), when any. */
 	runId?: string;
 	/** Overrides of the configured policy (dry-run "what if"). */
 	policy?: Partial<RetentionPolicy>;
 	/** Defaults to primaryStore(env). Tests pass one that refuses deletions like a store lock rule. */
 	store?: SnapshotStore;
+	/**
+	 * Sends a pin's alert (wired by the layer above: src/jobs/after-backup.ts). Without it no alert
+	 * is sent and the pin stays "not alerted", so the next run with a sender alerts.
+	 */
+	sendAlert?: (alert: PinAlert) => Promise<AlertDelivery>;
 };
 
-/** List, plan, and (unless dry run, held or frozen) delete. Alerts when frozen. */
+/** Workflow statuses after which an instance reads nothing any more. */
+const ENDED = new Set(["errored", "terminated", "complete"]);
+
+/** A run younger than this is trusted without asking its Workflow (it may not be created yet). */
+const READER_GRACE_MS = 3_600_000;
+
+/**
+ * Runs that may be reading snapshots now: restores queued or running and verifications running in
+ * D1, except an older-than-an-hour row whose Workflow instance has ended or does not exist (a run
+ * that died without recording its outcome must not hold retention forever). A verification's
+ * snapshot list is not in D1, so a running one holds every snapshot (`snapshotId` null).
+ */
+export async function fetchLiveReaders(env: Env, now: Date): Promise<SnapshotReader[]> {
+	const { restores, verifications } = await fetchRunningReaders(env.DB);
+	const alive = async (workflow: Workflow, id: string, since: string): Promise<boolean> => {
+		if (now.getTime() - Date.parse(since) < READER_GRACE_MS) return true;
+		try {
+			return !ENDED.has((await (await workflow.get(id)).status()).status);
+		} catch {
+			return false;
+		}
+	};
+	const readers: SnapshotReader[] = [];
+	for (const r of restores) {
+		if (await alive(env.RESTORE_WORKFLOW, r.id, r.requestedAt)) readers.push({ kind: "restore", runId: r.id, snapshotId: r.snapshotId });
+	}
+	for (const v of verifications) {
+		if (await alive(env.VERIFY_WORKFLOW, v.id, v.startedAt)) readers.push({ kind: "verification", runId: v.id, snapshotId: null });
+	}
+	return readers;
+}
+
+/** Pure: the retention_frozen alert's "drop in submissions" (percent lost), null when submissions lost nothing. */
+function submissionsDropPct(pin: PinRecord): number | null {
+	const t = pin.tables.find((l) => l.table === "submissions");
+	return t && t.from > 0 ? Math.round((t.lost * 1000) / t.from) / 10 : null;
+}
+
+/**
+ * List, detect, plan, and (unless dry run) store a new pin, alert, then delete. The pin is stored
+ * before any deletion: if storing it fails, the run fails and nothing is deleted.
+ */
 export async function runRetention(env: Env, run: RetentionRun): Promise<RetentionSummary> {
 	const config = getConfig(env);
 	const policy: RetentionPolicy = {
@@ -139,24 +221,57 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 		keepWeekly: run.policy?.keepWeekly ?? config.KEEP_WEEKLY,
 		keepMonthly: run.policy?.keepMonthly ?? config.KEEP_MONTHLY,
 	};
-	const limits: SafetyLimits = {
-		maxRemovePct: config.RETENTION_MAX_REMOVE_PCT,
-		freezeDropPct: config.RETENTION_FREEZE_DROP_PCT,
-	};
+	const limits: SafetyLimits = { maxRemovePct: config.RETENTION_MAX_REMOVE_PCT };
 	const store = run.store ?? primaryStore(env);
 	const inventory = await fetchSnapshotInventory(store, env.DB, { signingKey: config.BACKUP_SIGNING_KEY }, run.now);
-	const plan = planRetention({ snapshots: inventory.snapshots, policy, limits, now: run.now, backupStatus: run.backupStatus });
+	const [known, erasures, readers] = await Promise.all([
+		// The mirror is read from the real bucket even when a test wraps it.
+		fetchKnownPins(primaryStore(env), env.DB),
+		fetchErasureTimes(env.DB),
+		fetchLiveReaders(env, run.now),
+	]);
+	const plan = planRetention({
+		snapshots: inventory.snapshots,
+		policy,
+		limits,
+		now: run.now,
+		backupStatus: run.backupStatus,
+		pins: known.pins.map((p) => ({ ...p, released: p.releasedAt !== null })),
+		erasures: erasures.map((e) => ({ at: new Date(e.at), submissions: e.submissions })),
+		readers,
+	});
+	const newPin: PinRecord | null = plan.newPin ? { ...plan.newPin, createdAt: run.now.toISOString(), alertedAt: null, releasedAt: null } : null;
+	const active = [...(newPin ? [newPin] : []), ...known.pins.filter((p) => p.releasedAt === null)];
+
 	const facts = new Map(inventory.snapshots.map((s) => [s.id, s]));
 	const snapshots: SnapshotDecision[] = plan.decisions.map((d) => ({
 		...d,
 		verified: facts.get(d.id)!.verified,
-		submissions: facts.get(d.id)!.submissions,
+		submissions: facts.get(d.id)!.tables.submissions ?? null,
 	}));
 
 	const locked: string[] = [];
 	const failed: string[] = [];
-	let alert: DeliveryReport | null = null;
+	let alert: AlertDelivery | null = null;
 	if (!run.dryRun) {
+		await syncPins(primaryStore(env), env.DB, known);
+		if (newPin) {
+			await storePin(primaryStore(env), env.DB, newPin);
+			logEvent("retention_pinned", { pinId: newPin.id, snapshots: newPin.snapshotIds.length, tables: newPin.tables.map((t) => t.table).join(",") });
+		}
+		// Alert once per pin, when it is created; a delivery that failed is retried by the next run.
+		for (const pin of run.sendAlert ? active.filter((p) => p.alertedAt === null) : []) {
+			const report = await run.sendAlert!({
+				type: "retention_frozen",
+				runId: run.runId ?? "retention",
+				reason: "data_loss",
+				dropPct: submissionsDropPct(pin),
+				previousSnapshotId: pin.lastBefore,
+				snapshotId: pin.detectedIn,
+			});
+			if (pin === newPin) alert = report;
+			if (report.delivered) await markPinAlerted(env.DB, pin.id, run.now.toISOString());
+		}
 		// Oldest first, one at a time: bounded work, and an interruption leaves the newest intact.
 		for (const d of [...snapshots].reverse()) {
 			if (d.keep) continue;
@@ -165,20 +280,6 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 			if (result.status === "locked") locked.push(d.id);
 			if (result.status === "failed") failed.push(d.id);
 			logEvent("retention_delete", { snapshotId: d.id, status: result.status, error: result.error });
-		}
-		if (plan.frozen) {
-			alert = await sendEvent(
-				env,
-				{
-					type: "retention_frozen",
-					runId: run.runId ?? "retention",
-					reason: "submissions_drop",
-					dropPct: plan.frozen.dropPct,
-					previousSnapshotId: plan.frozen.previous,
-					snapshotId: plan.frozen.newest,
-				},
-				run.now,
-			);
 		}
 	}
 	const removals = snapshots.filter((d) => !d.keep);
@@ -189,9 +290,11 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 		limits,
 		kept: snapshots.length - removals.length + locked.length + failed.length,
 		removed: removals.length - locked.length - failed.length,
-		frozen: plan.frozen !== null,
-		freeze: plan.frozen,
+		frozen: active.length > 0,
+		pins: active.map(buildPinView),
+		newPin: newPin ? buildPinView(newPin) : null,
 		held: plan.held,
+		readers,
 		locked,
 		failed,
 		snapshots,
@@ -206,7 +309,8 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 		removed: summary.removed,
 		locked: locked.length,
 		failed: failed.length,
-		frozen: summary.frozen,
+		pins: active.length,
+		newPin: newPin?.id ?? null,
 	});
 	return summary;
 }

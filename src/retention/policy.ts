@@ -1,14 +1,23 @@
-// The retention policy (restic's ApplyPolicy style) and its safety rules. Pure: snapshots, policy
-// and "now" in, a keep/remove decision with its reasons out. The job (retention-job.ts) does the I/O.
+// The retention policy (restic's ApplyPolicy style), the data-loss detector that pins snapshots,
+// and the safety rules. Pure: snapshots, pins, erasures, readers, policy and "now" in; a
+// keep/remove decision for every snapshot with ALL its reasons out. The job (job.ts) does the I/O.
+import { parseSnapshotTime } from "../snapshots/format.ts";
 
 /** What the policy knows about one snapshot (read from its manifest in R2). */
 export type SnapshotFacts = {
 	id: string;
+	/** The time in the snapshot id (when the backup was requested): periods are computed on it. */
 	time: Date;
 	/** Complete manifest, and not found corrupt by the latest weekly verification. */
 	verified: boolean;
-	/** Rows of `submissions` in the snapshot, or null when unknown. */
-	submissions: number | null;
+	/** Rows per table, from the manifest. A table the manifest does not list is absent (unknown). */
+	tables: Readonly<Record<string, number>>;
+	/**
+	 * When the backup started and finished reading D1 (manifest `startedAt`/`finishedAt`, the
+	 * Worker's clock, like erasure times). Default: `time`. Used to match erasures with snapshots.
+	 */
+	startedAt?: Date;
+	finishedAt?: Date;
 };
 
 export type RetentionPolicy = { keepDaily: number; keepWeekly: number; keepMonthly: number };
@@ -16,20 +25,57 @@ export type RetentionPolicy = { keepDaily: number; keepWeekly: number; keepMonth
 export type SafetyLimits = {
 	/** At most this percentage of the snapshots is removed in one run. */
 	maxRemovePct: number;
-	/** Freeze when the newest snapshot has more than this percentage fewer submissions than the previous one. */
-	freezeDropPct: number;
 };
 
 /** One snapshot's fate and every reason behind it (several rules may keep the same snapshot). */
 export type Decision = { id: string; time: string; keep: boolean; reasons: string[] };
 
-export type Freeze = { reason: string; dropPct: number; newest: string; previous: string; from: number; to: number };
+/** Submissions erased on request at one moment (erased_submissions grouped by erased_at). */
+export type ErasureEvent = { at: Date; submissions: number };
+
+/** What the detector found missing in one table. */
+export type TableLoss = {
+	table: string;
+	/** The snapshot that held the most rows (erasures taken into account): `from` is its count. */
+	fromSnapshot: string;
+	from: number;
+	/** Rows in the snapshot that revealed the loss. */
+	to: number;
+	/** Part of the drop explained by erasures recorded in between (submissions only). */
+	erased: number;
+	/** from - to - erased: rows gone without an explanation. */
+	lost: number;
+};
+
+/** A pin the detector wants created: every snapshot before the loss, held until released. */
+export type PinDraft = {
+	/** `pin-<detectedIn>`: one pin per snapshot that revealed a loss (idempotent re-runs). */
+	id: string;
+	/** The newest snapshot when the loss was seen: the first one without the lost rows. */
+	detectedIn: string;
+	/** The newest snapshot that still held the lost rows. */
+	lastBefore: string;
+	/** Every snapshot up to `lastBefore`, oldest first. */
+	snapshotIds: string[];
+	tables: TableLoss[];
+	/** One line (English), e.g. "data loss seen in <id>: submissions 40 → 10 (30 missing)". */
+	reason: string;
+};
+
+/** A pin known to the job (D1 or its R2 mirror), released or not. */
+export type KnownPin = Pick<PinDraft, "id" | "detectedIn" | "reason" | "snapshotIds"> & { released: boolean };
+
+/**
+ * A run reading snapshots now (D1 restore_runs / verification_runs still queued or running).
+ * `snapshotId` null: it may read any snapshot (a verification's plan is not recorded in D1).
+ */
+export type SnapshotReader = { kind: "restore" | "verification"; runId: string; snapshotId: string | null };
 
 export type RetentionPlan = {
 	/** Newest first. */
 	decisions: Decision[];
-	/** Set when pruning is frozen by a suspicious drop (nothing is removed, an alert is due). */
-	frozen: Freeze | null;
+	/** A loss seen in this run that no pin covers yet: the job stores it (a dry run only shows it). */
+	newPin: PinDraft | null;
 	/** Set when pruning is refused because the backup that triggered it failed. */
 	held: string | null;
 };
@@ -76,11 +122,20 @@ function isFuture(s: SnapshotFacts, now: Date): boolean {
 
 /**
  * For each kind (daily, weekly, monthly), the newest N periods THAT HAVE A SNAPSHOT each keep one
- * snapshot: the newest verified one of the period, else its newest. Like restic, a gap in the
- * history (days without backups) does not use up the quota, so an outage never shortens what is
- * kept. Snapshots dated after `now` (clock trouble) are kept and stay out of the periods.
+ * snapshot. Like restic, a gap in the history (days without backups) does not use up the quota,
+ * so an outage never shortens what is kept. Snapshots dated after `now` (clock trouble) are kept
+ * and stay out of the periods.
+ *
+ * Which snapshot holds a period's slot: a PINNED one first (a snapshot from before a data loss is
+ * never passed over for a later one that lacks the data), verified before corrupt, newest first;
+ * then the newest verified one; then the newest.
  */
-export function applyPolicy(snapshots: readonly SnapshotFacts[], policy: RetentionPolicy, now: Date): Decision[] {
+export function applyPolicy(
+	snapshots: readonly SnapshotFacts[],
+	policy: RetentionPolicy,
+	now: Date,
+	pinned: ReadonlySet<string> = new Set(),
+): Decision[] {
 	const sorted = newestFirst(snapshots);
 	const reasons = new Map<string, string[]>(sorted.map((s) => [s.id, []]));
 	const past = sorted.filter((s) => !isFuture(s, now));
@@ -97,7 +152,11 @@ export function applyPolicy(snapshots: readonly SnapshotFacts[], policy: Retenti
 		let left = period.count(policy);
 		for (const [key, group] of groups) {
 			if (left <= 0) break;
-			const chosen = group.find((s) => s.verified) ?? group[0]!;
+			const chosen =
+				group.find((s) => pinned.has(s.id) && s.verified) ??
+				group.find((s) => pinned.has(s.id)) ??
+				group.find((s) => s.verified) ??
+				group[0]!;
 			reasons.get(chosen.id)!.push(`${period.name} ${key}`);
 			left--;
 		}
@@ -114,10 +173,132 @@ export function applyPolicy(snapshots: readonly SnapshotFacts[], policy: Retenti
 }
 
 // ---------------------------------------------------------------------------------------------
-// Safety rules: each takes decisions and returns new ones, only ever turning "remove" into "keep".
+// Data-loss detection
+
+/**
+ * The tables whose row count must never go down, and how a drop may be explained. The
+ * organisation deletes answers only through erasure requests; roles are only ever added;
+ * erasures, erased_submissions and audit_log are append-only. So ONE row missing without a
+ * recorded erasure is a loss (`minLost` 1). Not watched: counters (derived, rebuilt by a
+ * restore) and backup_runs (operational). See docs/retention-and-verification.md.
+ */
+export const WATCHED_TABLES: readonly { table: string; adjust: "erasures" | null; minLost: number }[] = [
+	{ table: "submissions", adjust: "erasures", minLost: 1 },
+	{ table: "roles", adjust: null, minLost: 1 },
+	{ table: "erasures", adjust: null, minLost: 1 },
+	{ table: "erased_submissions", adjust: null, minLost: 1 },
+	{ table: "audit_log", adjust: null, minLost: 1 },
+];
+
+/** Submissions erased strictly before `before`, and (when given) within [from, to], bounds included. */
+function countErased(erasures: readonly ErasureEvent[], before: Date, from?: Date, to?: Date): { before: number; during: number } {
+	let b = 0;
+	let d = 0;
+	for (const e of erasures) {
+		const at = e.at.getTime();
+		if (at < before.getTime()) b += e.submissions;
+		else if (from && to && at >= from.getTime() && at <= to.getTime()) d += e.submissions;
+	}
+	return { before: b, during: d };
+}
+
+/**
+ * Pure: has data disappeared? The NEWEST snapshot (not future-dated) is compared, table by table,
+ * with EVERY snapshot of the window (those taken since the newest pin's `detectedIn`, released or
+ * not: a released pin is the administrator's "this level is the new normal", and an existing pin
+ * already covers its loss). A drop of more than one backup, or one spread over several backups,
+ * is seen as long as the fuller snapshot is retained.
+ *
+ * Submissions are compared "erasure-adjusted": count + submissions erased before the backup
+ * started reading. Erasures recorded while the newest backup was running may or may not be in it:
+ * they are given the benefit of the doubt. So a drop explained by erasures is not a loss, and a
+ * drop of ONE unexplained row is.
+ *
+ * When something is missing, every snapshot up to the newest one that still held it is to be
+ * pinned (older ones too: they all hold the lost rows, or older versions of them).
+ */
+export function findDataLoss(input: {
+	snapshots: readonly SnapshotFacts[];
+	erasures?: readonly ErasureEvent[];
+	pins?: readonly Pick<KnownPin, "detectedIn">[];
+	now: Date;
+}): PinDraft | null {
+	const erasures = input.erasures ?? [];
+	const past = newestFirst(input.snapshots).filter((s) => !isFuture(s, input.now));
+	const newest = past[0];
+	if (!newest) return null;
+	let since = -Infinity;
+	for (const p of input.pins ?? []) since = Math.max(since, parseSnapshotTime(p.detectedIn)?.getTime() ?? -Infinity);
+	if (newest.time.getTime() < since) return null;
+	const window = past.slice(1).filter((s) => s.time.getTime() >= since);
+
+	const losses: TableLoss[] = [];
+	let lastBeforeIndex = Infinity; // index in `past` of the newest snapshot that still held lost rows
+	const newestErased = countErased(erasures, newest.startedAt ?? newest.time, newest.startedAt ?? newest.time, newest.finishedAt ?? newest.time);
+	for (const rule of WATCHED_TABLES) {
+		const to = newest.tables[rule.table];
+		if (to === undefined) continue;
+		const adjusted = (s: SnapshotFacts, rows: number) =>
+			rule.adjust === "erasures" ? rows + countErased(erasures, s.startedAt ?? s.time).before : rows;
+		// The newest's best case: every erasure that might be reflected in it counts as such.
+		const ceiling = adjusted(newest, to) + (rule.adjust === "erasures" ? newestErased.during : 0);
+		let worst: { s: SnapshotFacts; lost: number } | null = null;
+		for (const s of window) {
+			const rows = s.tables[rule.table];
+			if (rows === undefined) continue;
+			const lost = adjusted(s, rows) - ceiling;
+			if (lost < rule.minLost) continue;
+			if (!worst || lost > worst.lost) worst = { s, lost };
+			lastBeforeIndex = Math.min(lastBeforeIndex, past.indexOf(s));
+		}
+		if (!worst) continue;
+		const from = worst.s.tables[rule.table]!;
+		losses.push({ table: rule.table, fromSnapshot: worst.s.id, from, to, erased: from - to - worst.lost, lost: worst.lost });
+	}
+	if (losses.length === 0) return null;
+	const lastBefore = past[lastBeforeIndex]!;
+	const details = losses
+		.map((l) => `${l.table} ${l.from} → ${l.to} (${l.lost} missing${l.erased > 0 ? `, ${l.erased} erased on request` : ""})`)
+		.join("; ");
+	return {
+		id: `pin-${newest.id}`,
+		detectedIn: newest.id,
+		lastBefore: lastBefore.id,
+		snapshotIds: past.slice(lastBeforeIndex).map((s) => s.id).reverse(),
+		tables: losses,
+		reason: `data loss seen in ${newest.id}: ${details}`,
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safety rules: each takes decisions and returns new ones, only ever turning "remove" into "keep"
+// (and adding its reason to snapshots already kept, so every reason is visible).
 
 function keepWith(d: Decision, reason: string): Decision {
 	return d.keep ? { ...d, reasons: [...d.reasons, reason] } : { id: d.id, time: d.time, keep: true, reasons: [reason] };
+}
+
+/** Every snapshot of an unreleased pin is kept, whatever the policy says: `pinned: <reason>`. */
+export function keepPinned(decisions: Decision[], pins: readonly Pick<KnownPin, "reason" | "snapshotIds" | "released">[]): Decision[] {
+	const why = new Map<string, string[]>();
+	for (const p of pins) {
+		if (p.released) continue;
+		for (const id of p.snapshotIds) why.set(id, [...(why.get(id) ?? []), `pinned: ${p.reason}`]);
+	}
+	return decisions.map((d) => (why.get(d.id) ?? []).reduce(keepWith, d));
+}
+
+/**
+ * A snapshot a running restore or verification may be reading is never removed: deleting it
+ * under the reader would fail the restore, or raise a false corruption alarm.
+ */
+export function keepInUse(decisions: Decision[], readers: readonly SnapshotReader[]): Decision[] {
+	return decisions.map((d) =>
+		readers
+			.filter((r) => r.snapshotId === null || r.snapshotId === d.id)
+			.map((r) => `in use: ${r.kind} ${r.runId} is reading ${r.snapshotId === null ? "the snapshots" : "this snapshot"}`)
+			.reduce(keepWith, d),
+	);
 }
 
 /** The newest verified snapshot (not future-dated) is never removed, whatever the policy says. */
@@ -131,33 +312,6 @@ export function keepNewestVerified(decisions: Decision[], snapshots: readonly Sn
 export function holdAfterFailure(decisions: Decision[], backupStatus: "complete" | "failed"): Decision[] {
 	if (backupStatus === "complete") return decisions;
 	return decisions.map((d) => (d.keep ? d : keepWith(d, "held: the last backup failed, nothing is pruned")));
-}
-
-/**
- * Pure: the drop between the newest snapshot (not future-dated) and the one before it, when it is
- * more than `freezeDropPct` percent of the previous count. Integer arithmetic, no rounding surprises.
- */
-export function findSuspiciousDrop(snapshots: readonly SnapshotFacts[], freezeDropPct: number, now: Date): Freeze | null {
-	const [newest, previous] = newestFirst(snapshots).filter((s) => !isFuture(s, now));
-	if (!newest || !previous || newest.submissions === null || previous.submissions === null) return null;
-	const from = previous.submissions;
-	const to = newest.submissions;
-	if (from <= 0 || (from - to) * 100 <= freezeDropPct * from) return null;
-	const dropPct = Math.round(((from - to) * 1000) / from) / 10;
-	return {
-		reason: `submissions fell by ${dropPct}% (${from} → ${to}) between ${previous.id} and ${newest.id}`,
-		dropPct,
-		newest: newest.id,
-		previous: previous.id,
-		from,
-		to,
-	};
-}
-
-/** Freeze: when the data shrank suspiciously, keep everything (old snapshots are precious now). */
-export function freezeOnDrop(decisions: Decision[], freeze: Freeze | null): Decision[] {
-	if (!freeze) return decisions;
-	return decisions.map((d) => (d.keep ? d : keepWith(d, `frozen: ${freeze.reason}`)));
 }
 
 /**
@@ -176,20 +330,31 @@ export function capRemovals(decisions: Decision[], maxRemovePct: number): Decisi
 	);
 }
 
-/** The whole plan: policy, then every safety rule in order. */
+/**
+ * The whole plan: detect a new loss, then the policy (slots filled with pins in mind), then every
+ * safety rule in order. A loss found now pins at once, in this very plan (and in a dry run).
+ */
 export function planRetention(input: {
 	snapshots: readonly SnapshotFacts[];
 	policy: RetentionPolicy;
 	limits: SafetyLimits;
 	now: Date;
 	backupStatus: "complete" | "failed";
+	/** Every pin known, released ones included (they set the detector's baseline). */
+	pins?: readonly KnownPin[];
+	erasures?: readonly ErasureEvent[];
+	readers?: readonly SnapshotReader[];
 }): RetentionPlan {
 	const { snapshots, policy, limits, now, backupStatus } = input;
-	let decisions = applyPolicy(snapshots, policy, now);
+	const known = input.pins ?? [];
+	const newPin = findDataLoss({ snapshots, erasures: input.erasures, pins: known, now });
+	const pins: KnownPin[] = newPin && !known.some((p) => p.id === newPin.id) ? [...known, { ...newPin, released: false }] : [...known];
+	const pinned = new Set(pins.filter((p) => !p.released).flatMap((p) => p.snapshotIds));
+	let decisions = applyPolicy(snapshots, policy, now, pinned);
+	decisions = keepPinned(decisions, pins);
+	decisions = keepInUse(decisions, input.readers ?? []);
 	decisions = keepNewestVerified(decisions, snapshots, now);
 	decisions = holdAfterFailure(decisions, backupStatus);
-	const frozen = findSuspiciousDrop(snapshots, limits.freezeDropPct, now);
-	decisions = freezeOnDrop(decisions, frozen);
 	decisions = capRemovals(decisions, limits.maxRemovePct);
-	return { decisions, frozen, held: backupStatus === "failed" ? "the last backup failed" : null };
+	return { decisions, newPin, held: backupStatus === "failed" ? "the last backup failed" : null };
 }

@@ -111,3 +111,9 @@ export async function clearSnapshots(bucket: R2Bucket): Promise<void> {
 		await bucket.delete(page.objects.map((o) => o.key));
 	}
 }
+
+/** Remove the retention pins' R2 mirror (retention-pins/…). */
+export async function clearPinMirror(bucket: R2Bucket): Promise<void> {
+	const page = await bucket.list({ prefix: "retention-pins/", limit: 1000 });
+	if (page.objects.length > 0) await bucket.delete(page.objects.map((o) => o.key));
+}
