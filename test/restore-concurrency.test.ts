@@ -84,7 +84,7 @@ describe("replace while a backup runs", () => {
 describe("a merge that stops midway", () => {
 	it("leaves counters equal to the rows it did write", async () => {
 		await seed(db, [{ id: "live", role: "gerant", day: "2026-11-10" }]);
-		const sub = (seq: number | string, id: string): Row => ({
+		const sub = (seq: number, id: string): Row => ({
 			seq,
 			id,
 			received_at: "2026-11-12T10:00:00.000Z",
@@ -93,16 +93,17 @@ describe("a merge that stops midway", () => {
 			answers: "{}",
 			validation: "{}",
 		});
-		// Chunk 1 loads; chunk 2 passes every checksum but cannot be written (seq not an integer).
+		// Every row passes its checks; chunk 1 loads, then writing chunk 2 keeps failing (D1 down).
 		const m = await writeSnapshot(bucket, {
 			time: T0,
 			chunkRows: 2,
-			tables: { submissions: { rows: [sub(10, "m1"), sub(11, "m2"), sub("not-a-number", "m3")], bound: 11 } },
+			tables: { submissions: { rows: [sub(10, "m1"), sub(11, "m2"), sub(12, "m3")], bound: 12 } },
 		});
 		expect(m.chunks.length).toBe(2);
 		await using introspector = await introspectWorkflow(env.RESTORE_WORKFLOW);
 		await introspector.modifyAll(async (mod) => {
 			await mod.disableRetryDelays();
+			await mod.mockStepError({ name: "load chunk 2" }, new Error("D1_ERROR: simulated outage"));
 		});
 		const res = await api("/api/admin/restore", { method: "POST", json: { snapshotId: m.snapshotId, mode: "merge" } });
 		expect(res.status).toBe(202);

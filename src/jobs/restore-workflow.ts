@@ -5,6 +5,7 @@ import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import type { ChunkEntry } from "../snapshots/format";
 import {
+	buildRowCheckContext,
 	compareChunk,
 	dropStaging,
 	fetchDryRunBaseline,
@@ -15,7 +16,17 @@ import {
 	verifyChunk,
 	verifyManifest,
 } from "../restore/load";
-import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "../restore/plan";
+import {
+	addDiffs,
+	addRejected,
+	describeRejected,
+	emptyDiff,
+	finishDiff,
+	RESTORE_TABLES,
+	type RejectedRows,
+	type RestoreMode,
+	type TableDiff,
+} from "../restore/plan";
 import { primaryStore } from "../snapshots/r2-store";
 import { buildAuditStatement } from "../db/audit-log";
 import { buildRecountStatements } from "../db/counters";
@@ -30,7 +41,15 @@ export type RestoreParams = {
 };
 
 /** Bad data is a verdict, not a transient error: steps return it instead of throwing (no retries). */
-class Refused extends Error {}
+class Refused extends Error {
+	constructor(
+		message: string,
+		/** Kept on the run beside the reason (e.g. the refused rows). */
+		readonly report?: Record<string, unknown>,
+	) {
+		super(message);
+	}
+}
 
 // Reads and D1 writes can fail transiently: retry a few times, then fail the run (recorded).
 const STEP = { retries: { limit: 3, delay: "2 seconds", backoff: "exponential" }, timeout: "10 minutes" } as const;
@@ -59,17 +78,23 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			});
 			if (!manifest.ok) throw new Refused(manifest.reason);
 			const chunks: ChunkEntry[] = manifest.chunks;
+			// Rows are checked against the run's time: the instance's creation, the same on every replay.
+			const runTime = event.timestamp.getTime();
 			const erased = new Set<string>();
+			let rejected: RejectedRows = { total: 0, rows: [] };
 			for (const entry of chunks) {
 				const v = await doStep(`verify chunk ${entry.n}`, async () => {
-					const r = await verifyChunk(store, entry);
+					const r = await verifyChunk(store, entry, buildRowCheckContext(runTime, manifest.bounds));
 					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, { chunksVerified: r.ok ? entry.n : entry.n - 1 });
 					return r;
 				});
 				if (!v.ok) throw new Refused(v.reason);
 				for (const id of v.erasedIds) erased.add(id);
+				rejected = addRejected(rejected, v.rejected);
 			}
 			const snapshotErased = [...erased];
+			// A write restore never loads a row that failed its checks: the whole snapshot is refused.
+			if (rejected.total > 0 && mode !== "dry-run") throw new Refused(describeRejected(rejected), { rejected });
 
 			// 2. Dry run: compare, write only the report.
 			if (mode === "dry-run") {
@@ -94,14 +119,15 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 						return [spec.table, finishDiff(spec, diffs[spec.table]!, b.count, unmatched)];
 					}),
 				);
+				const report = rejected.total > 0 ? { tables, rejected } : { tables };
 				await doStep("dry-run report", async () => {
 					const now = new Date().toISOString();
 					await db.batch([
-						buildRestoreCompleteStatement(db, runId, now, { tables }),
+						buildRestoreCompleteStatement(db, runId, now, report),
 						buildAuditStatement(db, now, "restore", { runId, snapshotId, mode }),
 					]);
 				});
-				return { status: "complete", tables };
+				return { status: "complete", ...report };
 			}
 
 			// 3. Merge or replace: load chunk by chunk (replace into staging tables).
@@ -137,7 +163,7 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 					// A merge stopped after loading some chunks has written rows: counters must
 					// still equal the rows (they are only reconciled at the end otherwise).
 					...(mode === "merge" ? buildRecountStatements(db, now) : []),
-					buildRestoreStoppedStatement(db, runId, refused ? "refused" : "failed", now, reason),
+					buildRestoreStoppedStatement(db, runId, refused ? "refused" : "failed", now, reason, refused ? err.report : undefined),
 					buildAuditStatement(db, now, "restore", { runId, snapshotId, mode, outcome: refused ? "refused" : "failed" }),
 				]);
 			});

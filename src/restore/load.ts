@@ -2,25 +2,28 @@
 // (merge into the live tables, or into staging tables then swapped in with ONE batch), undo.
 // Each exported step function is one Workflow step: self-contained, idempotent, bounded memory.
 import { sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../snapshots/format";
-import { checkChunk, gunzip } from "../snapshots/codec";
+import { checkChunk, gunzip, openChunk } from "../snapshots/codec";
 import {
 	addDiffs,
 	columnsOfLine,
 	filterErasedLines,
 	diffRows,
 	emptyDiff,
-	erasedIdsInRecords,
 	findManifestProblem,
 	groupRecordLines,
 	groupRestorable,
 	joinLinesForParams,
 	pickColumns,
 	RESTORE_TABLES,
+	scanChunkText,
 	STAGE_PREFIX,
 	UNDO_PREFIX,
+	type RejectedRows,
 	type RestoreMode,
 	type TableDiff,
 } from "./plan";
+import type { RowCheckContext } from "./rows";
+import { questionnaire } from "../questionnaire/definition";
 import { readManifest, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, isTrusted, type SignatureStatus } from "../snapshots/signature";
 import { buildAuditStatement } from "../db/audit-log";
@@ -64,6 +67,8 @@ export type VerifiedManifest = {
 	chunks: ChunkEntry[];
 	rows: number;
 	version: number;
+	/** Each table's consistency bound (highest seq included), as the manifest records it. */
+	bounds: Record<string, number | null>;
 	/** The manifest's signature status (anything but valid/no-key was let through by an override). */
 	signature: SignatureStatus;
 };
@@ -95,6 +100,7 @@ export async function verifyManifest(
 		chunks: read.manifest.chunks,
 		rows: read.manifest.rows,
 		version: read.manifest.version,
+		bounds: Object.fromEntries(Object.entries(read.manifest.tables).map(([t, s]) => [t, typeof s.bound === "number" ? s.bound : null])),
 		signature: read.signature,
 	};
 }
@@ -108,10 +114,32 @@ export async function readCheckedChunk(
 	return check.ok ? check : { ok: false, reason: check.message };
 }
 
-/** Verify one chunk; returns the submission ids the snapshot says are erased (to skip later). */
-export async function verifyChunk(store: SnapshotStore, entry: ChunkEntry): Promise<{ ok: true; erasedIds: string[] } | Refusal> {
-	const r = await readCheckedChunk(store, entry);
-	return r.ok ? { ok: true, erasedIds: erasedIdsInRecords(r.records) } : r;
+/**
+ * The row checks' context for a run: its time, the manifest's bounds, and the questionnaire
+ * definitions this code knows by version (answers of other versions get the generic shape check).
+ */
+export function buildRowCheckContext(now: number, bounds: Record<string, number | null>): RowCheckContext {
+	return { now, bounds, definitions: new Map([[questionnaire.version, questionnaire]]) };
+}
+
+export type VerifiedChunk = { ok: true; erasedIds: string[]; rejected: RejectedRows };
+
+/**
+ * Verify one chunk: size and SHA-256, gzip, UTF-8, every line a record, counts as the manifest
+ * says (a failure refuses the snapshot), then every row of a restored table against its table
+ * (refused rows are listed). Returns the submission ids the snapshot says are erased.
+ */
+export async function verifyChunk(store: SnapshotStore, entry: ChunkEntry, context: RowCheckContext): Promise<VerifiedChunk | Refusal> {
+	const opened = await openChunk(entry, await readObjectBytes(store, entry.key));
+	if (!opened.ok) return { ok: false, reason: opened.message };
+	let text: string;
+	try {
+		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(opened.raw);
+	} catch {
+		return { ok: false, reason: `chunk ${entry.n} (${entry.key}): not valid UTF-8` };
+	}
+	const scan = scanChunkText(entry, text, context);
+	return scan.ok ? { ok: true, erasedIds: scan.erasedIds, rejected: scan.rejected } : scan;
 }
 
 // ---------------------------------------------------------------------------------------------
