@@ -96,16 +96,3 @@ export async function fetchRestoreFinishedAt(db: D1Database, runId: string): Pro
 	const row = await db.prepare(`SELECT finished_at FROM restore_runs WHERE id = ?1`).bind(runId).first<{ finished_at: string | null }>();
 	return row?.finished_at ?? null;
 }
-
-/**
- * First statement of the swap batch: fails it (NOT NULL constraint, so the whole batch rolls
- * back and the step is retried) when a backup is running at the commit.
- * D1 has no RAISE outside triggers; an INSERT of a NULL into a NOT NULL column is the portable
- * way to abort a batch on a condition.
- */
-export function buildBackupIdleGuard(db: D1Database): D1PreparedStatement {
-	return db.prepare(
-		`INSERT INTO restore_runs (id, snapshot_id, mode, status, requested_at)
-		 SELECT 'swap-guard', NULL, 'guard', 'guard', 'guard' WHERE EXISTS (SELECT 1 FROM backup_runs WHERE status = 'running')`,
-	);
-}

@@ -6,11 +6,12 @@ import { buildEraseStatements, fetchSubmissionTables, findSubmissionIdsByEmail, 
 import { logEvent } from "../log";
 import { requireAdmin } from "./auth";
 import { findActiveWrite } from "./restore";
+import { holdDataLock } from "./data-lock";
 import { ApiError, parseOr400, readJsonBody } from "./errors";
 
 export const erasureRoutes = new Hono<{ Bindings: Env }>();
 
-erasureRoutes.post("/api/admin/erasures", requireAdmin, async (c) => {
+erasureRoutes.post("/api/admin/erasures", requireAdmin, holdDataLock("erasure"), async (c) => {
 	const { submissionId, email } = parseOr400(
 		erasureRequestSchema,
 		await readJsonBody(c.req.raw),

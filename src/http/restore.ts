@@ -4,8 +4,6 @@ import { Hono } from "hono";
 import { randomHex } from "../questionnaire/erasure";
 import { undoReplace, verifyManifest } from "../restore/load";
 import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../restore/plan";
-import { fetchBackupRun } from "../jobs/backup-trigger";
-import { fetchActiveRuns } from "../db/backup-runs";
 import { getConfig } from "../config";
 import { logEvent } from "../log";
 import { isTrusted } from "../snapshots/signature";
@@ -13,6 +11,8 @@ import { insertAuditEntry } from "../db/audit-log";
 import { requireAdmin } from "./auth";
 import { ApiError, parseOr400, readJsonBody } from "./errors";
 import { primaryStore } from "../snapshots/r2-store";
+import { describeBlocker, findDataLockBlocker } from "../jobs/data-lock";
+import { holdDataLock } from "./data-lock";
 
 export const restoreRoutes = new Hono<{ Bindings: Env }>();
 
@@ -91,15 +91,6 @@ export async function findActiveWrite(env: Env, now: Date): Promise<string | nul
 	return null;
 }
 
-/** The id of a backup still running (dead runs are reconciled first), or null. */
-async function findRunningBackup(env: Env, now: Date): Promise<string | null> {
-	for (const run of await fetchActiveRuns(env.DB)) {
-		const fresh = await fetchBackupRun(env, run.id, now);
-		if (fresh?.status === "running") return fresh.id;
-	}
-	return null;
-}
-
 restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 	const { snapshotId, mode, allowUnsigned } = parseOr400(
 		restoreRequestSchema,
@@ -134,11 +125,9 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 			}
 		}
 	}
-	if (mode === "replace") {
-		const backup = await findRunningBackup(c.env, new Date());
-		if (backup) {
-			throw new ApiError(409, "backup_in_progress", `Backup ${backup} is running; start the replace once it has finished.`);
-		}
+	if (mode !== "dry-run") {
+		const blocker = await findDataLockBlocker(c.env, { kind: mode }, new Date());
+		if (blocker) throw new ApiError(409, describeBlocker(blocker).code, describeBlocker(blocker).message);
 	}
 	const now = new Date();
 	const id = buildRestoreId(now, randomHex(4));
@@ -190,7 +179,7 @@ restoreRoutes.get("/api/admin/restores/:id", requireAdmin, async (c) => {
 	return c.json(toView(row));
 });
 
-restoreRoutes.post("/api/admin/restore/undo", requireAdmin, async (c) => {
+restoreRoutes.post("/api/admin/restore/undo", requireAdmin, holdDataLock("undo"), async (c) => {
 	const active = await findActiveWrite(c.env, new Date());
 	if (active) throw new ApiError(409, "restore_in_progress", `Restore ${active} is still running; wait for it to finish.`);
 	const undone = await undoReplace(c.env.DB, new Date().toISOString());

@@ -27,7 +27,7 @@ import { questionnaire } from "../questionnaire/definition";
 import { readManifest, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, isTrusted, type SignatureStatus } from "../snapshots/signature";
 import { buildAuditStatement } from "../db/audit-log";
-import { fetchRunningRunId } from "../db/backup-runs";
+import { buildDataLockHeldGuard, buildReleaseDataLockStatement } from "../db/data-locks";
 import { buildRecountStatements } from "../db/counters";
 import { fetchErasedIdsAmong, fetchErasedSubmissionIds } from "../db/erasures";
 import {
@@ -45,7 +45,6 @@ import {
 } from "../db/restore-tables";
 import {
 	addRestoreRows,
-	buildBackupIdleGuard,
 	buildChunkLoadedStatement,
 	buildClearUndoStatement,
 	buildRestoreCompleteStatement,
@@ -213,7 +212,8 @@ async function readVerifiedLines(store: SnapshotStore, entry: ChunkEntry): Promi
 
 /**
  * Load one chunk in ONE batch (atomic): INSERT OR IGNORE of its records, passed to SQLite as
- * JSON arrays of the NDJSON lines. A retried step is a no-op (idempotent).
+ * JSON arrays of the NDJSON lines. A retried step is a no-op (idempotent). The batch commits
+ * only while this run holds the data lock (its holder id is the run id).
  */
 export async function loadChunk(
 	db: D1Database,
@@ -226,8 +226,8 @@ export async function loadChunk(
 	const read = await readVerifiedLines(store, entry);
 	if (!read.ok) return read;
 	const groups = groupRecordLines(read.text);
-	const statements: D1PreparedStatement[] = [];
-	const owners: string[] = [];
+	const statements: D1PreparedStatement[] = [buildDataLockHeldGuard(db, runId)];
+	const owners: string[] = ["lock_guard"];
 	let rows = 0;
 	let skippedErased = 0;
 	for (const spec of RESTORE_TABLES) {
@@ -260,6 +260,7 @@ export async function loadChunk(
 	const results = await db.batch(statements);
 	const written: Record<string, number> = {};
 	owners.forEach((t, i) => {
+		if (t === "lock_guard") return;
 		if (t === "erased_cleanup") written.submissions = (written.submissions ?? 0) - (results[i]?.meta.changes ?? 0);
 		else written[t] = (written[t] ?? 0) + (results[i]?.meta.changes ?? 0);
 	});
@@ -271,12 +272,14 @@ export async function loadChunk(
 // ---------------------------------------------------------------------------------------------
 // Finishing: counters are derived data, reconciled with the rows after every write-mode restore
 
-/** Finish a merge: reconcile counters, record the outcome and an audit line, in one batch. */
+/** Finish a merge: reconcile counters, record the outcome and an audit line, release the lock, in one batch. */
 export async function finishMerge(db: D1Database, runId: string, snapshotId: string, report: unknown, now: string): Promise<void> {
 	await db.batch([
+		buildDataLockHeldGuard(db, runId),
 		...buildRecountStatements(db, now),
 		buildRestoreCompleteStatement(db, runId, now, report),
 		buildAuditStatement(db, now, "restore", { runId, snapshotId, mode: "merge" }),
+		buildReleaseDataLockStatement(db, runId),
 	]);
 }
 
@@ -293,7 +296,8 @@ async function fetchMaxSeqs(db: D1Database, prefix: string): Promise<Record<stri
 /**
  * The swap, ONE batch: union the live erasures into staging and drop erased submissions from it;
  * then per table rename live -> restore_undo_<t>, staging -> live, move the explicit indexes;
- * reconcile counters; mark this run as the one that can be undone; audit.
+ * reconcile counters; mark this run as the one that can be undone; audit; release the lock.
+ * It commits only while this run holds the data lock, so no backup reads across it.
  */
 export async function swapInStaging(
 	db: D1Database,
@@ -301,15 +305,10 @@ export async function swapInStaging(
 	snapshotId: string,
 	report: unknown,
 	now: string,
-): Promise<Refusal | undefined> {
-	// A backup running now read (some of) the tables about to be renamed: swapping under it would
-	// give a snapshot mixing old and restored rows, and let its success release the undo copy.
-	const running = await fetchRunningRunId(db);
-	if (running) {
-		return { ok: false, reason: `backup ${running} is running; nothing was changed, run the restore again once it has finished` };
-	}
-	// The guard fails the whole batch if a backup started between this check and the commit.
-	const statements: D1PreparedStatement[] = [buildBackupIdleGuard(db)];
+): Promise<void> {
+	// A backup reading across the swap would capture a mix of old and restored rows and, on
+	// success, release the undo copy: the lock keeps backups out, and the guard proves it is held.
+	const statements: D1PreparedStatement[] = [buildDataLockHeldGuard(db, runId)];
 	for (const spec of RESTORE_TABLES.filter((t) => t.keepLiveOnReplace)) {
 		statements.push(buildCopyRows(db, spec.table, STAGE_PREFIX + spec.table, await fetchColumns(db, spec.table)));
 	}
@@ -328,8 +327,8 @@ export async function swapInStaging(
 	statements.push(buildClearUndoStatement(db));
 	statements.push(buildRestoreCompleteStatement(db, runId, now, { ...(report as object), swapMaxSeq: maxSeqs }, { undoAvailable: true }));
 	statements.push(buildAuditStatement(db, now, "restore", { runId, snapshotId, mode: "replace" }));
+	statements.push(buildReleaseDataLockStatement(db, runId));
 	await db.batch(statements);
-	return undefined;
 }
 
 /**
