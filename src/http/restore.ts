@@ -127,7 +127,8 @@ restoreRoutes.post("/api/admin/restore", requireAdmin, async (c) => {
 	}
 	if (mode !== "dry-run") {
 		const blocker = await findDataLockBlocker(c.env, { kind: mode }, new Date());
-		if (blocker) throw new ApiError(409, describeBlocker(blocker).code, describeBlocker(blocker).message);
+		const busy = blocker && describeBlocker(blocker);
+		if (busy) throw new ApiError(409, busy.code, busy.message);
 	}
 	const now = new Date();
 	const id = buildRestoreId(now, randomHex(4));
