@@ -299,6 +299,12 @@ const commands = {
 			return;
 		}
 		print(preview.report, printDiff);
+		if (preview.report?.rejected) {
+			// A write restore would be refused (docs/restore-runbook.md, "Contrôle des lignes").
+			if (mode !== "dry-run") console.log(`Not starting the ${mode}: it would be refused, nothing would be written.`);
+			process.exitCode = 1;
+			return;
+		}
 		if (mode === "dry-run") return;
 		if (!opts.yes) {
 			const { createInterface } = await import("node:readline/promises");
@@ -390,6 +396,12 @@ function printDiff(report) {
 	for (const [table, d] of rows) {
 		console.log(`${table.padEnd(20)} ${String(d.added).padStart(4)} ${String(d.differ).padStart(7)} ${String(d.disappear).padStart(10)} ${String(d.skippedErased).padStart(16)}`);
 		for (const [kind, ids] of Object.entries(d.samples ?? {})) if (ids.length) console.log(`    e.g. ${kind}: ${ids.join(", ")}`);
+	}
+	const rejected = report.rejected;
+	if (rejected) {
+		console.log(`\nREFUSED ROWS: ${rejected.total} row(s) fail the row checks; merge and replace refuse this snapshot.`);
+		for (const r of rejected.rows) console.log(`  ${r.table} ${r.key} (chunk ${r.chunk}, line ${r.line}): ${r.reason}`);
+		if (rejected.total > rejected.rows.length) console.log(`  … and ${rejected.total - rejected.rows.length} more`);
 	}
 }
 

@@ -33,6 +33,8 @@ const TEXT = {
 		confirmReplace: "Remplacer TOUTES les données actuelles par la sauvegarde {id} ?\n\nLes données actuelles sont gardées jusqu'à la prochaine sauvegarde réussie et le remplacement peut être annulé d'ici là.",
 		restoring: "Restauration en cours…", restoreDone: "Restauration terminée : {written} lignes écrites, {erased} effacées ignorées.",
 		restoreFailed: "La restauration a échoué : {error}. Rien n'a été modifié si l'erreur est survenue pendant la vérification.",
+		rejected: "{n} ligne(s) de cette sauvegarde ne passent pas le contrôle des lignes : une fusion ou un remplacement serait refusé (rien ne serait écrit). Choisissez une autre sauvegarde.",
+		rejectedMore: "… et {n} autre(s).", rowKey: "Ligne", reason: "Raison",
 		cancel: "Fermer", undoConfirm: "Remettre les données telles qu'elles étaient avant le dernier remplacement ?",
 		undoDone: "Remplacement annulé.", keep: "Gardée", remove: "Supprimée", why: "Pourquoi",
 		csvDone: "Fichier CSV téléchargé.",
@@ -81,6 +83,8 @@ const TEXT = {
 		confirmReplace: "Replace ALL current data with backup {id}?\n\nThe current data is kept until the next successful backup and the replace can be undone until then.",
 		restoring: "Restoring…", restoreDone: "Restore finished: {written} rows written, {erased} erased rows skipped.",
 		restoreFailed: "The restore failed: {error}. Nothing was changed if the error happened during verification.",
+		rejected: "{n} row(s) of this backup fail the row checks: a merge or a replace would be refused (nothing would be written). Choose another backup.",
+		rejectedMore: "… and {n} more.", rowKey: "Row", reason: "Reason",
 		cancel: "Close", undoConfirm: "Put the data back as it was before the last replace?", undoDone: "Replace undone.",
 		keep: "Kept", remove: "Removed", why: "Why", csvDone: "CSV file downloaded.",
 		pinsTitle: "Pinned backups",
@@ -397,6 +401,27 @@ function diffTable(tables) {
 	);
 }
 
+/** Rows the dry run refused (table, key, reason; never content): a write restore would be refused. */
+function rejectedList(rejected) {
+	const rows = rejected.rows ?? [];
+	return h(
+		"div",
+		{},
+		h("p", { class: "notice error" }, t("rejected", { n: numberFmt.format(rejected.total) })),
+		h(
+			"div",
+			{ class: "table-wrap" },
+			h(
+				"table",
+				{},
+				h("thead", {}, h("tr", {}, [t("table"), t("rowKey"), t("reason")].map((x) => h("th", { scope: "col" }, x)))),
+				h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, tableLabel(r.table)), h("td", {}, h("code", {}, r.key)), h("td", {}, r.reason)))),
+			),
+		),
+		rejected.total > rows.length ? h("p", {}, t("rejectedMore", { n: numberFmt.format(rejected.total - rows.length) })) : null,
+	);
+}
+
 function openRestore(id) {
 	const card = $("restore-card");
 	const box = $("restore");
@@ -410,6 +435,10 @@ function openRestore(id) {
 			const run = await runRestore(id, "dry-run");
 			if (run.status !== "complete") return result.replaceChildren(h("p", { class: "error" }, t("restoreFailed", { error: run.error ?? run.status })));
 			result.replaceChildren(diffTable(run.report?.tables ?? {}));
+			if (run.report?.rejected) {
+				result.append(rejectedList(run.report.rejected));
+				return actions.replaceChildren(h("button", { type: "button", class: "secondary", onclick: () => (card.hidden = true) }, t("cancel")));
+			}
 			actions.replaceChildren(
 				h("button", { type: "button", class: "secondary", onclick: (e) => confirmAndRun(e.currentTarget, id, "merge", result) }, t("merge")),
 				h("button", { type: "button", class: "danger", onclick: (e) => confirmAndRun(e.currentTarget, id, "replace", result) }, t("replace")),

@@ -173,8 +173,7 @@ export async function updateRunDetails(db: D1Database, id: string, details: unkn
 	await db.prepare("UPDATE backup_runs SET details = ?2 WHERE id = ?1").bind(id, JSON.stringify(details)).run();
 }
 
-/** The id of a run in progress (status running), or null. */
-export async function fetchRunningRunId(db: D1Database): Promise<string | null> {
-	const running = await db.prepare(`SELECT id FROM backup_runs WHERE status = 'running' LIMIT 1`).first<{ id: string }>();
-	return running?.id ?? null;
+/** The stage of a run still queued (e.g. waiting for the data lock); absolute, so retries are harmless. */
+export async function updateQueuedRunStage(db: D1Database, id: string, stage: string): Promise<void> {
+	await db.prepare("UPDATE backup_runs SET stage = ?2 WHERE id = ?1 AND status = 'queued'").bind(id, stage).run();
 }

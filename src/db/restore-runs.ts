@@ -55,17 +55,18 @@ export function buildRestoreCompleteStatement(
 	return db.prepare(sql).bind(runId, now, JSON.stringify(report));
 }
 
-/** The run stopped: refused (bad snapshot, a verdict) or failed (retries exhausted). */
+/** The run stopped: refused (bad snapshot, a verdict) or failed (retries exhausted); report when given (ids only). */
 export function buildRestoreStoppedStatement(
 	db: D1Database,
 	runId: string,
 	outcome: "refused" | "failed",
 	now: string,
 	error: string,
+	report?: unknown,
 ): D1PreparedStatement {
 	return db
-		.prepare(`UPDATE restore_runs SET status = ?2, stage = 'stopped', finished_at = ?3, error = ?4 WHERE id = ?1`)
-		.bind(runId, outcome, now, error);
+		.prepare(`UPDATE restore_runs SET status = ?2, stage = 'stopped', finished_at = ?3, error = ?4, report = COALESCE(?5, report) WHERE id = ?1`)
+		.bind(runId, outcome, now, error, report === undefined ? null : JSON.stringify(report));
 }
 
 /** No run can be undone any more (a new replace took over, or the kept copies were dropped). */

@@ -6,6 +6,7 @@ import { buildEraseStatements, fetchSubmissionTables, findSubmissionIdsByEmail, 
 import { findActiveWrite } from "../restore/runs";
 import { logEvent } from "../log";
 import { ApiError } from "./errors";
+import { holdDataLock } from "./data-lock";
 import { createAdminRoute, createRouter, jsonBody, onInvalid } from "./router";
 import { errorResponse, jsonResponse, SERVER_ERROR } from "./schemas";
 
@@ -21,13 +22,13 @@ erasureRoutes.openapi(
 		path: "/api/admin/erasures",
 		tags: ["admin"],
 		summary: "Erase a respondent's submissions (by submission id or by e-mail)",
-		middleware: [jsonBody] as const,
+		middleware: [holdDataLock("erasure"), jsonBody] as const,
 		request: { body: { required: true, content: { "application/json": { schema: erasureRequestSchema } } } },
 		responses: {
 			201: jsonResponse(ErasureRecordedSchema, "Erased and recorded (ids and a salted hash of the address only)."),
 			400: errorResponse("`invalid_json`, or `invalid_request`: give exactly one of submissionId or email."),
 			404: errorResponse("`not_found`: no submission matches."),
-			409: errorResponse("`restore_in_progress`: repeat once the restore has finished."),
+			409: errorResponse("`restore_in_progress`, `backup_in_progress` (a replace or undo holds the data lock)…: repeat once it has finished."),
 			415: errorResponse("`unsupported_media_type`: the body must be application/json."),
 			500: SERVER_ERROR,
 		},

@@ -5,8 +5,8 @@ import { randomHex } from "../questionnaire/erasure";
 import { undoReplace, verifyManifest } from "../restore/load";
 import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../restore/plan";
 import { findActiveWrite } from "../restore/runs";
-import { fetchBackupRun } from "../jobs/backup-trigger";
-import { fetchActiveRuns } from "../db/backup-runs";
+import { describeBlocker, findDataLockBlocker } from "../jobs/data-lock";
+import { holdDataLock } from "./data-lock";
 import {
 	fetchRecentRestoreRuns,
 	fetchRestoreRun,
@@ -81,15 +81,6 @@ function toView(r: RestoreRunRow): RestoreRunView {
 	};
 }
 
-/** The id of a backup still running (dead runs are reconciled first), or null. */
-async function findRunningBackup(env: Env, now: Date): Promise<string | null> {
-	for (const run of await fetchActiveRuns(env.DB)) {
-		const fresh = await fetchBackupRun(env, run.id, now);
-		if (fresh?.status === "running") return fresh.id;
-	}
-	return null;
-}
-
 const RestoreStartedSchema = z
 	.strictObject({
 		id: z.string(),
@@ -112,7 +103,7 @@ restoreRoutes.openapi(
 			202: jsonResponse(RestoreStartedSchema, "Queued; follow it at `statusUrl` (also in Location)."),
 			400: errorResponse("`invalid_json`, or `invalid_request` (`fields` names each wrong field)."),
 			404: errorResponse("`snapshot_not_found`: no complete snapshot with this id."),
-			409: errorResponse("`restore_in_progress`, `undo_pending` or `backup_in_progress`."),
+			409: errorResponse("`restore_in_progress`, `undo_pending`, `backup_in_progress`, `erasure_in_progress` or `undo_in_progress`."),
 			415: errorResponse("`unsupported_media_type`: the body must be application/json."),
 			422: errorResponse("`snapshot_invalid`: the manifest is refused (the message says why; an unauthenticated one needs `allowUnsigned: true`)."),
 			500: SERVER_ERROR,
@@ -147,11 +138,11 @@ restoreRoutes.openapi(
 				}
 			}
 		}
-		if (mode === "replace") {
-			const backup = await findRunningBackup(c.env, new Date());
-			if (backup) {
-				throw new ApiError(409, "backup_in_progress", `Backup ${backup} is running; start the replace once it has finished.`);
-			}
+		if (mode !== "dry-run") {
+			// One lock discipline for every writer (docs/decisions.md, "The data lock").
+			const blocker = await findDataLockBlocker(c.env, { kind: mode }, new Date());
+			const busy = blocker && describeBlocker(blocker);
+			if (busy) throw new ApiError(409, busy.code, busy.message);
 		}
 		const now = new Date();
 		const id = buildRestoreId(now, randomHex(4));
@@ -236,10 +227,11 @@ restoreRoutes.openapi(
 		path: "/api/admin/restore/undo",
 		tags: ["admin"],
 		summary: "Undo the last replace (while its undo copy is kept)",
+		middleware: [holdDataLock("undo")] as const,
 		responses: {
 			200: jsonResponse(z.strictObject({ undone: z.string() }), "The restore that was undone."),
 			404: errorResponse("`nothing_to_undo`."),
-			409: errorResponse("`restore_in_progress`."),
+			409: errorResponse("`restore_in_progress`, `backup_in_progress`, `erasure_in_progress` or `undo_in_progress`."),
 			500: SERVER_ERROR,
 		},
 	}),

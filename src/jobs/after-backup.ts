@@ -10,6 +10,8 @@ import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
 import { dropUndoCopies } from "../restore/load";
 import { runRetention } from "../retention/job";
 import { replicateHook } from "./replicate";
+import { deleteDataLock } from "../db/data-locks";
+import { acquireDataLock } from "./data-lock";
 
 export type { AfterBackupHook, BackupOutcome };
 
@@ -45,9 +47,18 @@ export const restoreUndoCleanupHook: AfterBackupHook = {
 	async run(env, outcome) {
 		// A failed backup does not hold the current data: keep the undo copy.
 		if (outcome.status !== "complete") return { skipped: "backup failed" };
-		// Only replaces finished before this backup started are covered by it (idempotent).
-		const released = await dropUndoCopies(env.DB, outcome.startedAt);
-		return { released };
+		// Dropping tables is a write: under the exclusive data lock, so that no undo or erasure is
+		// half way through them. Held by an undo or erasure now: skipped, the next backup does it.
+		const holder = `undo-cleanup-${outcome.runId}`;
+		const lock = await acquireDataLock(env, { holder, kind: "undo-cleanup" }, new Date());
+		if (!lock.ok) return { skipped: `data lock held by ${lock.blocker.kind} ${lock.blocker.holder}`, released: 0 };
+		try {
+			// Only replaces finished before this backup started are covered by it (idempotent).
+			const released = await dropUndoCopies(env.DB, outcome.startedAt);
+			return { released };
+		} finally {
+			await deleteDataLock(env.DB, holder);
+		}
 	},
 };
 

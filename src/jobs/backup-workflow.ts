@@ -5,7 +5,9 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
 import { getConfig } from "../config";
-import { markRunFinished, markRunRunning, updateRunDetails, updateRunProgress } from "../db/backup-runs";
+import { markRunFinished, markRunRunning, updateQueuedRunStage, updateRunDetails, updateRunProgress } from "../db/backup-runs";
+import { deleteDataLock, fetchDataLockHeld } from "../db/data-locks";
+import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { describeError, logError, logEvent } from "../log";
 import { APP_VERSION } from "../version";
 import { afterBackupHooks, type BackupOutcome } from "./after-backup";
@@ -130,6 +132,12 @@ export function findDigestMismatch(
 	return undefined;
 }
 
+/** Pure: the failure of a backup that waited LOCK_WAIT.backup for the data lock in vain. */
+export function describeBackupLockTimeout(b: LockBlocker): string {
+	const minutes = (LOCK_WAIT.backup.attempts - 1) * Number.parseInt(LOCK_WAIT.backup.every, 10);
+	return `${b.kind} ${b.holder} kept the data locked (since ${b.since}) for the ${minutes} minutes this backup waited; no snapshot was taken. Start a backup once it has finished`;
+}
+
 export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 	override async run(event: Readonly<WorkflowEvent<BackupParams>>, step: WorkflowStep) {
 		const env = this.env;
@@ -153,6 +161,22 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 
 		try {
 			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
+			// The data lock (shared) from before the bounds are read until the run is recorded: no
+			// merge, replace or undo can change the data while this run reads it. One that holds the
+			// lock is waited for (LOCK_WAIT.backup), then the run fails with a notice: never silently.
+			stage = "lock";
+			for (let attempt = 1; ; attempt++) {
+				const got = await step.do(`acquire data lock ${attempt}`, STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					const r = await acquireDataLock(env, { holder: runId, kind: "backup" }, new Date());
+					if (!r.ok) await updateQueuedRunStage(env.DB, runId, `waiting for ${r.blocker.kind} ${r.blocker.holder}`);
+					return r;
+				});
+				if (got.ok) break;
+				if (attempt >= LOCK_WAIT.backup.attempts) throw new NonRetryableError(describeBackupLockTimeout(got.blocker));
+				await step.sleep(`wait for the data lock ${attempt}`, LOCK_WAIT.backup.every);
+			}
+			stage = "begin";
 			const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
 				track(ctx);
 				const started = new Date().toISOString();
@@ -200,6 +224,10 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			stage = "manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);
+				// Only a run that held the lock throughout has read a state that existed.
+				if (!(await fetchDataLockHeld(env.DB, runId))) {
+					throw new NonRetryableError("the data lock was taken from this run (judged stale): its reads may mix states, the snapshot is not committed");
+				}
 				const store = primaryStore(env);
 				const stored = await fetchObjectSizes(store, snapshotPrefix(plan.snapshotId));
 				const missing = findUncommittedChunk(entries, stored);
@@ -241,6 +269,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					chunks: manifest!.chunks.length,
 					error: null,
 				});
+				await deleteDataLock(env.DB, runId);
 			});
 		} catch (err) {
 			// A read-back mismatch happens inside an export step but is reported as stage "verify".
@@ -272,6 +301,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 						chunks: totals.chunks,
 						error: f.error,
 					});
+					await deleteDataLock(env.DB, runId);
 					return at;
 				});
 			} catch (err) {

@@ -5,6 +5,7 @@ import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import type { ChunkEntry } from "../snapshots/format";
 import {
+	buildRowCheckContext,
 	compareChunk,
 	dropStaging,
 	fetchDryRunBaseline,
@@ -15,8 +16,20 @@ import {
 	verifyChunk,
 	verifyManifest,
 } from "../restore/load";
-import { addDiffs, emptyDiff, finishDiff, RESTORE_TABLES, type RestoreMode, type TableDiff } from "../restore/plan";
+import {
+	addDiffs,
+	addRejected,
+	describeRejected,
+	emptyDiff,
+	finishDiff,
+	RESTORE_TABLES,
+	type RejectedRows,
+	type RestoreMode,
+	type TableDiff,
+} from "../restore/plan";
 import { primaryStore } from "../snapshots/r2-store";
+import { buildReleaseDataLockStatement } from "../db/data-locks";
+import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { buildAuditStatement } from "../db/audit-log";
 import { buildRecountStatements } from "../db/counters";
 import { buildRestoreCompleteStatement, buildRestoreStoppedStatement, updateRestoreStage, type RestoreProgress } from "../db/restore-runs";
@@ -30,7 +43,15 @@ export type RestoreParams = {
 };
 
 /** Bad data is a verdict, not a transient error: steps return it instead of throwing (no retries). */
-class Refused extends Error {}
+class Refused extends Error {
+	constructor(
+		message: string,
+		/** Kept on the run beside the reason (e.g. the refused rows). */
+		readonly report?: Record<string, unknown>,
+	) {
+		super(message);
+	}
+}
 
 // Reads and D1 writes can fail transiently: retry a few times, then fail the run (recorded).
 const STEP = { retries: { limit: 3, delay: "2 seconds", backoff: "exponential" }, timeout: "10 minutes" } as const;
@@ -50,6 +71,9 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			});
 		const setStage = (status: string, stage: string, progress: RestoreProgress = {}) =>
 			updateRestoreStage(db, runId, status, stage, progress);
+		// Set once this run has taken the data lock: only then may its failure path write (recount,
+		// drop staging); a run refused before that leaves the data exactly as it found it.
+		let locked = false;
 		try {
 			// 1. Verify everything before any write: the manifest, then every chunk.
 			const manifest = await doStep("verify manifest", async () => {
@@ -59,17 +83,23 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			});
 			if (!manifest.ok) throw new Refused(manifest.reason);
 			const chunks: ChunkEntry[] = manifest.chunks;
+			// Rows are checked against the run's time: the instance's creation, the same on every replay.
+			const runTime = event.timestamp.getTime();
 			const erased = new Set<string>();
+			let rejected: RejectedRows = { total: 0, rows: [] };
 			for (const entry of chunks) {
 				const v = await doStep(`verify chunk ${entry.n}`, async () => {
-					const r = await verifyChunk(store, entry);
+					const r = await verifyChunk(store, entry, buildRowCheckContext(runTime, manifest.bounds));
 					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, { chunksVerified: r.ok ? entry.n : entry.n - 1 });
 					return r;
 				});
 				if (!v.ok) throw new Refused(v.reason);
 				for (const id of v.erasedIds) erased.add(id);
+				rejected = addRejected(rejected, v.rejected);
 			}
 			const snapshotErased = [...erased];
+			// A write restore never loads a row that failed its checks: the whole snapshot is refused.
+			if (rejected.total > 0 && mode !== "dry-run") throw new Refused(describeRejected(rejected), { rejected });
 
 			// 2. Dry run: compare, write only the report.
 			if (mode === "dry-run") {
@@ -94,17 +124,33 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 						return [spec.table, finishDiff(spec, diffs[spec.table]!, b.count, unmatched)];
 					}),
 				);
+				const report = rejected.total > 0 ? { tables, rejected } : { tables };
 				await doStep("dry-run report", async () => {
 					const now = new Date().toISOString();
 					await db.batch([
-						buildRestoreCompleteStatement(db, runId, now, { tables }),
+						buildRestoreCompleteStatement(db, runId, now, report),
 						buildAuditStatement(db, now, "restore", { runId, snapshotId, mode }),
 					]);
 				});
-				return { status: "complete", tables };
+				return { status: "complete", ...report };
 			}
 
-			// 3. Merge or replace: load chunk by chunk (replace into staging tables).
+			// 3. Merge or replace: take the data lock (exclusive), waiting for a backup or an erasure
+			// to finish; then load chunk by chunk (replace into staging tables). Every write batch
+			// checks that the lock is still held; the last one releases it.
+			for (let attempt = 1; ; attempt++) {
+				const got = await doStep(`acquire data lock ${attempt}`, async () => {
+					const r = await acquireDataLock(this.env, { holder: runId, kind: mode }, new Date());
+					await setStage("running", r.ok ? "data lock taken" : `waiting for ${r.blocker.kind} ${r.blocker.holder}`);
+					return r;
+				});
+				if (got.ok) {
+					locked = true;
+					break;
+				}
+				if (attempt >= LOCK_WAIT.restore.attempts) throw new Refused(describeLockTimeout(got.blocker));
+				await step.sleep(`wait for the data lock ${attempt}`, LOCK_WAIT.restore.every);
+			}
 			if (mode === "replace") await doStep("prepare staging", () => prepareStaging(db));
 			const written: Record<string, number> = {};
 			let skippedErased = 0;
@@ -117,13 +163,11 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				skippedErased += r.skippedErased;
 			}
 			const report = { written, skippedErased };
-			const finished = await doStep(mode === "replace" ? "swap" : "finish merge", async () => {
+			await doStep(mode === "replace" ? "swap" : "finish merge", async () => {
 				const now = new Date().toISOString();
-				if (mode === "replace") return (await swapInStaging(db, runId, snapshotId, report, now)) ?? null;
-				await finishMerge(db, runId, snapshotId, report, now);
-				return null;
+				if (mode === "replace") await swapInStaging(db, runId, snapshotId, report, now);
+				else await finishMerge(db, runId, snapshotId, report, now);
 			});
-			if (finished) throw new Refused(finished.reason);
 			logEvent("restore_complete", { runId, mode, chunks: chunks.length, skippedErased });
 			return { status: "complete", ...report };
 		} catch (err) {
@@ -132,17 +176,24 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			const reason = refused ? err.message : describeError(err);
 			await doStep("record outcome", async () => {
 				const now = new Date().toISOString();
-				if (mode === "replace") await dropStaging(db);
+				if (mode === "replace" && locked) await dropStaging(db);
 				await db.batch([
 					// A merge stopped after loading some chunks has written rows: counters must
 					// still equal the rows (they are only reconciled at the end otherwise).
-					...(mode === "merge" ? buildRecountStatements(db, now) : []),
-					buildRestoreStoppedStatement(db, runId, refused ? "refused" : "failed", now, reason),
+					...(mode === "merge" && locked ? buildRecountStatements(db, now) : []),
+					buildRestoreStoppedStatement(db, runId, refused ? "refused" : "failed", now, reason, refused ? err.report : undefined),
 					buildAuditStatement(db, now, "restore", { runId, snapshotId, mode, outcome: refused ? "refused" : "failed" }),
+					buildReleaseDataLockStatement(db, runId),
 				]);
 			});
 			(refused ? logEvent : logError)("restore_stopped", { runId, mode, outcome: refused ? "refused" : "failed" });
 			return { status: refused ? "refused" : "failed", reason };
 		}
 	}
+}
+
+/** Pure: the refusal of a restore that waited LOCK_WAIT.restore for the data lock in vain. */
+export function describeLockTimeout(b: LockBlocker): string {
+	const minutes = (LOCK_WAIT.restore.attempts - 1) * Number.parseInt(LOCK_WAIT.restore.every, 10);
+	return `${b.kind} ${b.holder} kept the data locked (since ${b.since}) for the ${minutes} minutes this restore waited; nothing was written, run the restore again once it has finished`;
 }

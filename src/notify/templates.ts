@@ -204,6 +204,8 @@ const T = {
 				"La configuration du Worker est invalide : transmettez ce message au développeur (variable ou secret à corriger).",
 			verify:
 				"Les données relues depuis le stockage ne correspondent pas à ce qui a été écrit : cette sauvegarde n'est pas considérée comme valide. Lancez une sauvegarde manuelle ; si l'échec se répète, transmettez ce message au développeur.",
+			lock:
+				"Une restauration ou l'annulation d'un remplacement modifiait les données pendant toute l'attente : cette sauvegarde n'a pas été faite, pour ne pas enregistrer un état à moitié modifié. Quand la restauration est terminée (page d'administration, partie Données), lancez une sauvegarde manuelle.",
 		} as Record<string, string>,
 	},
 	en: {
@@ -286,6 +288,8 @@ const T = {
 			config: "The Worker's configuration is invalid: forward this message to the developer (a variable or secret must be fixed).",
 			verify:
 				"The data read back from storage does not match what was written: this backup is not considered valid. Start a manual backup; if the failure repeats, forward this message to the developer.",
+			lock:
+				"A restore or the undo of a replace was changing the data for the whole wait: this backup was not taken, so as not to record a half-changed state. Once the restore has finished (admin page, Data section), start a manual backup.",
 		} as Record<string, string>,
 	},
 } as const;

@@ -2,29 +2,32 @@
 // (merge into the live tables, or into staging tables then swapped in with ONE batch), undo.
 // Each exported step function is one Workflow step: self-contained, idempotent, bounded memory.
 import { sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../snapshots/format";
-import { checkChunk, gunzip } from "../snapshots/codec";
+import { checkChunk, gunzip, openChunk } from "../snapshots/codec";
 import {
 	addDiffs,
 	columnsOfLine,
 	filterErasedLines,
 	diffRows,
 	emptyDiff,
-	erasedIdsInRecords,
 	findManifestProblem,
 	groupRecordLines,
 	groupRestorable,
 	joinLinesForParams,
 	pickColumns,
 	RESTORE_TABLES,
+	scanChunkText,
 	STAGE_PREFIX,
 	UNDO_PREFIX,
+	type RejectedRows,
 	type RestoreMode,
 	type TableDiff,
 } from "./plan";
+import type { RowCheckContext } from "./rows";
+import { questionnaire } from "../questionnaire/definition";
 import { readManifest, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, isTrusted, type SignatureStatus } from "../snapshots/signature";
 import { buildAuditStatement } from "../db/audit-log";
-import { fetchRunningRunId } from "../db/backup-runs";
+import { buildDataLockHeldGuard, buildReleaseDataLockStatement } from "../db/data-locks";
 import { buildRecountStatements } from "../db/counters";
 import { fetchErasedIdsAmong, fetchErasedSubmissionIds } from "../db/erasures";
 import {
@@ -42,7 +45,6 @@ import {
 } from "../db/restore-tables";
 import {
 	addRestoreRows,
-	buildBackupIdleGuard,
 	buildChunkLoadedStatement,
 	buildClearUndoStatement,
 	buildRestoreCompleteStatement,
@@ -64,6 +66,8 @@ export type VerifiedManifest = {
 	chunks: ChunkEntry[];
 	rows: number;
 	version: number;
+	/** Each table's consistency bound (highest seq included), as the manifest records it. */
+	bounds: Record<string, number | null>;
 	/** The manifest's signature status (anything but valid/no-key was let through by an override). */
 	signature: SignatureStatus;
 };
@@ -95,6 +99,7 @@ export async function verifyManifest(
 		chunks: read.manifest.chunks,
 		rows: read.manifest.rows,
 		version: read.manifest.version,
+		bounds: Object.fromEntries(Object.entries(read.manifest.tables).map(([t, s]) => [t, typeof s.bound === "number" ? s.bound : null])),
 		signature: read.signature,
 	};
 }
@@ -108,10 +113,32 @@ export async function readCheckedChunk(
 	return check.ok ? check : { ok: false, reason: check.message };
 }
 
-/** Verify one chunk; returns the submission ids the snapshot says are erased (to skip later). */
-export async function verifyChunk(store: SnapshotStore, entry: ChunkEntry): Promise<{ ok: true; erasedIds: string[] } | Refusal> {
-	const r = await readCheckedChunk(store, entry);
-	return r.ok ? { ok: true, erasedIds: erasedIdsInRecords(r.records) } : r;
+/**
+ * The row checks' context for a run: its time, the manifest's bounds, and the questionnaire
+ * definitions this code knows by version (answers of other versions get the generic shape check).
+ */
+export function buildRowCheckContext(now: number, bounds: Record<string, number | null>): RowCheckContext {
+	return { now, bounds, definitions: new Map([[questionnaire.version, questionnaire]]) };
+}
+
+export type VerifiedChunk = { ok: true; erasedIds: string[]; rejected: RejectedRows };
+
+/**
+ * Verify one chunk: size and SHA-256, gzip, UTF-8, every line a record, counts as the manifest
+ * says (a failure refuses the snapshot), then every row of a restored table against its table
+ * (refused rows are listed). Returns the submission ids the snapshot says are erased.
+ */
+export async function verifyChunk(store: SnapshotStore, entry: ChunkEntry, context: RowCheckContext): Promise<VerifiedChunk | Refusal> {
+	const opened = await openChunk(entry, await readObjectBytes(store, entry.key));
+	if (!opened.ok) return { ok: false, reason: opened.message };
+	let text: string;
+	try {
+		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(opened.raw);
+	} catch {
+		return { ok: false, reason: `chunk ${entry.n} (${entry.key}): not valid UTF-8` };
+	}
+	const scan = scanChunkText(entry, text, context);
+	return scan.ok ? { ok: true, erasedIds: scan.erasedIds, rejected: scan.rejected } : scan;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +212,8 @@ async function readVerifiedLines(store: SnapshotStore, entry: ChunkEntry): Promi
 
 /**
  * Load one chunk in ONE batch (atomic): INSERT OR IGNORE of its records, passed to SQLite as
- * JSON arrays of the NDJSON lines. A retried step is a no-op (idempotent).
+ * JSON arrays of the NDJSON lines. A retried step is a no-op (idempotent). The batch commits
+ * only while this run holds the data lock (its holder id is the run id).
  */
 export async function loadChunk(
 	db: D1Database,
@@ -198,8 +226,8 @@ export async function loadChunk(
 	const read = await readVerifiedLines(store, entry);
 	if (!read.ok) return read;
 	const groups = groupRecordLines(read.text);
-	const statements: D1PreparedStatement[] = [];
-	const owners: string[] = [];
+	const statements: D1PreparedStatement[] = [buildDataLockHeldGuard(db, runId)];
+	const owners: string[] = ["lock_guard"];
 	let rows = 0;
 	let skippedErased = 0;
 	for (const spec of RESTORE_TABLES) {
@@ -232,6 +260,7 @@ export async function loadChunk(
 	const results = await db.batch(statements);
 	const written: Record<string, number> = {};
 	owners.forEach((t, i) => {
+		if (t === "lock_guard") return;
 		if (t === "erased_cleanup") written.submissions = (written.submissions ?? 0) - (results[i]?.meta.changes ?? 0);
 		else written[t] = (written[t] ?? 0) + (results[i]?.meta.changes ?? 0);
 	});
@@ -243,12 +272,14 @@ export async function loadChunk(
 // ---------------------------------------------------------------------------------------------
 // Finishing: counters are derived data, reconciled with the rows after every write-mode restore
 
-/** Finish a merge: reconcile counters, record the outcome and an audit line, in one batch. */
+/** Finish a merge: reconcile counters, record the outcome and an audit line, release the lock, in one batch. */
 export async function finishMerge(db: D1Database, runId: string, snapshotId: string, report: unknown, now: string): Promise<void> {
 	await db.batch([
+		buildDataLockHeldGuard(db, runId),
 		...buildRecountStatements(db, now),
 		buildRestoreCompleteStatement(db, runId, now, report),
 		buildAuditStatement(db, now, "restore", { runId, snapshotId, mode: "merge" }),
+		buildReleaseDataLockStatement(db, runId),
 	]);
 }
 
@@ -265,7 +296,8 @@ async function fetchMaxSeqs(db: D1Database, prefix: string): Promise<Record<stri
 /**
  * The swap, ONE batch: union the live erasures into staging and drop erased submissions from it;
  * then per table rename live -> restore_undo_<t>, staging -> live, move the explicit indexes;
- * reconcile counters; mark this run as the one that can be undone; audit.
+ * reconcile counters; mark this run as the one that can be undone; audit; release the lock.
+ * It commits only while this run holds the data lock, so no backup reads across it.
  */
 export async function swapInStaging(
 	db: D1Database,
@@ -273,15 +305,10 @@ export async function swapInStaging(
 	snapshotId: string,
 	report: unknown,
 	now: string,
-): Promise<Refusal | undefined> {
-	// A backup running now read (some of) the tables about to be renamed: swapping under it would
-	// give a snapshot mixing old and restored rows, and let its success release the undo copy.
-	const running = await fetchRunningRunId(db);
-	if (running) {
-		return { ok: false, reason: `backup ${running} is running; nothing was changed, run the restore again once it has finished` };
-	}
-	// The guard fails the whole batch if a backup started between this check and the commit.
-	const statements: D1PreparedStatement[] = [buildBackupIdleGuard(db)];
+): Promise<void> {
+	// A backup reading across the swap would capture a mix of old and restored rows and, on
+	// success, release the undo copy: the lock keeps backups out, and the guard proves it is held.
+	const statements: D1PreparedStatement[] = [buildDataLockHeldGuard(db, runId)];
 	for (const spec of RESTORE_TABLES.filter((t) => t.keepLiveOnReplace)) {
 		statements.push(buildCopyRows(db, spec.table, STAGE_PREFIX + spec.table, await fetchColumns(db, spec.table)));
 	}
@@ -300,8 +327,8 @@ export async function swapInStaging(
 	statements.push(buildClearUndoStatement(db));
 	statements.push(buildRestoreCompleteStatement(db, runId, now, { ...(report as object), swapMaxSeq: maxSeqs }, { undoAvailable: true }));
 	statements.push(buildAuditStatement(db, now, "restore", { runId, snapshotId, mode: "replace" }));
+	statements.push(buildReleaseDataLockStatement(db, runId));
 	await db.batch(statements);
-	return undefined;
 }
 
 /**

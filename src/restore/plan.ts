@@ -2,7 +2,9 @@
 // lines to load, and the dry-run comparison. No bindings here (see load.ts for the I/O; the SQL
 // that loads rows is in src/db/restore-tables.ts).
 import { z } from "zod";
-import { canonicalRow, isChunkKeyOf, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
+import { describeChunk, isRecord } from "../snapshots/codec";
+import { canonicalRow, isChunkKeyOf, type ChunkEntry, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
+import { checkSnapshotRow, describeRowKey, type RowCheckContext } from "./rows";
 
 export const RESTORE_MODES = ["dry-run", "merge", "replace"] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
@@ -167,6 +169,77 @@ function parseIdList(json: string): string[] {
 	} catch {
 		return [];
 	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification of a chunk's records (the verification pass, before any write)
+
+/** A snapshot row refused by its checks: where it is and why, never what it holds. */
+export type RejectedRow = { table: string; key: string; chunk: number; line: number; reason: string };
+/** Refused rows: how many, and the first MAX_REJECTED_LISTED of them (reports stay small). */
+export type RejectedRows = { total: number; rows: RejectedRow[] };
+export const MAX_REJECTED_LISTED = 100;
+
+export function addRejected(a: RejectedRows, b: RejectedRows): RejectedRows {
+	return { total: a.total + b.total, rows: [...a.rows, ...b.rows].slice(0, MAX_REJECTED_LISTED) };
+}
+
+/** The refusal of a write restore whose snapshot has refused rows (nothing is written). */
+export function describeRejected(r: RejectedRows): string {
+	const first = r.rows[0];
+	const rows = r.total === 1 ? "1 row of the snapshot fails its checks" : `${r.total} rows of the snapshot fail their checks`;
+	const example = first ? ` (first: ${first.table} ${first.key}, ${first.reason})` : "";
+	return `${rows}${example}; nothing was written. A dry run lists them (docs/restore-runbook.md, "Contrôle des lignes").`;
+}
+
+const NOT_CANONICAL = "record: not in the form the backup writes (a repeated column, or a value spelled differently)";
+
+export type ChunkScan = { ok: true; erasedIds: string[]; rejected: RejectedRows } | { ok: false; reason: string };
+
+/**
+ * Pure: check the decoded text of one chunk (checksums already matched). A line that is not a
+ * {table,row} record, or per-table counts that differ from the manifest, refuse the whole
+ * snapshot; a record of a restored table that fails checkSnapshotRow, or that is not exactly
+ * JSON.stringify of itself, is a refused row (named, by table, key and position). Canonical lines
+ * matter because the load passes these very lines to SQLite, whose JSON reader takes the first
+ * of two repeated keys (JavaScript takes the last) and reads 9223372036854775807 exactly (JavaScript
+ * rounds it): only a canonical line is read the same way by the check and by the INSERT.
+ */
+export function scanChunkText(entry: ChunkEntry, text: string, context: RowCheckContext): ChunkScan {
+	const where = describeChunk(entry);
+	const counts: Record<string, number> = {};
+	const rejected: RejectedRows = { total: 0, rows: [] };
+	const erased = new Set<string>();
+	let total = 0;
+	for (let start = 0, n = 1; start < text.length; n++) {
+		let end = text.indexOf("\n", start);
+		if (end === -1) end = text.length;
+		const line = text.slice(start, end);
+		start = end + 1;
+		let value: unknown;
+		try {
+			value = JSON.parse(line);
+		} catch {
+			return { ok: false, reason: `${where}: line ${n} is not valid JSON` };
+		}
+		if (!isRecord(value)) return { ok: false, reason: `${where}: line ${n} is not a {table,row} record` };
+		counts[value.table] = (counts[value.table] ?? 0) + 1;
+		total++;
+		if (!findRestoreTable(value.table)) continue;
+		for (const id of erasedIdsInRecords([value])) erased.add(id);
+		const reason = checkSnapshotRow(value.table, value.row, context) ?? (JSON.stringify(value) === line ? null : NOT_CANONICAL);
+		if (reason === null) continue;
+		rejected.total++;
+		if (rejected.rows.length < MAX_REJECTED_LISTED) {
+			const key = describeRowKey(value.table, value.row) ?? `chunk ${entry.n} line ${n}`;
+			rejected.rows.push({ table: value.table, key, chunk: entry.n, line: n, reason });
+		}
+	}
+	const expected = entry.tables ?? {};
+	if (total !== entry.rows) return { ok: false, reason: `${where}: ${total} records, manifest says ${entry.rows}` };
+	const same = Object.keys(counts).length === Object.keys(expected).length && Object.entries(counts).every(([t, c]) => expected[t] === c);
+	if (!same) return { ok: false, reason: `${where}: records per table differ from the manifest` };
+	return { ok: true, erasedIds: [...erased], rejected };
 }
 
 /**

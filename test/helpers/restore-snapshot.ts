@@ -75,14 +75,14 @@ export async function storedCounters(db: D1Database): Promise<{ counters: Record
 	};
 }
 
-/** Empty every table and drop restore leftovers (tests share one database per file). */
+/** Empty every table, release every data lock and drop restore leftovers (tests share one database per file). */
 export async function wipe(db: D1Database): Promise<void> {
 	const { results } = await db
 		.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'restore_stage_%' OR name LIKE 'restore_undo_%')`)
 		.all<{ name: string }>();
 	await db.batch([
 		...results.map((r) => db.prepare(`DROP TABLE "${r.name}"`)),
-		...[...DATA_TABLES, "audit_log", "restore_runs"].map((t) => db.prepare(`DELETE FROM ${t}`)),
+		...[...DATA_TABLES, "audit_log", "restore_runs", "data_locks"].map((t) => db.prepare(`DELETE FROM ${t}`)),
 	]);
 }
 

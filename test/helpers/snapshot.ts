@@ -2,7 +2,7 @@
 // custom metadata) straight into R2 with the format.ts helpers, from given rows or from the live D1.
 // Generic on purpose: retention, verification and restore tests all use it.
 import { FORMAT_NAME, FORMAT_VERSION, buildSnapshotId, chunkKey, combineTableDigests, digestRows, manifestKey, serializeManifest, sha256Hex, type ChunkEntry, type Manifest, type Row, type SnapshotRecord } from "../../src/snapshots/format";
-import { encodeChunk } from "../../src/snapshots/codec";
+import { encodeChunk, gzip } from "../../src/snapshots/codec";
 import { env } from "cloudflare:test";
 import { writeManifest } from "../../src/snapshots/store";
 import { r2SnapshotStore } from "../../src/snapshots/r2-store";
@@ -116,4 +116,59 @@ export async function clearSnapshots(bucket: R2Bucket): Promise<void> {
 export async function clearPinMirror(bucket: R2Bucket): Promise<void> {
 	const page = await bucket.list({ prefix: "retention-pins/", limit: 1000 });
 	if (page.objects.length > 0) await bucket.delete(page.objects.map((o) => o.key));
+}
+
+/**
+ * Write a snapshot whose chunks hold the given record lines EXACTLY as given (one line per
+ * record, no trailing newline), e.g. numbers no JavaScript value can spell (2^63 − 1) or
+ * duplicate keys. Chunks and manifest are otherwise valid and signed.
+ */
+export async function writeSnapshotLines(
+	bucket: R2Bucket,
+	opts: { time: Date; lines: string[]; bounds?: Record<string, number | null>; chunkRows?: number },
+): Promise<Manifest> {
+	const id = buildSnapshotId(opts.time, `r${(++counter).toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+	const perChunk = opts.chunkRows ?? 50;
+	const tableOf = (line: string) => (JSON.parse(line) as { table: string }).table;
+	const chunks: ChunkEntry[] = [];
+	const rowsByTable: Record<string, Row[]> = {};
+	for (let i = 0, n = 1; i < opts.lines.length; i += perChunk, n++) {
+		const part = opts.lines.slice(i, i + perChunk);
+		const bytes = gzip(part.map((l) => `${l}\n`).join(""));
+		const sha256 = sha256Hex(bytes);
+		const key = chunkKey(id, n);
+		await bucket.put(key, bytes, { sha256 });
+		const tables: Record<string, number> = {};
+		for (const line of part) {
+			const table = tableOf(line);
+			tables[table] = (tables[table] ?? 0) + 1;
+			(rowsByTable[table] ??= []).push((JSON.parse(line) as { row: Row }).row);
+		}
+		chunks.push({ n, key, bytes: bytes.byteLength, sha256, rows: part.length, tables });
+	}
+	const tables: Manifest["tables"] = {};
+	for (const [table, rows] of Object.entries(rowsByTable)) {
+		tables[table] = { rows: rows.length, digest: digestRows(table, rows), bound: opts.bounds?.[table] ?? null };
+	}
+	const iso = opts.time.toISOString();
+	const manifest: Manifest = {
+		format: FORMAT_NAME,
+		version: FORMAT_VERSION,
+		snapshotId: id,
+		trigger: "scheduled",
+		runId: `test-${id}`,
+		startedAt: iso,
+		finishedAt: iso,
+		appVersion: "test",
+		schemaVersion: "test",
+		tables,
+		rows: opts.lines.length,
+		bytes: chunks.reduce((s, c) => s + c.bytes, 0),
+		chunks,
+		contentDigest: combineTableDigests(tables),
+		compression: "gzip",
+		encryption: null,
+	};
+	await writeManifest(r2SnapshotStore(bucket), manifest, { signingKey: env.BACKUP_SIGNING_KEY });
+	return manifest;
 }
