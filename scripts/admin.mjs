@@ -219,6 +219,9 @@ const commands = {
 			console.log(`Snapshots:        ${s.snapshots.count}, ${mib(s.snapshots.totalBytes)}`);
 			const v = s.verification;
 			console.log(`Weekly check:     ${v ? `${v.status} at ${v.finishedAt}, ${v.snapshotsChecked} checked, ${v.snapshotsCorrupt} corrupt, drill ${v.drillStatus}` : "not run yet"}`);
+			const o = s.offsite;
+			console.log(`Off-site copy:    ${!o ? "none configured (docs/offsite.md)" : o.error ? `UNREADABLE — ${o.error}` : o.newest ? `${o.newest.snapshotId}, ${o.newest.ageHours.toFixed(1)} h old${o.encrypted ? ", encrypted" : ""}${o.stale ? "  — OUT OF DATE" : ""}` : "empty — OUT OF DATE"}`);
+			if (s.signing && !s.signing.configured) console.log("Signing:          BACKUP_SIGNING_KEY is not set: planted snapshots cannot be told apart");
 			for (const c of s.channels) console.log(`Channel ${c.channel.padEnd(10)} ${c.health}${c.lastError ? ` — ${c.lastError}` : ""}`);
 			if (s.channels.length === 0) console.log("Channels:         none configured — nobody will be alerted (see docs/notifications.md)");
 		});

@@ -18,6 +18,9 @@ import { insertSubmissions, resetStorage, runBackup, snapshotIdOfRun } from "./b
 import { TEST_AGE_IDENTITY, TEST_AGE_RECIPIENT } from "./keys";
 import { envWith, fetchCaptured, uniquePrefix } from "./receiver/client";
 import { writeSnapshot } from "./helpers/snapshot";
+import { api } from "./helpers/restore-snapshot";
+import { getConfig } from "../src/config";
+import { checkReplica, REPLICA_ALERT_KEY } from "../src/monitor/replica";
 
 const replica = () =>
 	s3SnapshotStore({ endpoint: inject("s3Url"), bucket: "offsite-replica", region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER" });
@@ -118,5 +121,35 @@ describe("off-site replica", () => {
 		const none = { ...env, OFFSITE_S3_ENDPOINT: "", OFFSITE_S3_BUCKET: "", OFFSITE_S3_ACCESS_KEY_ID: "", OFFSITE_S3_SECRET_ACCESS_KEY: "" } as Env;
 		expect(await replicateHook.run(none, outcomeOf("2026-12-01T020000Z-abc"), {})).toEqual({ skipped: "no off-site replica configured" });
 		expect(await replicateHook.run(env, { ...outcomeOf("x"), status: "failed", snapshotId: undefined }, {})).toEqual({ skipped: "the backup failed: nothing to copy" });
+	});
+});
+
+describe("the replica in the status and the dead man's switch", () => {
+	it("status shows the replica's newest snapshot and its age; the hourly check stays quiet while it is fresh", async () => {
+		const now = new Date();
+		const m = await writeSnapshot(env.R2_BUCKET, { time: new Date(now.getTime() - 2 * 3600_000), tables: {} });
+		await replicateHook.run(env, outcomeOf(m.snapshotId), {});
+		const status = await (await api("/api/admin/status")).json<{ offsite: { encrypted: boolean; newest: { snapshotId: string; ageHours: number } | null; stale: boolean; error: string | null } }>();
+		expect(status.offsite).toMatchObject({ encrypted: true, newest: { snapshotId: m.snapshotId }, stale: false, error: null });
+		expect(status.offsite.newest!.ageHours).toBeGreaterThanOrEqual(1.9);
+		const check = await checkReplica(env, getConfig(env), now, "monitor-test");
+		expect(check.action).toBe("none");
+	});
+
+	it("alerts once when the replica is out of date (nothing copied for more than the threshold), not twice the same day", async () => {
+		const now = new Date();
+		const old = await writeSnapshot(env.R2_BUCKET, { time: new Date(now.getTime() - 60 * 3600_000), tables: {} });
+		await replicateHook.run(env, outcomeOf(old.snapshotId), {});
+		await env.DB.prepare("DELETE FROM alert_state WHERE key = ?1").bind(REPLICA_ALERT_KEY).run();
+		const p = uniquePrefix("replica-stale");
+		const mailEnv = envWith({ webhook: `${p}/hook` });
+		const first = await checkReplica(mailEnv, getConfig(mailEnv), now, "monitor-1");
+		expect(first.action).toBe("send_stale");
+		expect(first.status?.stale).toBe(true);
+		const again = await checkReplica(mailEnv, getConfig(mailEnv), new Date(now.getTime() + 3600_000), "monitor-2");
+		expect(again.report).toBeNull();
+		const sent = (await fetchCaptured(p)).map((r) => JSON.parse(r.body) as { type: string; subject: string });
+		expect(sent.map((s) => s.type)).toEqual(["replica_stale"]);
+		expect(sent[0]!.subject).toContain("n'est plus à jour");
 	});
 });

@@ -60,6 +60,16 @@ export const BackupStatusSchema = z
 				.openapi({ description: "Readable snapshots not counted: not authenticated by BACKUP_SIGNING_KEY, or dated in the future." }),
 		}),
 		signing: z.strictObject({ configured: z.boolean() }).openapi({ description: "Whether manifests are signed and checked." }),
+		offsite: z
+			.strictObject({
+				encrypted: z.boolean(),
+				target: z.string(),
+				newest: z.strictObject({ snapshotId: z.string(), at: IsoTime, ageHours: z.number() }).nullable(),
+				stale: z.boolean(),
+				error: z.string().nullable(),
+			})
+			.nullable()
+			.openapi({ description: "The copy outside Cloudflare (null when none is configured): its newest snapshot and age." }),
 		channels: z.array(ChannelHealthSchema),
 		retention: z.strictObject({
 			keepDaily: z.number().int(),

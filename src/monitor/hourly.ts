@@ -20,6 +20,7 @@ import { sendHeartbeat } from "./heartbeat";
 import { fetchNewestVerified } from "./snapshots";
 import { computeStaleness, type Staleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
+import { checkReplica, type ReplicaCheck } from "./replica";
 
 /** The hourly cron expression (wrangler.jsonc `triggers.crons`). */
 export const MONITOR_CRON = "0 * * * *";
@@ -37,6 +38,8 @@ export type HourlyResult = {
 	report: DeliveryReport | null;
 	heartbeat: { start: boolean | null; end: boolean | null };
 	error: string | null;
+	/** The off-site replica's check (null when none is configured or it could not run). */
+	replica?: ReplicaCheck | null;
 };
 
 /** The "no recent verified backup" alert, to every configured channel. */
@@ -136,6 +139,14 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			}
 		}
 		logEvent("monitor_alert", { runId, action: result.action, claimed: result.claimed, delivered: result.report?.delivered ?? null });
+
+		// The copy outside Cloudflare, when configured: its own "out of date" alert — only while the
+		// backups themselves are fresh (when they are not, their alert already says all: no new
+		// snapshot can be copied).
+		result.replica = staleness.stale ? null : await checkReplica(env, config, now, runId).catch((err: unknown) => {
+			logError("replica_check_failed", { runId, error: describeError(err) });
+			return null;
+		});
 
 		const cutoff = new Date(now.getTime() - NOTIFICATION_LOG_DAYS * 86_400_000).toISOString();
 		const pruned = await deleteDeliveriesBefore(env.DB, cutoff);

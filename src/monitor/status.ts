@@ -10,6 +10,7 @@ import { nextRunAfter } from "./schedule";
 import { fetchNewestVerified, type IgnoredSnapshot, fetchSnapshotTotals } from "./snapshots";
 import { computeStaleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
+import { fetchReplicaStatus, type ReplicaStatus } from "./replica";
 
 /** The last run as shown in status: the run without its internal details. */
 export type LastRun = Omit<BackupRun, "details" | "chunks">;
@@ -42,6 +43,8 @@ export type BackupStatus = {
 	snapshots: { count: number; totalBytes: number; ignored: IgnoredSnapshot[] };
 	/** Whether manifests are signed and checked (BACKUP_SIGNING_KEY). */
 	signing: { configured: boolean };
+	/** The copy outside Cloudflare (null when none is configured). */
+	offsite: ReplicaStatus | null;
 	channels: ChannelHealth[];
 	retention: { keepDaily: number; keepWeekly: number; keepMonthly: number; freezeDropPct: number; maxRemovePct: number };
 	/** The latest weekly verification (checksums of retained snapshots + restore drill), if any. */
@@ -114,12 +117,13 @@ async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<
 
 /** Everything the admin status page shows. `now` is the request time. */
 export async function fetchBackupStatus(env: Env, config: Config, now: Date): Promise<BackupStatus> {
-	const [lastRun, totals, alert, channels, verification] = await Promise.all([
+	const [lastRun, totals, alert, channels, verification, offsite] = await Promise.all([
 		fetchLastRun(env.DB),
 		fetchSnapshotTotals(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now),
 		peekAlertState(env.DB, STALE_ALERT_KEY),
 		fetchChannelHealth(env, config, now),
 		fetchLatestVerification(env.DB),
+		fetchReplicaStatus(config, now),
 	]);
 	const staleness = computeStaleness({
 		newest: totals.newest,
@@ -139,6 +143,7 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
 		nextScheduledRun: nextRunAfter(config.SCHEDULE_BACKUP, now),
 		snapshots: { count: totals.count, totalBytes: totals.totalBytes, ignored: totals.ignored },
 		signing: { configured: Boolean(config.BACKUP_SIGNING_KEY) },
+		offsite,
 		channels,
 		retention: {
 			keepDaily: config.KEEP_DAILY,

@@ -94,6 +94,16 @@ export type VerificationFailedEvent = {
 	reason: string;
 };
 
+export type ReplicaStaleEvent = {
+	type: "replica_stale";
+	/** Age of the replica's newest snapshot in whole hours (null: none, or unreadable). */
+	ageHours: number | null;
+	thresholdHours: number;
+	newest: { snapshotId: string; at: string } | null;
+	/** Why the replica could not be read, when it could not (no secret in it). */
+	error: string | null;
+};
+
 export type ReplicationFailedEvent = {
 	type: "replication_failed";
 	runId: string;
@@ -104,6 +114,7 @@ export type ReplicationFailedEvent = {
 };
 
 export type NotifyEvent =
+	| ReplicaStaleEvent
 	| ReplicationFailedEvent
 	| BackupSucceededEvent
 	| BackupFailedEvent

@@ -188,6 +188,13 @@ const T = {
 		} as Record<string, string>,
 		frozenAdvice:
 			"Aucune donnée n'a été supprimée. Vérifiez que la baisse est voulue (par exemple des effacements demandés). Si ce n'est pas le cas, une restauration depuis un instantané précédent est possible.",
+		replicaStaleSubject: "ALERTE : la copie hors Cloudflare n'est plus à jour",
+		replicaStaleTitle: (h: string | null, t: string) =>
+			h === null
+				? "La copie hors Cloudflare est introuvable ou illisible."
+				: `La copie hors Cloudflare la plus récente date de ${h} heures (seuil : ${t} heures).`,
+		replicaStaleAdvice:
+			"Les sauvegardes dans Cloudflare ne sont pas concernées. Vérifiez l'abonnement et les identifiants du stockage externe ; si cela continue, transmettez ce message au développeur.",
 		replicationFailedSubject: "ALERTE : la copie hors Cloudflare a échoué",
 		replicationFailedTitle: "La sauvegarde a réussi, mais sa copie hors Cloudflare n'a pas pu être faite.",
 		replicationFailedAdvice:
@@ -273,6 +280,11 @@ const T = {
 		} as Record<string, string>,
 		frozenAdvice:
 			"No data was deleted. Check that the drop is expected (for example requested erasures). If it is not, a restore from an earlier snapshot is possible.",
+		replicaStaleSubject: "ALERT: the copy outside Cloudflare is out of date",
+		replicaStaleTitle: (h: string | null, t: string) =>
+			h === null ? "The copy outside Cloudflare cannot be found or read." : `The newest copy outside Cloudflare is ${h} hours old (threshold: ${t} hours).`,
+		replicaStaleAdvice:
+			"The backups inside Cloudflare are not affected. Check the external storage's subscription and credentials; if this goes on, forward this message to the developer.",
 		replicationFailedSubject: "ALERT: the copy outside Cloudflare failed",
 		replicationFailedTitle: "The backup succeeded, but its copy outside Cloudflare could not be made.",
 		replicationFailedAdvice:
@@ -441,6 +453,21 @@ function buildDoc(event: NotifyEvent, locale: Locale): Doc {
 						],
 					},
 					{ kind: "p", text: t.frozenAdvice },
+				],
+			};
+		case "replica_stale":
+			return {
+				subject: `[${PRODUCT}] ${t.replicaStaleSubject}`,
+				title: t.replicaStaleTitle(event.ageHours === null ? null : n(event.ageHours), n(event.thresholdHours)),
+				blocks: [
+					{
+						kind: "facts",
+						rows: [
+							[t.newest, event.newest ? formatTime(event.newest.at) : t.none],
+							...(event.error ? [[t.error, event.error] as [string, string]] : []),
+						],
+					},
+					{ kind: "p", text: t.replicaStaleAdvice },
 				],
 			};
 		case "replication_failed":

@@ -5,8 +5,8 @@ import { buildAgeEncryptor } from "../snapshots/age";
 import type { Encryptor } from "../snapshots/codec";
 import { parseSnapshotTime } from "../snapshots/format";
 import { s3SnapshotStore } from "../snapshots/s3-store";
-import type { SnapshotStore } from "../snapshots/store";
-import { listCopiedSnapshots } from "./replicate";
+import { listSnapshotFolders, type SnapshotStore } from "../snapshots/store";
+import { isCopied } from "./replicate";
 
 export type Replica = { store: SnapshotStore; encrypt: Encryptor | undefined; endpoint: string; bucket: string };
 
@@ -31,9 +31,17 @@ export function findReplica(config: Config): Replica | null {
 
 export type ReplicaNewest = { snapshotId: string; at: string } | null;
 
-/** The newest committed snapshot of the replica (its time is the snapshot id's). */
+/**
+ * The newest committed snapshot of the replica (its time is the snapshot id's). One listing of the
+ * folders, then newest first until one has its manifest: usually 1 list + 1 or 2 heads.
+ */
 export async function fetchReplicaNewest(replica: Replica): Promise<ReplicaNewest> {
-	const ids = await listCopiedSnapshots(replica.store);
-	const id = ids.at(-1);
-	return id ? { snapshotId: id, at: parseSnapshotTime(id)!.toISOString() } : null;
+	const ids = await listSnapshotFolders(replica.store);
+	for (let i = ids.length - 1; i >= 0; i--) {
+		const id = ids[i]!;
+		if ((await isCopied(replica.store, id, true)) || (await isCopied(replica.store, id, false))) {
+			return { snapshotId: id, at: parseSnapshotTime(id)!.toISOString() };
+		}
+	}
+	return null;
 }
