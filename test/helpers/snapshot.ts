@@ -44,26 +44,33 @@ export async function writeSnapshot(bucket: R2Bucket, opts: WriteSnapshotOptions
 	for (const [table, input] of Object.entries(opts.tables)) {
 		tables[table] = { rows: input.rows.length, digest: digestRows(table, input.rows), bound: input.bound ?? null };
 	}
-	const iso = opts.time.toISOString();
+	return commitManifest(bucket, { id, time: opts.time, trigger: opts.trigger ?? "scheduled", tables, chunks, rows: records.length });
+}
+
+/** The manifest of a test snapshot, signed with the test deployment's key as the backup would. */
+async function commitManifest(
+	bucket: R2Bucket,
+	m: { id: string; time: Date; trigger: "scheduled" | "manual"; tables: Manifest["tables"]; chunks: ChunkEntry[]; rows: number },
+): Promise<Manifest> {
+	const iso = m.time.toISOString();
 	const manifest: Manifest = {
 		format: FORMAT_NAME,
 		version: FORMAT_VERSION,
-		snapshotId: id,
-		trigger: opts.trigger ?? "scheduled",
-		runId: `test-${id}`,
+		snapshotId: m.id,
+		trigger: m.trigger,
+		runId: `test-${m.id}`,
 		startedAt: iso,
 		finishedAt: iso,
 		appVersion: "test",
 		schemaVersion: "test",
-		tables,
-		rows: records.length,
-		bytes: chunks.reduce((s, c) => s + c.bytes, 0),
-		chunks,
-		contentDigest: combineTableDigests(tables),
+		tables: m.tables,
+		rows: m.rows,
+		bytes: m.chunks.reduce((s, c) => s + c.bytes, 0),
+		chunks: m.chunks,
+		contentDigest: combineTableDigests(m.tables),
 		compression: "gzip",
 		encryption: null,
 	};
-	// Signed with the test deployment's key, as the backup itself would.
 	await writeManifest(r2SnapshotStore(bucket), manifest, { signingKey: env.BACKUP_SIGNING_KEY });
 	return manifest;
 }
@@ -150,25 +157,5 @@ export async function writeSnapshotLines(
 	for (const [table, rows] of Object.entries(rowsByTable)) {
 		tables[table] = { rows: rows.length, digest: digestRows(table, rows), bound: opts.bounds?.[table] ?? null };
 	}
-	const iso = opts.time.toISOString();
-	const manifest: Manifest = {
-		format: FORMAT_NAME,
-		version: FORMAT_VERSION,
-		snapshotId: id,
-		trigger: "scheduled",
-		runId: `test-${id}`,
-		startedAt: iso,
-		finishedAt: iso,
-		appVersion: "test",
-		schemaVersion: "test",
-		tables,
-		rows: opts.lines.length,
-		bytes: chunks.reduce((s, c) => s + c.bytes, 0),
-		chunks,
-		contentDigest: combineTableDigests(tables),
-		compression: "gzip",
-		encryption: null,
-	};
-	await writeManifest(r2SnapshotStore(bucket), manifest, { signingKey: env.BACKUP_SIGNING_KEY });
-	return manifest;
+	return commitManifest(bucket, { id, time: opts.time, trigger: "scheduled", tables, chunks, rows: opts.lines.length });
 }
