@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConfigError } from "../config";
 import { describeError, logError } from "../log";
+import { adminRoleRoutes } from "./admin-roles";
 import { adminSubmissionRoutes } from "./admin-submissions";
 import { requireAdmin } from "./auth";
 import { backupRoutes } from "./backups";
@@ -11,7 +12,7 @@ import { erasureRoutes } from "./erasures";
 import { ApiError, buildAllowedMethods } from "./errors";
 import { healthRoutes } from "./health";
 import { registerOpenApiRoute } from "./openapi";
-import { isPageRequest, pageRoutes, renderPageError } from "./page-routes";
+import { isPageRequest, pageRoutes, renderNotFound, renderPageError, wantsHtmlNotFound } from "./page-routes";
 import { restoreRoutes } from "./restore";
 import { retentionRoutes } from "./retention";
 import { createRouter, withConfig } from "./router";
@@ -33,6 +34,7 @@ app.route("/", backupRoutes);
 app.route("/", pageRoutes);
 app.route("/", submissionRoutes);
 app.route("/", adminSubmissionRoutes);
+app.route("/", adminRoleRoutes);
 app.route("/", retentionRoutes);
 app.route("/", verificationRoutes);
 app.route("/", restoreRoutes);
@@ -49,6 +51,8 @@ app.notFound((c) => {
 			{ Allow: allowed.join(", ") },
 		);
 	}
+	// A person who mistyped an address gets a page in their language; programs get the envelope.
+	if (wantsHtmlNotFound(c.req.path, c.req.header("Accept"))) return renderNotFound(c);
 	return c.json({ error: { code: "not_found", message: "No such resource." } }, 404);
 });
 

@@ -7,7 +7,7 @@ import {
 	type Question,
 	type Questionnaire,
 } from "./definition";
-import { buildRoleRef, normaliseRoleLabel, type RoleRef } from "./roles";
+import { buildAnsweredRole, buildRoleRef, normaliseRoleLabel, type RoleRef } from "./roles";
 
 export type Locale = "fr" | "en";
 
@@ -268,7 +268,7 @@ export function validateAnswers(def: Questionnaire, input: Record<string, unknow
 		answers[q.id] = value;
 		const raw = single(input[q.id]);
 		if (typeof value === "string" && typeof raw === "string" && raw !== value) normalised.push(q.id);
-		if (q.type === "role" && typeof value === "string") role = buildRoleRef(value);
+		if (q.type === "role" && typeof value === "string") role = buildAnsweredRole(value, q.suggestions);
 	}
 	return { ok: true, answers, normalised, ...(role ? { role } : {}) };
 }
