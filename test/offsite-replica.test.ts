@@ -111,7 +111,7 @@ describe("off-site replica", () => {
 		const sent = (await fetchCaptured(p)).map((r) => JSON.parse(r.body) as { type: string; subject: string; text: string });
 		expect(sent.map((s) => s.type)).toEqual(["backup_succeeded", "replication_failed"]);
 		expect(sent[1]!.subject).toContain("la copie hors Cloudflare a échoué");
-		expect(sent[1]!.text).toContain("rien n'est perdu");
+		expect(sent[1]!.text).toContain("rien n’est perdu");
 	});
 
 	it("is skipped, not failed, when no replica is configured or the backup failed", async () => {
