@@ -46,7 +46,8 @@ type Messages = {
 	unknown: string;
 };
 
-const MESSAGES: Record<Locale, Messages> = {
+/** Validation messages by language (exported for the test that keeps the French pages French). */
+export const MESSAGES: Record<Locale, Messages> = {
 	fr: {
 		required: "Ce champ est obligatoire.",
 		consentRequired: "Cochez cette case pour pouvoir envoyer vos réponses.",
