@@ -109,7 +109,7 @@ describe("backup e-mails, from real backups", () => {
 		);
 		const [mail, ...more] = await mailsMentioning(runId);
 		expect(more).toEqual([]);
-		expect(mail!.subject).toBe("[Cafés partenaires] ÉCHEC de la sauvegarde du jeudi 26 novembre à 3 h 00");
+		expect(mail!.subject).toBe("[Cafés partenaires] ÉCHEC de la sauvegarde du jeudi 26 novembre à 3\u00a0h\u00a000");
 		// The newest backup that succeeded is the one of the test above (7 answers), at its local time.
 		const good = await env.DB.prepare("SELECT snapshot_id FROM backup_runs WHERE status = 'complete' ORDER BY snapshot_id DESC LIMIT 1").first<{ snapshot_id: string }>();
 		const { manifest } = await decodeSnapshot(good!.snapshot_id);
@@ -132,7 +132,7 @@ describe("DASHBOARD_URL and TIMEZONE", () => {
 		const mailEnv = envWith({ resend: `${p}/resend`, extra: { DASHBOARD_URL: "https://admin.cap-formations.test/admin/", TIMEZONE: "America/Toronto" } });
 		await sendEvent(mailEnv, event, new Date("2026-07-15T02:01:00Z"), { origin: "https://ignored.example" });
 		const mail = JSON.parse((await fetchCaptured(p))[0]!.body) as Mail;
-		expect(mail.subject).toBe("[Cafés partenaires] ÉCHEC de la sauvegarde du mardi 14 juillet à 22 h 00");
+		expect(mail.subject).toBe("[Cafés partenaires] ÉCHEC de la sauvegarde du mardi 14 juillet à 22\u00a0h\u00a000");
 		expect(mail.text).toContain("Ouvrir le tableau de bord\u202f: https://admin.cap-formations.test/admin/");
 		expect(mail.text).not.toContain("ignored.example");
 		expect(mail.text).toContain("Heures indiquées : heure de l’Est nord-américain.");

@@ -65,8 +65,8 @@ describe("renderEvent", () => {
 
 	it("a success: local date and time in the subject and the body, the total, what changed in words, the dashboard", () => {
 		const m = renderEvent(ok, "fr", PARIS);
-		expect(m.subject).toBe("[Cafés partenaires] Sauvegarde réussie — mercredi 25 novembre à 3 h 00");
-		expect(m.text).toContain("La sauvegarde du mercredi 25 novembre 2026 à 3 h 00 a réussi et a été vérifiée.");
+		expect(m.subject).toBe("[Cafés partenaires] Sauvegarde réussie — mercredi 25 novembre à 3\u00a0h\u00a000");
+		expect(m.text).toContain("La sauvegarde du mercredi 25 novembre 2026 à 3\u00a0h\u00a000 a réussi et a été vérifiée.");
 		expect(m.text).toContain("Réponses enregistrées\u202f: 1\u202f234");
 		expect(m.text).toContain("Depuis la sauvegarde précédente\u202f: 12 nouvelles réponses, 1 nouveau rôle");
 		expect(m.text).toContain("Taille\u202f: 1,5 Mo");
@@ -85,9 +85,9 @@ describe("renderEvent", () => {
 
 	it("a failure: the date, the step in words, what to do, the backup that is still good, the detail for the developer", () => {
 		const m = renderEvent(failed, "fr", PARIS);
-		expect(m.subject).toBe("[Cafés partenaires] ÉCHEC de la sauvegarde du mercredi 25 novembre à 3 h 00");
+		expect(m.subject).toBe("[Cafés partenaires] ÉCHEC de la sauvegarde du mercredi 25 novembre à 3\u00a0h\u00a000");
 		expect(m.text).toContain(
-			"La dernière sauvegarde réussie, celle du mardi 24 novembre 2026 à 3 h 01 (1\u202f222 réponses), n’est pas touchée par cet échec et reste utilisable.",
+			"La dernière sauvegarde réussie, celle du mardi 24 novembre 2026 à 3\u00a0h\u00a001 (1\u202f222 réponses), n’est pas touchée par cet échec et reste utilisable.",
 		);
 		expect(m.text).toContain("Que faire ? Les données relues ne correspondent pas");
 		expect(m.text).toContain("Étape en échec\u202f: vérification de la copie");
@@ -103,7 +103,7 @@ describe("renderEvent", () => {
 
 	it("dates follow TIMEZONE (summer time included), and the link is left out when no address is known", () => {
 		const summer = { ...ok, snapshotId: "2026-07-15T010000Z-abc", startedAt: "2026-07-15T01:00:00Z" } as NotifyEvent;
-		expect(renderEvent(summer, "fr", { timeZone: "Europe/Paris" }).subject).toBe("[Cafés partenaires] Sauvegarde réussie — mercredi 15 juillet à 3 h 00");
+		expect(renderEvent(summer, "fr", { timeZone: "Europe/Paris" }).subject).toBe("[Cafés partenaires] Sauvegarde réussie — mercredi 15 juillet à 3\u00a0h\u00a000");
 		const toronto = renderEvent(summer, "en", { timeZone: "America/Toronto" });
 		expect(toronto.subject).toBe("[Cafés partenaires] Backup succeeded — Tuesday 14 July at 21:00");
 		expect(toronto.text).toContain("Times shown: Eastern Time.");

@@ -89,7 +89,8 @@ export function formatDateTime(iso: string, locale: Locale, timeZone: string, wi
 	}).formatToParts(d);
 	const p = (type: Intl.DateTimeFormatPartTypes) => parts.find((x) => x.type === type)?.value ?? "";
 	const date = [p("weekday"), p("day"), p("month"), ...(withYear ? [p("year")] : [])].join(" ");
-	return locale === "fr" ? `${date} à ${Number(p("hour"))} h ${p("minute")}` : `${date} at ${p("hour")}:${p("minute")}`;
+	// "3 h 00" never breaks over two lines: no-break spaces.
+	return locale === "fr" ? `${date} à ${Number(p("hour"))}\u00a0h\u00a0${p("minute")}` : `${date} at ${p("hour")}:${p("minute")}`;
 }
 
 /** The time zone's name in words: "heure d’Europe centrale" / "Central European Time". */
@@ -485,9 +486,9 @@ function buildDoc(event: NotifyEvent, locale: Locale, ctx: RenderContext): Doc {
 							[t.size, formatBytes(event.bytes, locale)],
 							[t.duration, formatDuration(event.durationMs, locale)],
 							[t.retention, retention],
+							[t.reference, event.snapshotId],
 						],
 					},
-					{ kind: "facts", rows: [[t.reference, event.snapshotId]] },
 				],
 			};
 		}
@@ -512,9 +513,10 @@ function buildDoc(event: NotifyEvent, locale: Locale, ctx: RenderContext): Doc {
 							[t.stage, t.stages[event.stage] ?? event.stage],
 							[t.origin, event.trigger === "manual" ? t.manual : t.scheduled],
 							[t.attempts, n(event.attempt)],
+							[t.technical, `${event.stage} — ${event.error}`],
+							[t.reference, event.runId],
 						],
 					},
-					{ kind: "facts", rows: [[t.technical, `${event.stage} — ${event.error}`], [t.reference, event.runId]] },
 				],
 			};
 		}
