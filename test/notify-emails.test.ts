@@ -100,10 +100,11 @@ describe("backup e-mails, from real backups", () => {
 	});
 
 	it("a failed backup: its date, the step in words, what to do, and the backup that is still good", async () => {
-		const runId = "scheduled-2026-11-26";
+		// A run id no other test file uses: the receiver is shared by all of them.
+		const runId = "manual-20261126T020000Z-mailfl";
 		await runBackup(
 			runId,
-			{ trigger: "scheduled", requestedAt: Date.parse("2026-11-26T02:00:00Z") },
+			{ trigger: "manual", requestedAt: Date.parse("2026-11-26T02:00:00Z") },
 			async (m) => m.mockStepError({ name: "export chunk 1" }, new Error("put: Unspecified error (0)")),
 			"errored",
 		);
@@ -118,7 +119,8 @@ describe("backup e-mails, from real backups", () => {
 		);
 		expect(mail!.text).toContain("Étape en échec\u202f: copie des données");
 		expect(mail!.text).toContain("Que faire ? Si la prochaine sauvegarde automatique réussit, rien n’est à faire.");
-		// A scheduled run has no request, and the test deployment no DASHBOARD_URL: no link.
+		expect(mail!.text).toContain("Origine\u202f: manuelle");
+		// Started without a request (no origin), and the test deployment has no DASHBOARD_URL: no link.
 		expect(mail!.text).not.toContain("Ouvrir le tableau de bord");
 		expect(englishWordsIn(mail!.text)).toEqual([]);
 		expect(englishWordsIn(mail!.subject)).toEqual([]);
