@@ -79,12 +79,21 @@ const schema = z.object({
 		.optional()
 		.transform((s) => (s && s.trim() ? s.trim() : "fr"))
 		.pipe(z.enum(["fr", "en"], { error: 'must be "fr" or "en"' })),
-	/** IANA time zone of the dates in the administrator's CSV export (default Europe/Paris). */
+	/** Time zone of the dates and times shown to people (e-mails, CSV export): an IANA name, default Europe/Paris. */
 	TIMEZONE: z
 		.string()
 		.optional()
 		.transform((s) => (s && s.trim() ? s.trim() : "Europe/Paris"))
-		.refine(isTimeZone, "must be an IANA time zone such as Europe/Paris"),
+		.refine(isTimeZone, 'must be an IANA time zone such as "Europe/Paris"'),
+	/**
+	 * Address of the administrator dashboard, linked from every e-mail (e.g.
+	 * https://questionnaire.example.org/admin/). Unset: derived from the request when there is one.
+	 */
+	DASHBOARD_URL: optionalUrl,
+	/** Address respondents write to for their answers to be deleted (shown on the form). */
+	CONTACT_EMAIL: optionalString.pipe(z.email({ error: "must be an e-mail address" }).optional()),
+	/** A typed role is suggested to other respondents once this many distinct respondents used it. */
+	ROLE_SUGGEST_MIN_USES: int(3, 1, 1000),
 	/** The backup cron expression, mirrored from wrangler.jsonc `triggers.crons` (for "next run"). */
 	SCHEDULE_BACKUP: z
 		.string()

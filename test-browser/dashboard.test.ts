@@ -96,7 +96,8 @@ describe("administrator dashboard", () => {
 		// Nothing changed since the backup: nothing to add, nothing would disappear.
 		expect((await submissionsRow.locator("td").allInnerTexts()).slice(0, 3)).toEqual(["0", "0", "0"]);
 
-		await page.getByRole("button", { name: /Fusionner/ }).click();
+		// Scoped to the restore card: the roles card has "Fusionner dans…" buttons too.
+		await page.locator("#restore").getByRole("button", { name: /Fusionner/ }).click();
 		await expect.poll(() => page.locator("#restore").innerText(), { timeout: 60_000 }).toMatch(/Restauration terminée : 0 lignes écrites/);
 		expect(errors).toEqual([]);
 		await page.context().close();

@@ -17,7 +17,12 @@ export const BROWSER_TEST_ADMIN_TOKEN = "browser-test-admin-token-0123456789abcd
 
 export default async function setup(project: TestProject) {
 	const worker = await startLocalWorker({
-		vars: { ADMIN_TOKEN: BROWSER_TEST_ADMIN_TOKEN, BACKUP_SIGNING_KEY: "browser-test-signing-key-0123456789abcdef0123" },
+		vars: {
+			ADMIN_TOKEN: BROWSER_TEST_ADMIN_TOKEN,
+			BACKUP_SIGNING_KEY: "browser-test-signing-key-0123456789abcdef0123",
+			// Shown on the form ("how to have your answers deleted").
+			CONTACT_EMAIL: "questionnaire@cap-formations.test",
+		},
 		label: "browser-tests",
 	});
 	project.provide("baseUrl", worker.url);

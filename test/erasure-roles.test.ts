@@ -30,10 +30,23 @@ async function erase(json: { email: string } | { submissionId: string }): Promis
 	expect(res.status).toBe(201);
 }
 
+/**
+ * The typed roles in use, as stored (what the administrator's list shows, and the public once a
+ * role is suggested): most used first.
+ */
 async function publicRoles(): Promise<ListedRole[]> {
-	const res = await exports.default.fetch("http://example.com/api/roles");
-	expect(res.status).toBe(200);
-	return (await res.json<{ roles: ListedRole[] }>()).roles;
+	const { results } = await db
+		.prepare(`SELECT role_key AS key, label, use_count, created_at, last_used_at FROM roles WHERE use_count > 0 ORDER BY use_count DESC, seq ASC`)
+		.all<ListedRole>();
+	return results;
+}
+
+/** Approve every stored role, so that each one is offered on the public surfaces (docs/page.md). */
+async function approveAll(): Promise<void> {
+	for (const r of await publicRoles()) {
+		const res = await api(`/api/admin/roles/${encodeURIComponent(r.key)}`, { method: "PATCH", json: { approved: true } });
+		expect(res.status, r.key).toBe(200);
+	}
 }
 
 /** Everything the public sees about roles: the JSON list and the form page (its suggestions). */
@@ -52,6 +65,7 @@ describe("a role whose last use is erased", () => {
 	it("disappears from GET /api/roles, the form's suggestions, the roles table and the counters", async () => {
 		await submit("Formateur", "autre@example.org");
 		const marie = await submit(PRIVATE, "marie@example.org");
+		await approveAll();
 		// Before: the respondent's words are public (this is what the erasure must undo).
 		expect((await publicRoles()).map((r) => r.label)).toContain(PRIVATE);
 		expect(await publicText()).toContain("Marie Dupont");

@@ -10,7 +10,9 @@ const BASE = "http://example.com";
 /** The only routes anyone may call without the token ("METHOD path" as registered). */
 const PUBLIC_ROUTES = new Set([
 	"GET /",
+	"POST /",
 	"GET /merci",
+	"GET /confidentialite",
 	"GET /api/health",
 	"GET /api/questionnaire",
 	"GET /api/roles",

@@ -113,7 +113,7 @@ describe("webhook provider", () => {
 		const p = uniquePrefix();
 		await sendEvent(envWith({ webhook: `${p}/hook`, extra: { LOCALE: "en" } }), failed, NOW);
 		const body = JSON.parse((await fetchCaptured(p))[0]!.body);
-		expect(body.subject).toBe("[Cafés partenaires] Backup FAILED (export)");
+		expect(body.subject).toBe("[Cafés partenaires] Backup FAILED");
 		expect(body.text).toContain("What to do:");
 	});
 });

@@ -114,7 +114,7 @@ describe("off-site replica", () => {
 		const sent = (await fetchCaptured(p)).map((r) => JSON.parse(r.body) as { type: string; subject: string; text: string });
 		expect(sent.map((s) => s.type)).toEqual(["backup_succeeded", "replication_failed"]);
 		expect(sent[1]!.subject).toContain("la copie hors Cloudflare a échoué");
-		expect(sent[1]!.text).toContain("rien n'est perdu");
+		expect(sent[1]!.text).toContain("rien n’est perdu");
 	});
 
 	it("is skipped, not failed, when no replica is configured or the backup failed", async () => {
@@ -150,6 +150,6 @@ describe("the replica in the status and the dead man's switch", () => {
 		expect(again.report).toBeNull();
 		const sent = (await fetchCaptured(p)).map((r) => JSON.parse(r.body) as { type: string; subject: string });
 		expect(sent.map((s) => s.type)).toEqual(["replica_stale"]);
-		expect(sent[0]!.subject).toContain("n'est plus à jour");
+		expect(sent[0]!.subject).toContain("n’est plus à jour");
 	});
 });

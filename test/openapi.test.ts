@@ -148,6 +148,43 @@ describe("the app's answers validate against the description", () => {
 		}
 	});
 
+	it("admin roles: the list, an approval, a rename, a merge, and their refusals", async () => {
+		await expectDescribed(await call("POST", "/api/submissions", { json: { answers: validAnswers({ role: "Plongeur" }) } }), "post", "/api/submissions", 201);
+		await expectDescribed(await call("POST", "/api/submissions", { json: { answers: validAnswers({ role: "Plongeuse" }) } }), "post", "/api/submissions", 201);
+		const listed = await expectDescribed<{ roles: { key: string }[] }>(await call("GET", "/api/admin/roles", { admin: true }), "get", "/api/admin/roles", 200);
+		expect(listed.roles.map((r) => r.key)).toContain("plongeur");
+		const path = "/api/admin/roles/{key}";
+		await expectDescribed(await call("PATCH", "/api/admin/roles/plongeur", { admin: true, json: { approved: true } }), "patch", path, 200);
+		await expectDescribed(await call("PATCH", "/api/admin/roles/plongeur", { admin: true, json: { label: "Plongeur·se" } }), "patch", path, 200);
+		await expectDescribed(await call("PATCH", "/api/admin/roles/nobody", { admin: true, json: { approved: true } }), "patch", path, 404);
+		await expectDescribed(await call("PATCH", "/api/admin/roles/plongeur", { admin: true, json: {} }), "patch", path, 400);
+		await expectDescribed(await call("PATCH", "/api/admin/roles/plongeur", { admin: true, json: { approved: true } }), "patch", path, 409);
+		await expectDescribed(await call("PATCH", "/api/admin/roles/plongeuse", { admin: true, body: "x", headers: { "Content-Type": "text/plain" } }), "patch", path, 415);
+		const merge = "/api/admin/roles/{key}/merge";
+		await expectDescribed(await call("POST", "/api/admin/roles/plongeuse/merge", { admin: true, json: { into: "plongeur·se" } }), "post", merge, 200);
+		await expectDescribed(await call("POST", "/api/admin/roles/plongeuse/merge", { admin: true, json: { into: "nobody" } }), "post", merge, 400);
+		await expectDescribed(await call("POST", "/api/admin/roles/nobody/merge", { admin: true, json: { into: "plongeuse" } }), "post", merge, 404);
+		await expectDescribed(await call("GET", "/api/admin/roles"), "get", "/api/admin/roles", 401);
+	});
+
+	it("pages: the form's own post and its refusals are described as HTML", async () => {
+		const res = await call("POST", "/", { body: "cafe=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+		expect(res.status).toBe(400);
+		expect(doc.paths["/"]!.post!.responses["400"]!.content!["text/html"]).toBeDefined();
+		expect(doc.paths["/"]!.post!.responses["429"]!.content!["text/html"]).toBeDefined();
+		await res.arrayBuffer();
+		const fields = new URLSearchParams({ cafe: "Le Zinc", ville: "Lyon", role: "Barista", satisfaction: "4", consentement: "true" });
+		const done = await exports.default.fetch(`${BASE}/`, {
+			method: "POST",
+			headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": uniqueIp() },
+			body: fields.toString(),
+			redirect: "manual",
+		});
+		expect(done.status).toBe(303);
+		expect(doc.paths["/"]!.post!.responses["303"]).toBeDefined();
+		expect(doc.paths["/confidentialite"]!.get!.responses["200"]!.content!["text/html"]).toBeDefined();
+	});
+
 	it("admin: a backup started, its run, the snapshot list, the status, a dry-run restore and its report", async () => {
 		await resetStorage();
 		await insertMetadata();

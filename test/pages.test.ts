@@ -10,6 +10,11 @@ import { questionnaire, type Questionnaire } from "../src/questionnaire/definiti
 
 const BASE = "http://example.com";
 
+/** The roles the questionnaire itself suggests, in each language. */
+const roleQuestion = questionnaire.questions.find((q) => q.type === "role");
+const PREDEFINED_FR = (roleQuestion?.type === "role" ? (roleQuestion.suggestions ?? []) : []).map((s) => s.fr);
+const PREDEFINED_EN = (roleQuestion?.type === "role" ? (roleQuestion.suggestions ?? []) : []).map((s) => s.en ?? s.fr);
+
 function page(overrides: Partial<FormPageOptions> = {}): string {
 	return renderFormPage({ questionnaire, roles: [], values: {}, errors: {}, locale: "fr", ...overrides });
 }
@@ -79,10 +84,10 @@ describe("renderFormPage", () => {
 		const scale = inputs.filter((i) => i.name === "satisfaction");
 		expect(scale.map((i) => [i.type, i.value])).toEqual(["1", "2", "3", "4", "5"].map((v) => ["radio", v]));
 		expect(html).toMatch(/<fieldset[^>]*id="q-satisfaction"[\s\S]*?<legend/);
-		// Required fields are marked for assistive technologies, and the form posts to the API.
+		// Required fields are marked for assistive technologies, and the form posts to its own address.
 		expect(inputs.find((i) => i.name === "cafe")?.required).not.toBeNull();
 		expect(inputs.find((i) => i.name === "commentaire")?.required).toBeNull();
-		expect(html).toMatch(/<form[^>]*method="post"[^>]*action="\/api\/submissions"/);
+		expect(html).toMatch(/<form[^>]*method="post"[^>]*action="\/"/);
 		expect(html).not.toContain('class="error-summary"');
 		expect(inputs.some((i) => i["aria-invalid"] !== null)).toBe(false);
 	});
@@ -185,7 +190,7 @@ describe("renderFormPage", () => {
 		const html = page({ locale: "en" });
 		expect(html).toContain('<html lang="en">');
 		expect(html).toContain("Name of the café");
-		expect(html).toContain('action="/api/submissions?lang=en"');
+		expect(html).toContain('action="/?lang=en"');
 		expect(renderConfirmationPage({ locale: "en" })).toContain("Thank you!");
 		expect(renderConfirmationPage({ locale: "fr" })).toContain("Merci !");
 	});
@@ -196,10 +201,10 @@ describe("GET / and GET /merci", () => {
 		await env.DB.prepare("DELETE FROM roles").run();
 	});
 
-	it("serves the French form with the roles of D1, most used first", async () => {
+	it("serves the French form with the questionnaire's roles, then the approved ones of D1 (never a lone typed one)", async () => {
 		await env.DB.batch([
 			env.DB.prepare("INSERT INTO roles (role_key, label, created_at, use_count) VALUES (?, ?, ?, ?)").bind("serveur", "Serveur", "2026-11-01T00:00:00Z", 2),
-			env.DB.prepare("INSERT INTO roles (role_key, label, created_at, use_count) VALUES (?, ?, ?, ?)").bind("gerante", "Gérante", "2026-11-02T00:00:00Z", 7),
+			env.DB.prepare("INSERT INTO roles (role_key, label, created_at, use_count, approved_at) VALUES (?, ?, ?, ?, ?)").bind("chef", "Chef", "2026-11-02T00:00:00Z", 7, "2026-11-03T00:00:00Z"),
 		]);
 		const res = await exports.default.fetch(`${BASE}/`);
 		expect(res.status).toBe(200);
@@ -211,14 +216,15 @@ describe("GET / and GET /merci", () => {
 		expect(csp).not.toContain("challenges.cloudflare.com");
 		const html = await res.text();
 		expect(html).toContain('<html lang="fr">');
-		expect((await inspect(html)).datalist).toEqual(["Gérante", "Serveur"]);
+		// "Serveur" has uses but no submission behind them (no respondent): not suggested.
+		expect((await inspect(html)).datalist).toEqual([...PREDEFINED_FR, "Chef"]);
 	});
 
-	it("serves an empty role list when there are no roles yet", async () => {
-		const res = await exports.default.fetch(`${BASE}/`);
-		expect(res.status).toBe(200);
-		const html = await res.text();
-		expect(html).toContain('<datalist id="q-role-list"></datalist>');
+	it("offers only the questionnaire's roles when D1 has none yet, in the page's language", async () => {
+		const fr = await (await exports.default.fetch(`${BASE}/`)).text();
+		expect((await inspect(fr)).datalist).toEqual(PREDEFINED_FR);
+		const en = await (await exports.default.fetch(`${BASE}/?lang=en`)).text();
+		expect((await inspect(en)).datalist).toEqual(PREDEFINED_EN);
 	});
 
 	it("picks English from ?lang=en or Accept-Language", async () => {
@@ -339,5 +345,217 @@ describe("the form's urlencoded post (POST /api/submissions)", () => {
 		expect(res.status).toBe(303);
 		expect(new URL(res.headers.get("location")!, BASE).pathname).toBe("/merci");
 		expect(await countSubmissions()).toBe(before + 1);
+	});
+});
+
+/** The app with some variables changed (e.g. CONTACT_EMAIL), as a deployment would set them. */
+function fetchWith(vars: Record<string, string>, path: string, init: RequestInit = {}): Promise<Response> {
+	return Promise.resolve(
+		app.fetch(new Request(`${BASE}${path}`, init), { ...env, ...vars }, {
+			waitUntil() {},
+			passThroughOnException() {},
+			props: {},
+		} as unknown as ExecutionContext),
+	);
+}
+
+/** Visible text of the error summary's links (tags dropped, entities decoded). */
+async function summaryTexts(html: string): Promise<string[]> {
+	const texts: string[] = [];
+	let current = "";
+	await new HTMLRewriter()
+		.on(".error-summary a", {
+			element: (el) => {
+				current = "";
+				el.onEndTag(() => void texts.push(decodeEntities(current)));
+			},
+			text: (t) => void (current += t.text),
+		})
+		.transform(new Response(html))
+		.text();
+	return texts;
+}
+
+describe("the form posts to its own address, POST / (errors at a stable URL, Post/Redirect/Get on success)", () => {
+	it("refused: the form again at /, every value kept; accepted: 303 to /merci", async () => {
+		const before = await countSubmissions();
+		const fields = VALID.filter(([k]) => k !== "satisfaction");
+		const refused = await exports.default.fetch(`${BASE}/`, formBody(fields));
+		expect(refused.status).toBe(400);
+		expect(refused.headers.get("content-type")).toMatch(/^text\/html/);
+		const html = await refused.text();
+		const { inputs, summaryLinks } = await inspect(html);
+		expect(summaryLinks).toEqual(["#q-satisfaction-1"]);
+		expect(inputs.find((i) => i.name === "cafe")?.value).toBe("Le Zinc");
+		// The corrected form posts to the same address again.
+		expect(html).toMatch(/<form[^>]*action="\/"/);
+		expect(await countSubmissions()).toBe(before);
+
+		const accepted = await exports.default.fetch(`${BASE}/?lang=en`, formBody(VALID));
+		expect(accepted.status).toBe(303);
+		expect(accepted.headers.get("location")).toBe("/merci?lang=en");
+		expect(await countSubmissions()).toBe(before + 1);
+	});
+
+	it("takes only the form's urlencoded body: JSON to / is a 415 page, not the API's answer", async () => {
+		const before = await countSubmissions();
+		const res = await exports.default.fetch(`${BASE}/`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json", "CF-Connecting-IP": "203.0.113.8" },
+			body: JSON.stringify({ answers: {} }),
+		});
+		expect(res.status).toBe(415);
+		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+		expect(decodeEntities(await res.text())).toContain("L’envoi n’a pas abouti");
+		expect(await countSubmissions()).toBe(before);
+	});
+
+	it("past the rate limit (429): every typed value kept, and a French message saying how long to wait", async () => {
+		const ip = "198.51.100.29";
+		// Invalid posts (no satisfaction) store nothing but count: the 11th within a minute is refused.
+		const typed: [string, string][] = [
+			["cafe", "Le Zinc d’en face"],
+			["ville", "Besançon"],
+			["role", "Plongeur"],
+			["frequence", "occasionnelle"],
+			["activites", "cuisine"],
+			["activites", "evenements"],
+			["commentaire", "Merci pour tout <3"],
+			["email", "zinc@example.org"],
+			["consentement", "true"],
+			["site_web", ""],
+		];
+		const before = await countSubmissions();
+		let limited: Response | undefined;
+		for (let i = 0; i < 21 && !limited; i++) {
+			const res = await exports.default.fetch(`${BASE}/`, { ...formBody(typed), headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": ip } });
+			if (res.status === 429) limited = res;
+			else {
+				expect(res.status).toBe(400);
+				await res.arrayBuffer();
+			}
+		}
+		expect(limited).toBeDefined();
+		expect(limited!.headers.get("retry-after")).toBe("60");
+		expect(limited!.headers.get("content-type")).toMatch(/^text\/html/);
+		const html = await limited!.text();
+		const text = decodeEntities(html);
+		expect(text).toContain("Trop d’envois en peu de temps depuis cette connexion. Attendez 1 minute, puis renvoyez");
+		expect(text).toContain("vos réponses sont conservées ci-dessous");
+		const { inputs, textareaText } = await inspect(html);
+		expect(inputs.find((i) => i.name === "cafe")?.value).toBe("Le Zinc d’en face");
+		expect(inputs.find((i) => i.name === "ville")?.value).toBe("Besançon");
+		expect(inputs.find((i) => i.name === "role")?.value).toBe("Plongeur");
+		expect(inputs.find((i) => i.name === "email")?.value).toBe("zinc@example.org");
+		expect(textareaText).toBe("Merci pour tout <3");
+		expect(inputs.filter((i) => i.checked !== null).map((i) => `${i.name}=${i.value}`).sort()).toEqual([
+			"activites=cuisine",
+			"activites=evenements",
+			"consentement=true",
+			"frequence=occasionnelle",
+		]);
+		expect(await countSubmissions()).toBe(before);
+	});
+
+	it("the English page gets the English wait message", async () => {
+		const ip = "198.51.100.30";
+		let limited: Response | undefined;
+		for (let i = 0; i < 21 && !limited; i++) {
+			const res = await exports.default.fetch(`${BASE}/?lang=en`, { ...formBody([["cafe", "X"]]), headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": ip } });
+			if (res.status === 429) limited = res;
+			else await res.arrayBuffer();
+		}
+		const text = decodeEntities(await limited!.text());
+		expect(text).toContain("Too many submissions from this connection in a short time. Wait 1 minute, then send again: your answers are kept below.");
+		expect(text).toContain('value="X"');
+	});
+});
+
+describe("the error summary", () => {
+	it("names each question briefly, never repeats the consent sentence, never doubles punctuation", async () => {
+		const errors = { frequence: "Choisissez une des options proposées.", consentement: "Cochez cette case pour pouvoir envoyer vos réponses.", cafe: "Ce champ est obligatoire." };
+		const fr = await summaryTexts(page({ errors }));
+		expect(fr).toEqual([
+			"Nom du café\u202f: Ce champ est obligatoire.",
+			"Fréquence d'accueil des stagiaires\u202f: Choisissez une des options proposées.",
+			"Consentement\u202f: Cochez cette case pour pouvoir envoyer vos réponses.",
+		]);
+		const en = await summaryTexts(page({ errors, locale: "en" }));
+		expect(en[2]).toBe("Consent: Cochez cette case pour pouvoir envoyer vos réponses.");
+		for (const line of [...fr, ...en]) expect(line, line).not.toMatch(/[.?!:;…][\s\u202f]*:/);
+	});
+
+	it("strips the final punctuation of a label that has no short name", async () => {
+		const copy: Questionnaire = {
+			...questionnaire,
+			questions: [{ id: "horaires", type: "short_text", required: true, maxLength: 10, label: { fr: "Vos horaires ?" } }],
+		};
+		const html = renderFormPage({ questionnaire: copy, roles: [], values: {}, errors: { horaires: "Ce champ est obligatoire." }, locale: "fr" });
+		expect(await summaryTexts(html)).toEqual(["Vos horaires\u202f: Ce champ est obligatoire."]);
+	});
+});
+
+describe("how to have one's answers deleted", () => {
+	it("the form says to write to CONTACT_EMAIL, and links the page that explains", async () => {
+		const res = await fetchWith({ CONTACT_EMAIL: "donnees@cap-formations.test" }, "/");
+		const text = decodeEntities(await res.text());
+		expect(text).toContain(
+			'Pour les faire supprimer, écrivez à <a href="mailto:donnees@cap-formations.test">donnees@cap-formations.test</a> en indiquant le nom de votre café et la ville.',
+		);
+		expect(text).toContain('<a href="/confidentialite">Vos données et leur suppression</a>');
+	});
+
+	it("without CONTACT_EMAIL, says to ask one's contact at CAP Formations", async () => {
+		const text = decodeEntities(await (await exports.default.fetch(`${BASE}/`)).text());
+		expect(text).toContain("Pour les faire supprimer, demandez-le à votre interlocuteur chez CAP Formations");
+		expect(text).not.toContain("mailto:");
+	});
+
+	it("GET /confidentialite explains what is kept, for how long, and how (French and English)", async () => {
+		const res = await fetchWith({ CONTACT_EMAIL: "donnees@cap-formations.test", KEEP_MONTHLY: "18" }, "/confidentialite");
+		expect(res.status).toBe(200);
+		expect(res.headers.get("content-security-policy")).toMatch(/default-src 'none'/);
+		const fr = decodeEntities(await res.text());
+		expect(fr).toContain("<h1>Vos réponses et leur suppression</h1>");
+		expect(fr).toContain("gardées environ 18 mois");
+		expect(fr).toContain("mailto:donnees@cap-formations.test");
+		const en = decodeEntities(await (await exports.default.fetch(`${BASE}/confidentialite?lang=en`)).text());
+		expect(en).toContain("<h1>Your answers and how to delete them</h1>");
+		expect(en).toContain("ask your contact at CAP Formations");
+	});
+});
+
+describe("a mistyped address", () => {
+	const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+	it("is a French HTML page for a browser, with a way back to the form", async () => {
+		const res = await exports.default.fetch(`${BASE}/questionaire`, { headers: { Accept: BROWSER } });
+		expect(res.status).toBe(404);
+		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+		expect(res.headers.get("content-language")).toBe("fr");
+		const html = await res.text();
+		expect(html).toContain('<html lang="fr">');
+		expect(html).toContain("<h1>Page introuvable</h1>");
+		expect(html).toContain('<a href="/">Aller au questionnaire</a>');
+		expect(html).not.toContain("not_found");
+	});
+
+	it("is in English when the page language is English (?lang=en or Accept-Language)", async () => {
+		for (const [path, lang] of [["/nope?lang=en", "fr"], ["/nope", "en-GB,en;q=0.9"]] as const) {
+			const res = await exports.default.fetch(`${BASE}${path}`, { headers: { Accept: BROWSER, "Accept-Language": lang } });
+			expect(res.status).toBe(404);
+			const html = await res.text();
+			expect(html).toContain('<html lang="en">');
+			expect(html).toContain("<h1>Page not found</h1>");
+		}
+	});
+
+	it("stays the JSON envelope under /api/ and for programs", async () => {
+		for (const [path, accept] of [["/api/nope", BROWSER], ["/nope", "application/json"], ["/nope", "*/*"]] as const) {
+			const res = await exports.default.fetch(`${BASE}${path}`, { headers: { Accept: accept } });
+			expect(res.status, path).toBe(404);
+			expect(res.headers.get("content-type"), `${path} ${accept}`).toMatch(/^application\/json/);
+			expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+		}
 	});
 });

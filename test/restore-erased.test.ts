@@ -110,9 +110,12 @@ describe("format version 1 fixture", () => {
 		expect(dry.report!.tables!.submissions).toMatchObject({ inSnapshot: 5, added: 5 });
 		const run = await runRestore(fixtureId, "replace", { allowUnsigned: true });
 		expect(run.status).toBe("complete");
+		// Columns added by later migrations (0005: role moderation) are not in the 0001-schema fixture.
+		const later: Record<string, string[]> = { roles: ["approved_at", "merged_into"] };
 		for (const t of ["roles", "submissions", "counters", "erasures", "erased_submissions"]) {
 			const { results } = await db.prepare(`SELECT * FROM ${t}`).all<Row>();
-			expect(digestRows(t, results), t).toBe(manifest.tables[t]!.digest);
+			const rows = results.map((r) => Object.fromEntries(Object.entries(r).filter(([c, v]) => !(later[t]?.includes(c) && v === null))));
+			expect(digestRows(t, rows), t).toBe(manifest.tables[t]!.digest);
 		}
 		// Operational tables are not restored: the audit log holds this installation's history.
 		expect(await count(db, `SELECT COUNT(*) AS n FROM audit_log WHERE action = 'erasure'`)).toBe(0);

@@ -1,13 +1,17 @@
 // Dynamic roles: the normalisation table (pure), then deduplication, first spelling, use counts
-// and GET /api/roles through the real Worker and local D1.
+// and GET /api/roles through the real Worker and local D1: only roles of several distinct
+// respondents, approved ones, and the questionnaire's own are ever suggested.
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { app } from "../src/http/app";
+import { questionnaire } from "../src/questionnaire/definition";
 import {
 	buildRoleKey,
 	buildRoleRef,
 	normaliseRoleLabel,
 	ROLE_MAX_LENGTH,
 } from "../src/questionnaire/roles";
+import { ADMIN } from "./backup-helpers";
 import { postJson, validAnswers } from "./helpers/submissions";
 
 describe("normaliseRoleLabel", () => {
@@ -76,45 +80,122 @@ describe("buildRoleKey", () => {
 	});
 });
 
-type ListedRole = { key: string; label: string; use_count: number; created_at: string; last_used_at: string | null };
+type ListedRole = { key: string; label: string; source: "questionnaire" | "approved" | "shared" };
 
-async function fetchRoleList(): Promise<ListedRole[]> {
-	const res = await exports.default.fetch("http://example.com/api/roles");
+async function fetchRoleList(query = "", vars?: Record<string, string>): Promise<ListedRole[]> {
+	const req = new Request(`http://example.com/api/roles${query}`);
+	const res = vars
+		? await app.fetch(req, { ...env, ...vars }, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext)
+		: await exports.default.fetch(req);
 	expect(res.status).toBe(200);
 	return ((await res.json()) as { roles: ListedRole[] }).roles;
 }
 
+/** The roles typed by respondents that GET /api/roles lists (the questionnaire's own left out). */
+async function typedSuggestions(query = "", vars?: Record<string, string>): Promise<ListedRole[]> {
+	return (await fetchRoleList(query, vars)).filter((r) => r.source !== "questionnaire");
+}
+
+const roleQuestion = questionnaire.questions.find((q) => q.type === "role");
+const SUGGESTIONS = roleQuestion?.type === "role" ? (roleQuestion.suggestions ?? []) : [];
+
+/** One accepted submission with this role, from this café (one café + town = one respondent). */
+async function submit(role: string, cafe = "Le Petit Café", ville = "Lyon"): Promise<string> {
+	const res = await postJson({ answers: validAnswers({ role, cafe, ville }) });
+	expect(res.status, role).toBe(201);
+	return ((await res.json()) as { id: string }).id;
+}
+
 describe("roles through submissions", () => {
-	it("lists nothing before any submission", async () => {
-		expect(await fetchRoleList()).toEqual([]);
+	beforeEach(async () => {
+		await env.DB.batch([env.DB.prepare("DELETE FROM submissions"), env.DB.prepare("DELETE FROM roles")]);
 	});
 
-	it("deduplicates spellings, keeps the first one, counts uses, lists the most used first", async () => {
-		const post = async (role: string) => {
-			const res = await postJson({ answers: validAnswers({ role }) });
-			expect(res.status, role).toBe(201);
-		};
-		await post("Serveuse");
-		await post(" formateur ");
-		const first = await env.DB.prepare("SELECT created_at FROM roles WHERE role_key = 'formateur'").first<{ created_at: string }>();
-		for (const spelling of ["Formateur", "FORMATEUR", "Formatéur", "  FORMATÉUR "]) await post(spelling);
-		await post("Barista");
-		await post("barista");
+	it("lists only the questionnaire's roles before any submission, in the page's language", async () => {
+		expect(await fetchRoleList()).toEqual(
+			SUGGESTIONS.map((s) => ({ key: buildRoleKey(s.fr), label: s.fr, source: "questionnaire" })),
+		);
+		expect((await fetchRoleList("?lang=en")).map((r) => r.label)).toEqual(SUGGESTIONS.map((s) => s.en ?? s.fr));
+		expect(SUGGESTIONS.length).toBeGreaterThan(3);
+	});
 
-		const roles = await fetchRoleList();
-		expect(roles.map(({ key, label, use_count }) => ({ key, label, use_count }))).toEqual([
+	it("deduplicates spellings, keeps the first one, and counts uses", async () => {
+		await submit("Serveuse");
+		await submit(" formateur ");
+		const first = await env.DB.prepare("SELECT created_at FROM roles WHERE role_key = 'formateur'").first<{ created_at: string }>();
+		for (const spelling of ["Formateur", "FORMATEUR", "Formatéur", "  FORMATÉUR "]) await submit(spelling);
+		await submit("Plongeur");
+		await submit("plongeur");
+
+		const { results } = await env.DB.prepare("SELECT role_key AS key, label, use_count, created_at FROM roles ORDER BY use_count DESC, seq").all();
+		expect(results.map(({ key, label, use_count }) => ({ key, label, use_count }))).toEqual([
 			{ key: "formateur", label: "formateur", use_count: 5 },
-			{ key: "barista", label: "Barista", use_count: 2 },
+			{ key: "plongeur", label: "Plongeur", use_count: 2 },
 			{ key: "serveuse", label: "Serveuse", use_count: 1 },
 		]);
-		const formateur = roles[0]!;
-		expect(formateur.created_at).toBe(first!.created_at);
-		expect(formateur.last_used_at! >= formateur.created_at).toBe(true);
+		expect(results[0]!.created_at).toBe(first!.created_at);
 
 		// Each submission keeps the spelling its respondent typed (normalised), and counts under the key.
-		const { results } = await env.DB.prepare(
+		const typed = await env.DB.prepare(
 			"SELECT json_extract(answers, '$.role') AS typed FROM submissions WHERE role_key = 'formateur' ORDER BY seq",
 		).all<{ typed: string }>();
-		expect(results.map((r) => r.typed)).toEqual(["formateur", "Formateur", "FORMATEUR", "Formatéur", "FORMATÉUR"]);
+		expect(typed.results.map((r) => r.typed)).toEqual(["formateur", "Formateur", "FORMATEUR", "Formatéur", "FORMATÉUR"]);
+	});
+
+	it("never suggests what one respondent typed, however often: only a role of ROLE_SUGGEST_MIN_USES (3) distinct respondents", async () => {
+		// One café posting five times is one respondent; the same café in other letter case too.
+		for (const cafe of ["Le Zinc", "LE ZINC", "  le zinc ", "Le Zinc", "Le Zinc"]) await submit("Owner de fait", cafe, "Dole");
+		await submit("Plongeur", "Café A", "Dole");
+		await submit("Plongeur", "Café B", "Dole");
+		expect(await typedSuggestions()).toEqual([]);
+		// A third café: "Plongeur" now has three respondents. The same café name in another town is another café.
+		await submit("plongeur", "Café A", "Arbois");
+		expect(await typedSuggestions()).toEqual([{ key: "plongeur", label: "Plongeur", source: "shared" }]);
+		// The form offers exactly the same list.
+		const page = await (await exports.default.fetch("http://example.com/")).text();
+		expect(page).toContain('<option value="Plongeur"></option>');
+		expect(page).not.toContain("Owner de fait");
+	});
+
+	it("follows ROLE_SUGGEST_MIN_USES", async () => {
+		await submit("Plongeur", "Café A");
+		expect(await typedSuggestions()).toEqual([]);
+		expect(await typedSuggestions("", { ROLE_SUGGEST_MIN_USES: "1" })).toEqual([{ key: "plongeur", label: "Plongeur", source: "shared" }]);
+	});
+
+	it("lists an approved role whatever its uses, and no longer counts erased respondents", async () => {
+		const ids = [await submit("Plongeur", "Café A"), await submit("Plongeur", "Café B"), await submit("Plongeur", "Café C")];
+		await submit("Commis", "Café D");
+		await env.DB.prepare("UPDATE roles SET approved_at = '2026-11-20T10:00:00Z' WHERE role_key = 'commis'").run();
+		expect(await typedSuggestions()).toEqual([
+			{ key: "plongeur", label: "Plongeur", source: "shared" },
+			{ key: "commis", label: "Commis", source: "approved" },
+		]);
+		// One of the three asks for erasure: two respondents left, the role is no longer offered.
+		const erased = await exports.default.fetch("http://example.com/api/admin/erasures", {
+			method: "POST",
+			headers: { ...ADMIN, "Content-Type": "application/json" },
+			body: JSON.stringify({ submissionId: ids[0] }),
+		});
+		expect(erased.status).toBe(201);
+		expect(await typedSuggestions()).toEqual([{ key: "commis", label: "Commis", source: "approved" }]);
+	});
+
+	it("counts a questionnaire role typed in English as that role (one role, whatever the page's language)", async () => {
+		const owner = SUGGESTIONS.find((s) => s.en === "Owner")!;
+		await submit("owner ");
+		const row = await env.DB.prepare("SELECT role_key, json_extract(answers, '$.role') AS typed FROM submissions").first<{ role_key: string; typed: string }>();
+		expect(row).toEqual({ role_key: buildRoleKey(owner.fr), typed: "owner" });
+		expect(await env.DB.prepare("SELECT label FROM roles").all()).toMatchObject({ results: [{ label: owner.fr }] });
+		expect(await typedSuggestions()).toEqual([]);
+	});
+
+	it("counts the respondents of merged roles together, under the name of the role merged into", async () => {
+		await submit("Plongeur", "Café A");
+		await submit("Plongeuse", "Café B");
+		await submit("Aide plonge", "Café C");
+		expect(await typedSuggestions()).toEqual([]);
+		await env.DB.prepare("UPDATE roles SET merged_into = 'plongeur', label = 'Plongeur' WHERE role_key IN ('plongeuse', 'aide plonge')").run();
+		expect(await typedSuggestions()).toEqual([{ key: "plongeur", label: "Plongeur", source: "shared" }]);
 	});
 });

@@ -56,7 +56,7 @@ describe("buildChunkBatches", () => {
 describe("restore drill rules", () => {
 	it("compares bounded tables, ignores moving role counters, skips unbounded tables", () => {
 		expect(buildDrillRule("submissions", 10)).toEqual({ compare: true, ignoreColumns: [], excludeErased: true });
-		expect(buildDrillRule("roles", 3)).toEqual({ compare: true, ignoreColumns: ["use_count", "last_used_at"], excludeErased: false });
+		expect(buildDrillRule("roles", 3)).toEqual({ compare: true, ignoreColumns: ["use_count", "last_used_at", "label", "approved_at", "merged_into"], excludeErased: false });
 		expect(buildDrillRule("audit_log", 0)).toMatchObject({ compare: true, excludeErased: false });
 		expect(buildDrillRule("counters", null)).toMatchObject({ compare: false });
 	});

@@ -543,6 +543,7 @@ async function showApp() {
 	} catch (err) {
 		if (!(err instanceof ApiFailure && err.status === 401)) flash(err.message, true);
 	}
+	await loadRoles();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -578,4 +579,185 @@ document.addEventListener("DOMContentLoaded", () => {
 	});
 	if (sessionStorage.getItem(TOKEN_KEY)) showApp();
 	else showLogin();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Roles: which roles respondents are offered, and the administrator's approve / rename / merge
+// (GET /api/admin/roles, PATCH /api/admin/roles/{key}, POST /api/admin/roles/{key}/merge).
+// Self-contained: its own texts, its own status line, loaded when the dashboard opens.
+
+const ROLE_TEXT = {
+	fr: {
+		title: "Rôles proposés dans le questionnaire", refresh: "Actualiser les rôles",
+		rule: "Un rôle saisi par un répondant n'est proposé aux autres qu'une fois utilisé par {n} répondants différents, ou si vous l'approuvez. Les rôles prévus par le questionnaire sont toujours proposés.",
+		role: "Rôle", answers: "Réponses", respondents: "Répondants", offered: "Proposé ?", actions: "Actions",
+		yesPredefined: "oui, prévu par le questionnaire", yesApproved: "oui, approuvé", yesShared: "oui, assez de répondants", no: "non",
+		mergedInto: "fusionné dans « {label} »", approve: "Approuver", unapprove: "Retirer l'approbation",
+		rename: "Renommer…", merge: "Fusionner dans…", save: "Enregistrer", cancel: "Annuler", newName: "Nouveau nom de « {label} »",
+		mergeTarget: "Fusionner « {label} » dans", mergeConfirm: "Fusionner « {from} » dans « {into} » ? Ses réponses compteront comme « {into} », sous ce nom.",
+		doMerge: "Fusionner", approved: "« {label} » est approuvé : il est proposé aux répondants.", unapproved: "« {label} » n'est plus approuvé.",
+		renamed: "« {from} » s'appelle maintenant « {to} ».", merged: "« {from} » est fusionné dans « {into} ».", none: "Aucun rôle.",
+		cut: "Les {shown} rôles les plus utilisés sur {total} sont affichés.",
+		errors: {
+			role_exists: "Un autre rôle porte déjà ce nom : fusionnez plutôt ce rôle dans celui-là.",
+			role_predefined: "Ce rôle est prévu par le questionnaire : il ne peut être ni renommé ni fusionné dans un autre ici.",
+			role_merged: "Ce rôle a été fusionné dans un autre : modifiez plutôt celui-là.",
+			invalid_label: "Le nouveau nom est vide.", same_role: "Un rôle ne peut pas être fusionné dans lui-même.",
+			role_not_found: "Ce rôle n'existe plus : actualisez la liste.", unknown_role: "Le rôle choisi n'existe plus : actualisez la liste.",
+			restore_in_progress: "Une restauration est en cours : réessayez quand elle sera terminée.",
+		},
+	},
+	en: {
+		title: "Roles offered in the questionnaire", refresh: "Refresh the roles",
+		rule: "A role typed by a respondent is only offered to others once {n} different respondents use it, or if you approve it. The questionnaire's own roles are always offered.",
+		role: "Role", answers: "Answers", respondents: "Respondents", offered: "Offered?", actions: "Actions",
+		yesPredefined: "yes, part of the questionnaire", yesApproved: "yes, approved", yesShared: "yes, enough respondents", no: "no",
+		mergedInto: "merged into \"{label}\"", approve: "Approve", unapprove: "Withdraw approval",
+		rename: "Rename…", merge: "Merge into…", save: "Save", cancel: "Cancel", newName: "New name of \"{label}\"",
+		mergeTarget: "Merge \"{label}\" into", mergeConfirm: "Merge \"{from}\" into \"{into}\"? Its answers will count as \"{into}\", under that name.",
+		doMerge: "Merge", approved: "\"{label}\" is approved: respondents are offered it.", unapproved: "\"{label}\" is no longer approved.",
+		renamed: "\"{from}\" is now called \"{to}\".", merged: "\"{from}\" is merged into \"{into}\".", none: "No role.",
+		cut: "The {shown} most used roles of {total} are shown.",
+		errors: {
+			role_exists: "Another role already has this name: merge this role into that one instead.",
+			role_predefined: "This role is part of the questionnaire: it cannot be renamed or merged into another here.",
+			role_merged: "This role was merged into another one: change that one instead.",
+			invalid_label: "The new name is empty.", same_role: "A role cannot be merged into itself.",
+			role_not_found: "This role no longer exists: refresh the list.", unknown_role: "The chosen role no longer exists: refresh the list.",
+			restore_in_progress: "A restore is running: try again once it has finished.",
+		},
+	},
+};
+
+const rt = (key, vars = {}) => (ROLE_TEXT[lang][key] ?? ROLE_TEXT.fr[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+
+/** A role action's outcome in the roles card's own status line. */
+function rolesFlash(message, isError = false) {
+	const el = $("roles-flash");
+	el.textContent = message;
+	el.className = isError ? "notice error" : "notice";
+	el.hidden = false;
+}
+
+/** Run a role action; refusals are explained in French from their code. */
+async function roleAction(button, fn) {
+	button.disabled = true;
+	try {
+		await fn();
+	} catch (err) {
+		if (err instanceof ApiFailure && err.status === 401) return;
+		const code = err instanceof ApiFailure ? err.body?.error?.code : undefined;
+		rolesFlash(ROLE_TEXT[lang].errors[code] ?? err.message, true);
+	} finally {
+		button.disabled = false;
+	}
+}
+
+const sendRoleJson = async (method, path, body) =>
+	(await api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
+const rolePath = (key) => `/api/admin/roles/${encodeURIComponent(key)}`;
+
+function roleOffered(r) {
+	if (r.mergedInto) return null;
+	if (r.predefined) return badge("ok", rt("yesPredefined"));
+	if (r.approvedAt) return badge("ok", rt("yesApproved"));
+	return r.suggested ? badge("ok", rt("yesShared")) : badge("warn", rt("no"));
+}
+
+/** The inline form of one action, replacing the row's buttons until it is sent or cancelled. */
+function roleInlineForm(actions, fields, submitLabel, onSubmit) {
+	const form = h("form", { class: "role-form" }, fields);
+	const submit = h("button", { type: "submit" }, submitLabel);
+	const cancel = h("button", { type: "button", class: "secondary", onclick: () => renderRoles(lastRoles) }, rt("cancel"));
+	form.append(h("div", { class: "actions" }, submit, cancel));
+	form.addEventListener("submit", (e) => {
+		e.preventDefault();
+		roleAction(submit, () => onSubmit(form));
+	});
+	actions.replaceChildren(form);
+	form.querySelector("input, select")?.focus();
+}
+
+let lastRoles = null;
+
+function renderRoles(list) {
+	lastRoles = list;
+	const box = $("roles");
+	box.removeAttribute("aria-busy");
+	$("roles-rule").textContent = rt("rule", { n: list.minRespondents });
+	if (list.roles.length === 0) return box.replaceChildren(h("p", {}, rt("none")));
+	const own = list.roles.filter((r) => !r.mergedInto);
+	const stored = list.roles.filter((r) => r.createdAt).length;
+	const headers = [rt("role"), rt("answers"), rt("respondents"), rt("offered"), rt("actions")];
+	const cell = (i, content, cls) => h("td", { class: cls, "data-label": headers[i] }, content);
+	const labelOf = (key) => list.roles.find((r) => r.key === key)?.label ?? key;
+	const rows = list.roles.map((r) => {
+		const actions = h("div", { class: "actions" });
+		if (!r.mergedInto && !r.predefined) {
+			const approve = h("button", { type: "button", class: "secondary" }, r.approvedAt ? rt("unapprove") : rt("approve"));
+			approve.addEventListener("click", () =>
+				roleAction(approve, async () => {
+					renderRoles(await sendRoleJson("PATCH", rolePath(r.key), { approved: !r.approvedAt }));
+					rolesFlash(rt(r.approvedAt ? "unapproved" : "approved", { label: r.label }));
+				}),
+			);
+			const rename = h("button", { type: "button", class: "secondary" }, rt("rename"));
+			rename.addEventListener("click", () => {
+				const id = `role-name-${r.key}`;
+				roleInlineForm(actions, [h("label", { for: id }, rt("newName", { label: r.label })), h("input", { id, name: "label", value: r.label, required: true, maxlength: 120 })], rt("save"), async (form) => {
+					const to = form.elements.label.value;
+					renderRoles(await sendRoleJson("PATCH", rolePath(r.key), { label: to }));
+					rolesFlash(rt("renamed", { from: r.label, to: to.trim() }));
+				});
+			});
+			const merge = h("button", { type: "button", class: "secondary" }, rt("merge"));
+			merge.addEventListener("click", () => {
+				const id = `role-into-${r.key}`;
+				const options = own.filter((o) => o.key !== r.key).map((o) => h("option", { value: o.key }, o.label));
+				roleInlineForm(actions, [h("label", { for: id }, rt("mergeTarget", { label: r.label })), h("select", { id, name: "into", required: true }, options)], rt("doMerge"), async (form) => {
+					const into = form.elements.into.value;
+					if (!confirm(rt("mergeConfirm", { from: r.label, into: labelOf(into) }))) return;
+					renderRoles(await sendRoleJson("POST", `${rolePath(r.key)}/merge`, { into }));
+					rolesFlash(rt("merged", { from: r.label, into: labelOf(into) }));
+				});
+			});
+			actions.append(approve, rename, merge);
+		}
+		return h(
+			"tr",
+			{ class: r.mergedInto ? "merged" : null },
+			// A merged role carries its target's name: show the spelling it was typed as (its key) instead.
+			h("th", { scope: "row", "data-label": headers[0] }, r.mergedInto ? r.key : r.label, r.mergedInto ? h("div", { class: "hint" }, rt("mergedInto", { label: labelOf(r.mergedInto) })) : null),
+			cell(1, numberFmt.format(r.totalUses), "num"),
+			cell(2, numberFmt.format(r.respondents), "num"),
+			cell(3, roleOffered(r)),
+			cell(4, actions),
+		);
+	});
+	box.replaceChildren(
+		...(list.total > stored ? [h("p", { class: "hint" }, rt("cut", { shown: numberFmt.format(stored), total: numberFmt.format(list.total) }))] : []),
+		h(
+			"div",
+			{ class: "table-wrap" },
+			h(
+				"table",
+				{ class: "cards roles" },
+				h("thead", {}, h("tr", {}, headers.map((x, i) => h("th", { scope: "col", class: i === 1 || i === 2 ? "num" : null }, x)))),
+				h("tbody", {}, rows),
+			),
+		),
+	);
+}
+
+async function loadRoles() {
+	try {
+		renderRoles(await getJson("/api/admin/roles"));
+	} catch (err) {
+		if (!(err instanceof ApiFailure && err.status === 401)) rolesFlash(err.message, true);
+	}
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+	for (const el of document.querySelectorAll("[data-rt]")) el.textContent = rt(el.dataset.rt);
+	$("roles-refresh").addEventListener("click", (e) => roleAction(e.currentTarget, async () => renderRoles(await getJson("/api/admin/roles"))));
 });

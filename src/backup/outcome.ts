@@ -22,6 +22,8 @@ export type BackupOutcome = {
 	finishedAt: string;
 	/** The scheduled (cron) or request time that started the run, ISO 8601. */
 	scheduledTime: string;
+	/** The deployment's origin when a request started the run (the e-mails link its dashboard). */
+	origin?: string;
 };
 
 /**

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConfigError } from "../config";
 import { describeError, logError } from "../log";
+import { adminRoleRoutes } from "./admin-roles";
 import { adminSubmissionRoutes } from "./admin-submissions";
 import { requireAdmin } from "./auth";
 import { backupRoutes } from "./backups";
@@ -13,7 +14,7 @@ import { healthRoutes } from "./health";
 import { importRoutes } from "./imports";
 import { pinRoutes } from "./pins";
 import { registerOpenApiRoute } from "./openapi";
-import { isPageRequest, pageRoutes, renderPageError } from "./page-routes";
+import { isPageRequest, pageRoutes, renderNotFound, renderPageError, wantsHtmlNotFound } from "./page-routes";
 import { restoreRoutes } from "./restore";
 import { retentionRoutes } from "./retention";
 import { createRouter, withConfig } from "./router";
@@ -35,6 +36,7 @@ app.route("/", backupRoutes);
 app.route("/", pageRoutes);
 app.route("/", submissionRoutes);
 app.route("/", adminSubmissionRoutes);
+app.route("/", adminRoleRoutes);
 app.route("/", retentionRoutes);
 app.route("/", pinRoutes);
 app.route("/", verificationRoutes);
@@ -53,6 +55,8 @@ app.notFound((c) => {
 			{ Allow: allowed.join(", ") },
 		);
 	}
+	// A person who mistyped an address gets a page in their language; programs get the envelope.
+	if (wantsHtmlNotFound(c.req.path, c.req.header("Accept"))) return renderNotFound(c);
 	return c.json({ error: { code: "not_found", message: "No such resource." } }, 404);
 });
 

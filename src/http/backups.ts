@@ -89,7 +89,8 @@ const startResponses = {
 };
 
 async function start(c: AppContext) {
-	const result = await startManualBackup(c.env, new Date());
+	// The request's origin lets the e-mails link this deployment's dashboard (without DASHBOARD_URL).
+	const result = await startManualBackup(c.env, new Date(), undefined, new URL(c.req.url).origin);
 	if (!result.started) {
 		return c.json(
 			{

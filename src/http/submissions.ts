@@ -1,8 +1,8 @@
-// Public questionnaire API: the definition, the roles, and POST /api/submissions (JSON or the
-// form's urlencoded post). Every rejected request stores nothing; an accepted one is one D1 batch.
+// Public questionnaire API: the definition, the suggested roles, and POST /api/submissions (JSON,
+// or a form post). `handleSubmission` also serves the form's own post to "/" (page-routes.ts).
+// Every rejected request stores nothing; an accepted one is one D1 batch.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ROLE_CHOICES_LIMIT, fetchRoleChoices, fetchRoles } from "../db/roles";
 import { insertSubmission } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
 import {
@@ -14,10 +14,12 @@ import {
 import { validateAnswers, type Locale } from "../questionnaire/validate";
 import type { ErrorBody } from "./errors";
 import { createRouter, type AppContext } from "./router";
-import { ErrorBodySchema, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
+import { ErrorBodySchema, jsonResponse, SERVER_ERROR } from "./schemas";
 import { renderFormPage } from "./pages/form";
 import { buildPageHeaders } from "./pages/headers";
 import { localeQuery, parseLocale } from "./pages/locale";
+import { buildRefusalMessage, type RefusalCode } from "./pages/texts";
+import { fetchRoleSuggestions } from "./role-suggestions";
 import { verifyTurnstile } from "./turnstile";
 
 /** Largest accepted request body, in bytes (by Content-Length and by bytes actually read). */
@@ -25,50 +27,10 @@ export const SUBMISSION_BODY_LIMIT = 64 * 1024;
 /** Seconds a rate-limited client is told to wait (the limiter's period, see wrangler.jsonc). */
 const RETRY_AFTER_SECONDS = 60;
 
-type ErrorCode =
-	| "unsupported_media_type"
-	| "rate_limited"
-	| "payload_too_large"
-	| "invalid_json"
-	| "invalid_body"
-	| "rejected"
-	| "validation_failed"
-	| "turnstile_failed"
-	| "turnstile_unavailable"
-	| "store_failed";
-
-const MESSAGES: Record<Locale, Record<ErrorCode, string>> = {
-	fr: {
-		unsupported_media_type:
-			"Type de contenu non pris en charge : envoyez application/json ou application/x-www-form-urlencoded.",
-		rate_limited: "Trop d’envois en peu de temps depuis cette connexion. Réessayez dans une minute.",
-		payload_too_large: "Les réponses dépassent la taille maximale acceptée (64 Kio).",
-		invalid_json: "Le corps de la requête n’est pas du JSON valide.",
-		invalid_body: "Corps attendu : un objet JSON { \"answers\": { … } }.",
-		rejected: "Votre envoi n’a pas pu être accepté.",
-		validation_failed: "Certaines réponses sont à corriger.",
-		turnstile_failed: "La vérification anti-robot n’a pas abouti. Réessayez.",
-		turnstile_unavailable:
-			"La vérification anti-robot est momentanément indisponible. Réessayez dans un instant.",
-		store_failed: "Vos réponses n’ont pas pu être enregistrées, à cause d’un incident de notre côté. Réessayez dans un instant.",
-	},
-	en: {
-		unsupported_media_type:
-			"Unsupported content type: send application/json or application/x-www-form-urlencoded.",
-		rate_limited: "Too many submissions from this connection in a short time. Try again in a minute.",
-		payload_too_large: "The answers exceed the largest accepted size (64 KiB).",
-		invalid_json: "The request body is not valid JSON.",
-		invalid_body: "Expected body: a JSON object { \"answers\": { … } }.",
-		rejected: "Your submission could not be accepted.",
-		validation_failed: "Some answers need correcting.",
-		turnstile_failed: "The anti-robot check did not succeed. Please try again.",
-		turnstile_unavailable: "The anti-robot check is temporarily unavailable. Try again in a moment.",
-		store_failed: "Your answers could not be saved because of a problem on our side. Try again in a moment.",
-	},
-};
+type ErrorCode = RefusalCode;
 
 /** The two bodies accepted; anything else is 415. */
-type BodyKind = "json" | "form";
+export type BodyKind = "json" | "form";
 
 function parseBodyKind(contentType: string | undefined): BodyKind | undefined {
 	const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
@@ -224,15 +186,17 @@ async function isWithinRateLimit(env: Env, ip: string | undefined): Promise<bool
 	}
 }
 
-const RoleSchema = z
+const RoleSuggestionSchema = z
 	.strictObject({
 		key: z.string().openapi({ description: "Deduplication key (normalised spelling)." }),
-		label: z.string().openapi({ description: "The first spelling typed." }),
-		use_count: z.number().int(),
-		created_at: IsoTime,
-		last_used_at: IsoTime.nullable(),
+		label: z.string().openapi({ description: "The name to show (the questionnaire's in the page language, else the stored one)." }),
+		source: z.enum(["questionnaire", "approved", "shared"]).openapi({
+			description:
+				"`questionnaire`: listed by the questionnaire; `approved`: approved by the administrator; " +
+				"`shared`: used by at least ROLE_SUGGEST_MIN_USES distinct respondents.",
+		}),
 	})
-	.openapi("Role");
+	.openapi("RoleSuggestion");
 
 /** The questionnaire definition (src/questionnaire/definition.ts); the questions vary by type. */
 const QuestionnaireSchema = z
@@ -303,103 +267,123 @@ export function createSubmissionRoutes(def: Questionnaire) {
 			method: "get",
 			path: "/api/roles",
 			tags: ["public"],
-			summary: "Roles typed so far, most used first (at most 100)",
-			responses: { 200: jsonResponse(z.strictObject({ roles: z.array(RoleSchema) }), "The roles."), 500: SERVER_ERROR },
+			summary: "The roles suggested to respondents (`?lang=fr|en`), as the form offers them (at most 100)",
+			description:
+				"The questionnaire's own roles, then the typed roles used by at least ROLE_SUGGEST_MIN_USES distinct " +
+				"respondents or approved by the administrator, most used first. A role only one person typed is never listed.",
+			request: { query: z.object({ lang: z.string().optional().openapi({ description: "fr (default) or en" }) }) },
+			responses: { 200: jsonResponse(z.strictObject({ roles: z.array(RoleSuggestionSchema) }), "The roles."), 500: SERVER_ERROR },
 		}),
 		async (c) => {
-			const roles = await fetchRoles(c.env.DB, ROLE_CHOICES_LIMIT);
-			return c.json({ roles }, 200, { "Cache-Control": "no-store" });
+			const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
+			const roles = await fetchRoleSuggestions(c.env.DB, def, c.var.config.ROLE_SUGGEST_MIN_USES, locale);
+			return c.json({ roles }, 200, { "Cache-Control": "no-store", Vary: "Accept-Language" });
 		},
 	);
 
-	routes.openapi(submitRoute, async (c) => {
-		const config = c.var.config;
-		const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
-		const kind = parseBodyKind(c.req.header("Content-Type"));
-		const ip = c.req.header("CF-Connecting-IP");
-
-		/** Refuse: JSON for API clients, the form page again (with what was typed) for a form post. */
-		const reject = async (
-			status: ContentfulStatusCode,
-			code: ErrorCode,
-			extra: { fields?: Record<string, string>; formValues?: Record<string, string | string[]> } = {},
-		) => {
-			logEvent("submission_rejected", { code, status, kind: kind ?? "other" });
-			const message = MESSAGES[locale][code];
-			const headers: Record<string, string> = { "Cache-Control": "no-store" };
-			if (status === 429) headers["Retry-After"] = String(RETRY_AFTER_SECONDS);
-			if (kind !== "form") {
-				const body: ErrorBody = { error: { code, message, ...(extra.fields ? { fields: extra.fields } : {}) } };
-				return c.json(body, status, headers);
-			}
-			const fields = extra.fields ?? {};
-			const aboutQuestions = Object.keys(fields).every((id) => def.questions.some((q) => q.id === id));
-			return renderForm(c, def, locale, status, headers, {
-				values: extra.formValues ?? {},
-				errors: fields,
-				// Field errors are shown beside their fields; anything else heads the form.
-				formError: code === "validation_failed" && aboutQuestions ? undefined : message,
-			});
-		};
-
-		if (!kind) return reject(415, "unsupported_media_type");
-		if (!(await isWithinRateLimit(c.env, ip))) return reject(429, "rate_limited");
-
-		const bytes = await readBodyLimited(c.req.raw, SUBMISSION_BODY_LIMIT);
-		if (!bytes) return reject(413, "payload_too_large");
-		const parsed = kind === "json" ? parseJsonSubmission(bytes) : parseFormSubmission(bytes);
-		if (!parsed.ok) return reject(400, parsed.code);
-		const { answers, honeypot, turnstileToken, formValues } = parsed.posted;
-
-		if (isFilled(honeypot)) return reject(400, "rejected", { formValues });
-
-		const result = validateAnswers(def, answers, locale);
-		if (!result.ok) return reject(400, "validation_failed", { fields: result.fields, formValues });
-
-		let turnstile: "passed" | "not_configured" = "not_configured";
-		if (config.TURNSTILE_SECRET) {
-			const outcome = await verifyTurnstile({
-				secret: config.TURNSTILE_SECRET,
-				token: turnstileToken,
-				remoteIp: ip,
-				url: config.TURNSTILE_VERIFY_URL,
-			});
-			if (outcome === "failed") return reject(400, "turnstile_failed", { formValues });
-			if (outcome === "unavailable") return reject(503, "turnstile_unavailable", { formValues });
-			turnstile = "passed";
-		}
-
-		const id = crypto.randomUUID();
-		try {
-			await insertSubmission(c.env.DB, {
-				id,
-				receivedAt: new Date().toISOString(),
-				questionnaireVersion: def.version,
-				role: result.role,
-				answers: result.answers,
-				validation: {
-					outcome: "accepted",
-					questionnaire_version: def.version,
-					via: kind,
-					answered: Object.keys(result.answers).length,
-					normalised: result.normalised,
-					honeypot: "empty",
-					turnstile,
-				},
-			});
-		} catch (err) {
-			// The batch is one transaction: nothing was stored. A person posting the form gets the
-			// page back with what they typed (not a JSON error); the cause goes to the log only.
-			logError("submission_store_failed", { kind, error: describeError(err) });
-			return reject(503, "store_failed", { formValues });
-		}
-		// No log line on success: Workers Logs already records each invocation with its status,
-		// and a line per accepted submission was 16 % of the route's CPU (docs/BENCHMARKS.md).
-		if (kind === "form") return c.redirect(`/merci${localeQuery(locale)}`, 303);
-		return c.json({ id }, 201);
-	});
+	routes.openapi(submitRoute, (c) => handleSubmission(c, def, ["json", "form"]));
 
 	return routes;
+}
+
+/**
+ * One submission, JSON or form post (`accepted` says which this path takes; another is 415). A
+ * form post gets pages: the form again on a refusal, with everything typed, or a 303 to /merci.
+ */
+export async function handleSubmission(c: AppContext, def: Questionnaire, accepted: readonly BodyKind[]): Promise<Response> {
+	const config = c.var.config;
+	const locale = parseLocale(c.req.query("lang"), c.req.header("Accept-Language"));
+	const parsedKind = parseBodyKind(c.req.header("Content-Type"));
+	const kind = parsedKind && accepted.includes(parsedKind) ? parsedKind : undefined;
+	const ip = c.req.header("CF-Connecting-IP");
+
+	/** Refuse: JSON for API clients, the form page again (with what was typed) for a form post. */
+	const reject = async (
+		status: ContentfulStatusCode,
+		code: ErrorCode,
+		extra: { fields?: Record<string, string>; formValues?: Record<string, string | string[]> } = {},
+	) => {
+		logEvent("submission_rejected", { code, status, kind: kind ?? "other" });
+		// A form post that is not urlencoded (another client on "/") still gets a page.
+		const page = kind === "form" || (!kind && !accepted.includes("json"));
+		const retryAfterSeconds = status === 429 ? RETRY_AFTER_SECONDS : undefined;
+		const message = buildRefusalMessage(locale, code, { retryAfterSeconds, forPage: page });
+		const headers: Record<string, string> = { "Cache-Control": "no-store" };
+		if (retryAfterSeconds !== undefined) headers["Retry-After"] = String(retryAfterSeconds);
+		if (!page) {
+			const body: ErrorBody = { error: { code, message, ...(extra.fields ? { fields: extra.fields } : {}) } };
+			return c.json(body, status, headers);
+		}
+		const fields = extra.fields ?? {};
+		const aboutQuestions = Object.keys(fields).every((id) => def.questions.some((q) => q.id === id));
+		return renderForm(c, def, locale, status, headers, {
+			values: extra.formValues ?? {},
+			errors: fields,
+			// Field errors are shown beside their fields; anything else heads the form.
+			formError: code === "validation_failed" && aboutQuestions ? undefined : message,
+		});
+	};
+
+	if (!kind) return reject(415, "unsupported_media_type");
+	// Counted before anything else is done with the request; the body is read anyway (bounded),
+	// so that a refused form post still shows what was typed.
+	const withinLimit = await isWithinRateLimit(c.env, ip);
+	const bytes = await readBodyLimited(c.req.raw, SUBMISSION_BODY_LIMIT);
+	if (!withinLimit) {
+		const typed = kind === "form" && bytes ? parseFormSubmission(bytes) : undefined;
+		return reject(429, "rate_limited", { formValues: typed?.ok ? typed.posted.formValues : undefined });
+	}
+	if (!bytes) return reject(413, "payload_too_large");
+	const parsed = kind === "json" ? parseJsonSubmission(bytes) : parseFormSubmission(bytes);
+	if (!parsed.ok) return reject(400, parsed.code);
+	const { answers, honeypot, turnstileToken, formValues } = parsed.posted;
+
+	if (isFilled(honeypot)) return reject(400, "rejected", { formValues });
+
+	const result = validateAnswers(def, answers, locale);
+	if (!result.ok) return reject(400, "validation_failed", { fields: result.fields, formValues });
+
+	let turnstile: "passed" | "not_configured" = "not_configured";
+	if (config.TURNSTILE_SECRET) {
+		const outcome = await verifyTurnstile({
+			secret: config.TURNSTILE_SECRET,
+			token: turnstileToken,
+			remoteIp: ip,
+			url: config.TURNSTILE_VERIFY_URL,
+		});
+		if (outcome === "failed") return reject(400, "turnstile_failed", { formValues });
+		if (outcome === "unavailable") return reject(503, "turnstile_unavailable", { formValues });
+		turnstile = "passed";
+	}
+
+	const id = crypto.randomUUID();
+	try {
+		await insertSubmission(c.env.DB, {
+			id,
+			receivedAt: new Date().toISOString(),
+			questionnaireVersion: def.version,
+			role: result.role,
+			answers: result.answers,
+			validation: {
+				outcome: "accepted",
+				questionnaire_version: def.version,
+				via: kind,
+				answered: Object.keys(result.answers).length,
+				normalised: result.normalised,
+				honeypot: "empty",
+				turnstile,
+			},
+		});
+	} catch (err) {
+		// The batch is one transaction: nothing was stored. A person posting the form gets the
+		// page back with what they typed (not a JSON error); the cause goes to the log only.
+		logError("submission_store_failed", { kind, error: describeError(err) });
+		return reject(503, "store_failed", { formValues });
+	}
+	// No log line on success: Workers Logs already records each invocation with its status,
+	// and a line per accepted submission was 16 % of the route's CPU (docs/BENCHMARKS.md).
+	if (kind === "form") return c.redirect(`/merci${localeQuery(locale)}`, 303);
+	return c.json({ id }, 201);
 }
 
 /** The questionnaire page again, with the errors and what was typed. */
@@ -412,9 +396,10 @@ async function renderForm(
 	page: { values: Record<string, string | string[]>; errors: Record<string, string>; formError?: string },
 ) {
 	// Without the role list (D1 failing) the page still shows, with an empty picker.
-	const roles = await fetchRoleChoices(c.env.DB).catch(() => []);
-	const siteKey = c.var.config.TURNSTILE_SITE_KEY;
-	const html = renderFormPage({ questionnaire: def, roles, ...page, locale, turnstileSiteKey: siteKey });
+	const config = c.var.config;
+	const roles = await fetchRoleSuggestions(c.env.DB, def, config.ROLE_SUGGEST_MIN_USES, locale).catch(() => []);
+	const siteKey = config.TURNSTILE_SITE_KEY;
+	const html = renderFormPage({ questionnaire: def, roles, ...page, locale, turnstileSiteKey: siteKey, contactEmail: config.CONTACT_EMAIL });
 	return c.html(html, status, { ...buildPageHeaders(locale, { turnstile: Boolean(siteKey) }), ...headers });
 }
 

@@ -69,11 +69,16 @@ async function reconcileRun(env: Env, run: BackupRun, now: Date): Promise<Backup
 export type ManualStart = { started: true; id: string } | { started: false; runningId: string };
 
 /** Start a manual backup now, unless one is queued or running. */
-export async function startManualBackup(env: Env, now: Date, chunkBytes?: number): Promise<ManualStart> {
+export async function startManualBackup(env: Env, now: Date, chunkBytes?: number, origin?: string): Promise<ManualStart> {
 	for (let attempt = 0; attempt < 2; attempt++) {
 		const id = buildManualRunId(now, randomSuffix());
 		if (await insertRunIfIdle(env.DB, id, "manual", now.toISOString())) {
-			const params: BackupParams = { trigger: "manual", requestedAt: now.getTime(), ...(chunkBytes ? { chunkBytes } : {}) };
+			const params: BackupParams = {
+				trigger: "manual",
+				requestedAt: now.getTime(),
+				...(chunkBytes ? { chunkBytes } : {}),
+				...(origin ? { origin } : {}),
+			};
 			try {
 				await env.BACKUP_WORKFLOW.create({ id, params });
 			} catch (err) {
@@ -154,7 +159,7 @@ async function reportStartFailure(env: Env, id: string, scheduledTime: number, e
 		error,
 	}).catch((e: unknown) => logError("backup_start_failure_not_recorded", { runId: id, error: describeError(e) }));
 	// sendEvent records deliveries and never throws.
-	await sendEvent(env, { type: "backup_failed", runId: id, trigger: "scheduled", stage: "start", error, attempt: 1 }, at);
+	await sendEvent(env, { type: "backup_failed", runId: id, trigger: "scheduled", stage: "start", error, attempt: 1, at: at.toISOString() }, at);
 }
 
 async function instanceExists(env: Env, id: string): Promise<boolean> {

@@ -38,6 +38,8 @@ export type BackupParams = {
 	requestedAt: number;
 	/** Override of BACKUP_CHUNK_BYTES (target compressed chunk size) for this run. */
 	chunkBytes?: number;
+	/** The deployment's origin, when a request started the run (for the e-mails' dashboard link). */
+	origin?: string;
 };
 
 /** Data steps: transient errors (D1/R2 hiccups) are retried 5 times, from 10 s to ~2.5 min apart. */
@@ -340,6 +342,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			startedAt,
 			finishedAt,
 			scheduledTime: requestedAt.toISOString(),
+			...(event.payload.origin ? { origin: event.payload.origin } : {}),
 		};
 		details.hooks = await this.runHooks(step, outcome);
 		try {

@@ -1,5 +1,6 @@
 // The "notify" after-backup hook: turns a BackupOutcome (plus retention's result) into a
 // backup_succeeded / backup_failed event and sends it. Registered last in afterBackupHooks.
+// The previous readable manifest says what changed (success) or which backup is still good (failure).
 import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
 import type { Manifest } from "../snapshots/format";
 import { listSnapshotFolders, readManifest, type SnapshotStore } from "../snapshots/store";
@@ -9,6 +10,9 @@ import { primaryStore } from "../snapshots/r2-store";
 
 /** How many older snapshot folders to look through for the previous readable manifest. */
 const PREVIOUS_LOOKBACK = 10;
+
+/** Sorts after every snapshot id: "the newest manifest of all" for fetchPreviousManifest. */
+const LATEST = "\uffff";
 
 /** Pure: retention's hook result -> the event's retention field (null when absent, skipped or failed). */
 export function parseRetentionResult(value: unknown): BackupSucceededEvent["retention"] {
@@ -24,11 +28,21 @@ export function countNewSubmissions(current: Manifest, previous: Manifest | unde
 	return (current.tables.submissions?.rows ?? 0) - (previous.tables.submissions?.rows ?? 0);
 }
 
-/** Pure: the event a backup outcome produces. */
+/** Pure: a manifest's row counts by table. */
+function tableCounts(m: Manifest): Record<string, number> {
+	return Object.fromEntries(Object.entries(m.tables).map(([t, s]) => [t, s.rows]));
+}
+
+/**
+ * Pure: the event a backup outcome produces. `previous` is the newest readable manifest before
+ * this run's (undefined when there is none, or when it could not be read: then a failure's
+ * e-mail says nothing about it rather than "no backup exists").
+ */
 export function buildBackupEvent(
 	outcome: BackupOutcome,
 	previous: Manifest | undefined,
 	earlier: Record<string, unknown>,
+	previousKnown = true,
 ): BackupSucceededEvent | BackupFailedEvent {
 	const m = outcome.manifest;
 	if (outcome.status === "complete" && m) {
@@ -37,8 +51,10 @@ export function buildBackupEvent(
 			runId: outcome.runId,
 			trigger: outcome.trigger,
 			snapshotId: m.snapshotId,
-			tables: Object.fromEntries(Object.entries(m.tables).map(([t, s]) => [t, s.rows])),
+			startedAt: outcome.startedAt,
+			tables: tableCounts(m),
 			newSubmissions: countNewSubmissions(m, previous),
+			previousTables: previous ? tableCounts(previous) : null,
 			bytes: m.bytes,
 			durationMs: Math.max(0, Date.parse(outcome.finishedAt) - Date.parse(outcome.startedAt)),
 			retention: parseRetentionResult(earlier.retention),
@@ -51,6 +67,10 @@ export function buildBackupEvent(
 		stage: outcome.stage ?? "unknown",
 		error: outcome.error ?? (outcome.status === "complete" ? "complete without a manifest" : "unknown error"),
 		attempt: outcome.attempt ?? 1,
+		at: outcome.scheduledTime,
+		...(previousKnown
+			? { lastGood: previous ? { finishedAt: previous.finishedAt, submissions: previous.tables.submissions?.rows ?? null } : null }
+			: {}),
 	};
 }
 
@@ -67,16 +87,18 @@ export async function fetchPreviousManifest(store: SnapshotStore, snapshotId: st
 export const notifyHook: AfterBackupHook = {
 	name: "notify",
 	async run(env, outcome, earlier) {
-		let previous: Manifest | undefined;
-		if (outcome.status === "complete" && outcome.manifest) {
-			// Only the "new submissions" figure depends on it: a read failure must not stop the e-mail.
-			previous = await fetchPreviousManifest(primaryStore(env), outcome.manifest.snapshotId).catch((err) => {
-				logEvent("notify_previous_unavailable", { runId: outcome.runId, error: describeError(err) });
-				return undefined;
-			});
-		}
-		const event = buildBackupEvent(outcome, previous, earlier);
-		const report = await sendEvent(env, event, new Date(outcome.finishedAt));
+		// The newest manifest before this run's: what changed since (success), or the backup that is
+		// still good (failure). A read failure must not stop the e-mail: it then says less.
+		let previousKnown = true;
+		const before = outcome.status === "complete" && outcome.manifest ? outcome.manifest.snapshotId : LATEST;
+		const previous = await fetchPreviousManifest(primaryStore(env), before).catch((err) => {
+			logEvent("notify_previous_unavailable", { runId: outcome.runId, error: describeError(err) });
+			previousKnown = false;
+			return undefined;
+		});
+		const event = buildBackupEvent(outcome, previous, earlier, previousKnown);
+		const context = outcome.origin ? { origin: outcome.origin } : {};
+		const report = await sendEvent(env, event, new Date(outcome.finishedAt), context);
 		// A failed copy outside Cloudflare alerts like a failed backup, in its own message.
 		const replication = earlier.replicate as { error?: unknown } | undefined;
 		if (outcome.status === "complete" && outcome.snapshotId && replication && typeof replication.error === "string") {
@@ -84,6 +106,7 @@ export const notifyHook: AfterBackupHook = {
 				env,
 				{ type: "replication_failed", runId: outcome.runId, snapshotId: outcome.snapshotId, error: replication.error },
 				new Date(outcome.finishedAt),
+				context,
 			);
 		}
 		// Small and JSON-serialisable: the workflow stores it in backup_runs.details.

@@ -3,9 +3,9 @@
 import type { Config } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import { insertDeliveries, type DeliveryRow } from "../db/notification-log";
-import type { ChannelResult, DeliveryReport, NotifyEvent } from "./events";
+import type { ChannelResult, DeliveryReport, NotifyEvent, SendContext } from "./events";
 import { NotifyError, buildNotifiers, type OutgoingMessage } from "./notifier";
-import { renderEvent } from "./templates";
+import { renderEvent, type RenderContext } from "./templates";
 
 export type RetryPolicy = {
 	/** Total attempts per channel (first try included). */
@@ -91,12 +91,22 @@ export async function recordDeliveries(
 	}
 }
 
+/**
+ * Pure: where dates are read and the dashboard is: TIMEZONE, and DASHBOARD_URL or else the
+ * dashboard at the origin of the request that led to the message (none without either).
+ */
+export function buildRenderContext(config: Pick<Config, "TIMEZONE" | "DASHBOARD_URL">, context: SendContext = {}): RenderContext {
+	const dashboardUrl = config.DASHBOARD_URL ?? (context.origin ? `${context.origin.replace(/\/+$/, "")}/admin/` : undefined);
+	return { timeZone: config.TIMEZONE, ...(dashboardUrl ? { dashboardUrl } : {}) };
+}
+
 /** See `sendEvent` in events.ts, the public entry point. */
 export async function deliverEvent(
 	env: Env,
 	event: NotifyEvent,
 	now: Date,
 	loadConfig: () => Config,
+	context: SendContext = {},
 ): Promise<DeliveryReport> {
 	const at = now.toISOString();
 	const runId = runIdOf(event);
@@ -113,7 +123,7 @@ export async function deliverEvent(
 
 	try {
 		const { notifiers, problems } = buildNotifiers(config, env.EMAIL);
-		const rendered = renderEvent(event, config.LOCALE);
+		const rendered = renderEvent(event, config.LOCALE, buildRenderContext(config, context));
 		const message: OutgoingMessage = {
 			event,
 			to: config.ADMIN_EMAIL,

@@ -15,6 +15,10 @@ export type BackupSucceededEvent = {
 	tables: TableCounts;
 	/** Submissions added since the previous snapshot (negative when rows were erased), null for the first one. */
 	newSubmissions: number | null;
+	/** Rows per table of the previous snapshot (what changed is said in words), null for the first one. */
+	previousTables?: TableCounts | null;
+	/** When the backup started (ISO 8601): the date people read in the subject. */
+	startedAt?: string;
 	/** Stored size of the snapshot (all chunks), in bytes. */
 	bytes: number;
 	durationMs: number;
@@ -34,6 +38,10 @@ export type BackupFailedEvent = {
 	attempt: number;
 	/** Optional override of the advice shown to the administrator; templates supply a default per stage. */
 	advice?: string;
+	/** When the backup was started or scheduled (ISO 8601): the date people read in the subject. */
+	at?: string;
+	/** The newest backup that did succeed, untouched by this failure; null: none exists; absent: not looked up. */
+	lastGood?: { finishedAt: string; submissions: number | null } | null;
 };
 
 export type BackupStaleEvent = {
@@ -145,13 +153,20 @@ export type DeliveryReport = {
 	channels: ChannelResult[];
 };
 
+/** What a caller knows that the message can use: the deployment's address when a request is at hand. */
+export type SendContext = {
+	/** The deployment's origin (https://host), for the dashboard link when DASHBOARD_URL is not set. */
+	origin?: string;
+};
+
 /**
  * Render `event` in the configured locale and send it to every configured channel at once.
  * Each channel is retried with backoff and bounded by a timeout; every attempt's outcome is
  * recorded in D1 `notification_log`. Never throws: a bad configuration or a failing provider
  * shows up in the returned report (and the logs), never as an exception for the caller.
- * `now` is the caller's time (scheduled time or request time), used for records only.
+ * `now` is the caller's time (scheduled time or request time), used for records only. Dates are
+ * shown in TIMEZONE; the dashboard link is DASHBOARD_URL, else `<origin>/admin/` (`context`).
  */
-export async function sendEvent(env: Env, event: NotifyEvent, now: Date): Promise<DeliveryReport> {
-	return deliverEvent(env, event, now, () => getConfig(env));
+export async function sendEvent(env: Env, event: NotifyEvent, now: Date, context: SendContext = {}): Promise<DeliveryReport> {
+	return deliverEvent(env, event, now, () => getConfig(env), context);
 }

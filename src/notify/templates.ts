@@ -1,10 +1,22 @@
 // Pure rendering of notification events into a subject, plain text and simple HTML, in French
-// (default) or English. Only the event's counts, ids, sizes and times are ever printed.
-import type { NotifyEvent } from "./events";
+// (default) or English, for an administrator who is not an engineer: local dates and times (no
+// ids in subjects), what changed in words ("12 nouvelles réponses"), the dashboard's vocabulary
+// ("sauvegarde") and a link to it. Only counts, sizes, times and technical references are printed.
+import type { NotifyEvent, TableCounts } from "./events";
 
 export type Locale = "fr" | "en";
 
 export type RenderedMessage = { subject: string; text: string; html: string };
+
+/** Where and when the reader is: the organisation's time zone, and the dashboard's address. */
+export type RenderContext = {
+	/** IANA time zone of every date and time shown (TIMEZONE). */
+	timeZone: string;
+	/** The administrator dashboard (DASHBOARD_URL, or derived from a request); no link without it. */
+	dashboardUrl?: string;
+};
+
+export const DEFAULT_CONTEXT: RenderContext = { timeZone: "Europe/Paris" };
 
 /** Product name shown in every subject, so that filters and humans recognise the sender. */
 const PRODUCT = "Cafés partenaires";
@@ -12,9 +24,9 @@ const PRODUCT = "Cafés partenaires";
 // ---------------------------------------------------------------------------------------------
 // Small pure formatters (exported for tests)
 
-/** 1536 -> "1,5 Kio" (fr) / "1.5 KiB" (en). Binary units, like `ls -h`. */
+/** 1536 -> "1,5 Ko" (fr) / "1.5 KB" (en): powers of 1024, with the unit names people know. */
 export function formatBytes(bytes: number, locale: Locale): string {
-	const units = locale === "fr" ? ["o", "Kio", "Mio", "Gio", "Tio"] : ["B", "KiB", "MiB", "GiB", "TiB"];
+	const units = locale === "fr" ? ["o", "Ko", "Mo", "Go", "To"] : ["B", "KB", "MB", "GB", "TB"];
 	let value = Math.max(0, bytes);
 	let i = 0;
 	while (value >= 1024 && i < units.length - 1) {
@@ -50,11 +62,41 @@ export function formatCount(n: number, locale: Locale): string {
 	return sign + digits.replace(/\B(?=(\d{3})+(?!\d))/g, sep);
 }
 
-/** ISO time -> "2026-11-25 02:00 UTC" (same in both languages: unambiguous). */
+/** ISO time -> "2026-11-25 02:00 UTC": for technical references only (people get formatDateTime). */
 export function formatTime(iso: string): string {
 	const d = new Date(iso);
 	if (Number.isNaN(d.getTime())) return iso;
 	return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/**
+ * ISO time -> a local date and time a person reads at once, in `timeZone`:
+ * "mercredi 25 novembre 2026 à 3 h 00" / "Wednesday 25 November 2026 at 03:00"; without the
+ * year when `withYear` is false (subjects). An unreadable time is returned as it came.
+ */
+export function formatDateTime(iso: string, locale: Locale, timeZone: string, withYear = true): string {
+	const d = new Date(iso);
+	if (Number.isNaN(d.getTime())) return iso;
+	const parts = new Intl.DateTimeFormat(locale === "fr" ? "fr-FR" : "en-GB", {
+		timeZone,
+		weekday: "long",
+		day: "numeric",
+		month: "long",
+		year: "numeric",
+		hour: "2-digit",
+		minute: "2-digit",
+		hourCycle: "h23",
+	}).formatToParts(d);
+	const p = (type: Intl.DateTimeFormatPartTypes) => parts.find((x) => x.type === type)?.value ?? "";
+	const date = [p("weekday"), p("day"), p("month"), ...(withYear ? [p("year")] : [])].join(" ");
+	// "3 h 00" never breaks over two lines: no-break spaces.
+	return locale === "fr" ? `${date} à ${Number(p("hour"))}\u00a0h\u00a0${p("minute")}` : `${date} at ${p("hour")}:${p("minute")}`;
+}
+
+/** The time zone's name in words: "heure d’Europe centrale" / "Central European Time". */
+export function formatTimeZoneName(locale: Locale, timeZone: string, at: Date): string {
+	const parts = new Intl.DateTimeFormat(locale === "fr" ? "fr-FR" : "en-GB", { timeZone, timeZoneName: "longGeneric" }).formatToParts(at);
+	return parts.find((x) => x.type === "timeZoneName")?.value ?? timeZone;
 }
 
 export function escapeHtml(s: string): string {
@@ -67,28 +109,84 @@ export function escapeHtml(s: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Document model: a message is a title, lines of key/value facts and paragraphs. Both text and
-// HTML are produced from the same model, so they can never say different things.
+// What changed, in words. Only the tables a person cares about are named; the others (counters,
+// audit log, run history, erased ids) are internal and never shown.
+
+type Noun = { one: string; many: string; feminine: boolean };
+
+/** The tables named in e-mails, in this order, with their French and English names. */
+const TABLE_NOUNS: Record<Locale, Record<string, Noun>> = {
+	fr: {
+		submissions: { one: "réponse", many: "réponses", feminine: true },
+		roles: { one: "rôle", many: "rôles", feminine: false },
+		erasures: { one: "demande d’effacement", many: "demandes d’effacement", feminine: true },
+	},
+	en: {
+		submissions: { one: "answer", many: "answers", feminine: false },
+		roles: { one: "role", many: "roles", feminine: false },
+		erasures: { one: "erasure request", many: "erasure requests", feminine: false },
+	},
+};
+
+/** "1 réponse", "12 réponses" (French: 0 and 1 are singular). */
+export function formatQuantity(n: number, noun: Noun, locale: Locale): string {
+	const plural = locale === "fr" ? Math.abs(n) >= 2 : Math.abs(n) !== 1;
+	return `${formatCount(n, locale)} ${plural ? noun.many : noun.one}`;
+}
+
+/**
+ * Pure: what changed between two snapshots' row counts, in words, e.g. "12 nouvelles réponses,
+ * 1 nouveau rôle" or "3 réponses en moins". Null without a previous snapshot; "aucun changement"
+ * when the named tables did not move. Internal tables are never mentioned.
+ */
+export function describeChanges(current: TableCounts, previous: TableCounts | null, locale: Locale): string | null {
+	if (!previous) return null;
+	const parts: string[] = [];
+	for (const [table, noun] of Object.entries(TABLE_NOUNS[locale])) {
+		const delta = (current[table] ?? 0) - (previous[table] ?? 0);
+		if (delta === 0) continue;
+		const count = Math.abs(delta);
+		const plural = locale === "fr" ? count >= 2 : count !== 1;
+		if (delta > 0) {
+			const adjective =
+				locale === "en" ? "new" : noun.feminine ? (plural ? "nouvelles" : "nouvelle") : plural ? "nouveaux" : "nouveau";
+			parts.push(`${formatCount(count, locale)} ${adjective} ${plural ? noun.many : noun.one}`);
+		} else if (locale === "fr") {
+			parts.push(`${formatCount(count, locale)} ${plural ? noun.many : noun.one} en moins`);
+		} else {
+			parts.push(`${formatCount(count, locale)} fewer ${plural ? noun.many : noun.one}`);
+		}
+	}
+	if (parts.length === 0) return locale === "fr" ? "aucun changement" : "no change";
+	return parts.join(", ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Document model: a message is a title, lines of key/value facts, paragraphs and links. Both text
+// and HTML are produced from the same model, so they can never say different things.
 
 type Block =
 	| { kind: "p"; text: string }
 	| { kind: "facts"; rows: Array<[string, string]> }
-	| { kind: "list"; items: string[] };
+	| { kind: "list"; items: string[] }
+	| { kind: "link"; label: string; href: string };
 
 type Doc = { subject: string; title: string; blocks: Block[] };
 
 function toText(doc: Doc, locale: Locale): string {
-	// French typography puts a (thin) space before the colon; English does not.
-	const colon = locale === "fr" ? " :" : ":";
+	// French typography puts a (narrow no-break) space before the colon; English does not.
+	const colon = locale === "fr" ? "\u202f:" : ":";
 	const out: string[] = [doc.title, ""];
 	for (const b of doc.blocks) {
 		if (b.kind === "p") out.push(b.text, "");
 		else if (b.kind === "facts") {
 			for (const [k, v] of b.rows) out.push(`${k}${colon} ${v}`);
 			out.push("");
-		} else {
+		} else if (b.kind === "list") {
 			for (const item of b.items) out.push(`- ${item}`);
 			out.push("");
+		} else {
+			out.push(`${b.label}${colon} ${b.href}`, "");
 		}
 	}
 	return `${out.join("\n").trimEnd()}\n`;
@@ -96,8 +194,8 @@ function toText(doc: Doc, locale: Locale): string {
 
 function toHtml(doc: Doc, locale: Locale): string {
 	const parts: string[] = [
-		`<!doctype html><html lang="${locale}"><head><meta charset="utf-8"><title>${escapeHtml(doc.subject)}</title></head>`,
-		'<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222">',
+		`<!doctype html><html lang="${locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(doc.subject)}</title></head>`,
+		'<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:40rem;margin:0 auto;padding:1rem">',
 		`<h1 style="font-size:1.25em">${escapeHtml(doc.title)}</h1>`,
 	];
 	for (const b of doc.blocks) {
@@ -106,12 +204,16 @@ function toHtml(doc: Doc, locale: Locale): string {
 			parts.push('<table style="border-collapse:collapse">');
 			for (const [k, v] of b.rows) {
 				parts.push(
-					`<tr><th style="text-align:left;padding:2px 12px 2px 0">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`,
+					`<tr><th style="text-align:left;vertical-align:top;padding:2px 12px 2px 0">${escapeHtml(k)}</th><td style="overflow-wrap:anywhere">${escapeHtml(v)}</td></tr>`,
 				);
 			}
 			parts.push("</table>");
-		} else {
+		} else if (b.kind === "list") {
 			parts.push(`<ul>${b.items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`);
+		} else {
+			parts.push(
+				`<p><a href="${escapeHtml(b.href)}" style="display:inline-block;padding:.5em 1em;background:#0b4f8a;color:#fff;border-radius:.4em;text-decoration:none">${escapeHtml(b.label)}</a></p>`,
+			);
 		}
 	}
 	parts.push("</body></html>");
@@ -119,283 +221,347 @@ function toHtml(doc: Doc, locale: Locale): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Wording
+// Wording. The French catalogue is the reference; every word a French e-mail shows comes from it
+// (or is a number, a date, a size, or a technical reference marked as such).
 
-const T = {
-	fr: {
-		ok: "OK",
-		none: "aucune",
-		yes: "oui",
-		no: "non",
-		succeededSubject: "Sauvegarde réussie",
-		succeededTitle: "La sauvegarde a réussi et a été vérifiée.",
-		snapshot: "Instantané",
-		trigger: "Déclenchement",
-		scheduled: "planifié",
-		manual: "manuel",
-		size: "Taille",
-		duration: "Durée",
-		rowsPerTable: "Lignes par table",
-		newSubmissions: "Nouvelles réponses depuis la sauvegarde précédente",
-		firstSnapshot: "première sauvegarde",
-		retention: "Conservation",
-		retentionLine: (kept: string, removed: string, frozen: boolean) =>
-			`${kept} instantané(s) conservé(s), ${removed} supprimé(s)${frozen ? " (sauvegardes d'avant une baisse des données épinglées)" : ""}`,
-		retentionNone: "non exécutée",
-		failedSubject: "ÉCHEC de la sauvegarde",
-		failedTitle: "La sauvegarde a échoué : aucune nouvelle copie des données n'a été enregistrée.",
-		stage: "Étape",
-		error: "Erreur",
-		attempt: "Tentative",
-		whatToDo: "Que faire ?",
-		staleSubject: "ALERTE : aucune sauvegarde récente",
-		staleTitle: (h: string, t: string) =>
-			`Aucune sauvegarde vérifiée depuis ${h} heures (seuil : ${t} heures).`,
-		staleTitleNone: (h: string) => `Aucune sauvegarde vérifiée n'existe (surveillance depuis ${h} heures).`,
-		newest: "Dernière sauvegarde vérifiée",
-		staleAdvice:
-			"Ouvrez la page d'état de l'administration pour voir la dernière exécution. Si elle a échoué, lancez une sauvegarde manuelle ; si rien n'a été exécuté, transmettez ce message au développeur (les tâches planifiées du Worker ne tournent peut-être plus). Ce rappel est envoyé au plus une fois par jour tant que la situation dure.",
-		recoveredSubject: "Sauvegardes rétablies",
-		recoveredTitle: "Une sauvegarde vérifiée récente existe de nouveau.",
-		staleSince: "Alerte en cours depuis",
-		age: "Âge",
-		hours: (h: string) => `${h} h`,
-		weeklySubject: "Rapport hebdomadaire des sauvegardes",
-		weeklyTitle: "Rapport hebdomadaire de vérification des sauvegardes.",
-		checked: "Instantanés vérifiés",
-		intact: "Intacts",
-		corrupt: "Objets corrompus",
-		drill: "Exercice de restauration",
-		drillOk: (rows: string, d: string, id: string) => `réussi (${rows} lignes en ${d}, instantané ${id})`,
-		drillFailed: (e: string) => `ÉCHEC : ${e}`,
-		drillNotRun: "non exécuté",
-		totalSnapshots: "Instantanés conservés",
-		totalSize: "Taille totale",
-		submissions: "Réponses",
-		weeklyProblem:
-			"Des problèmes ont été trouvés : transmettez ce rapport au développeur. Les instantanés intacts restent utilisables pour une restauration.",
-		weeklyAllGood: "Tout est en ordre : aucune action n'est nécessaire.",
-		manifest: "manifeste",
-		frozenSubject: "Conservation gelée : aucune sauvegarde supprimée",
-		frozenTitle: "La suppression des anciennes sauvegardes a été gelée par précaution.",
-		reason: "Raison",
-		drop: "Baisse du nombre de réponses",
-		frozenReasons: {
-			submissions_drop: "le nombre de réponses a baissé anormalement depuis la sauvegarde précédente",
-			max_remove: "trop d'instantanés auraient été supprimés en une fois",
-			data_loss:
-				"des données ont disparu sans demande d'effacement : les sauvegardes d'avant la baisse sont épinglées (jamais supprimées) jusqu'à ce qu'un administrateur les libère depuis le tableau de bord ou avec « npm run admin -- pins »",
-		} as Record<string, string>,
-		frozenAdvice:
-			"Aucune donnée n'a été supprimée. Vérifiez que la baisse est voulue (par exemple des effacements demandés). Si ce n'est pas le cas, une restauration depuis un instantané précédent est possible.",
-		replicaStaleSubject: "ALERTE : la copie hors Cloudflare n'est plus à jour",
-		replicaStaleTitle: (h: string | null, t: string) =>
-			h === null
-				? "La copie hors Cloudflare est introuvable ou illisible."
-				: `La copie hors Cloudflare la plus récente date de ${h} heures (seuil : ${t} heures).`,
-		replicaStaleAdvice:
-			"Les sauvegardes dans Cloudflare ne sont pas concernées. Vérifiez l'abonnement et les identifiants du stockage externe ; si cela continue, transmettez ce message au développeur.",
-		replicationFailedSubject: "ALERTE : la copie hors Cloudflare a échoué",
-		replicationFailedTitle: "La sauvegarde a réussi, mais sa copie hors Cloudflare n'a pas pu être faite.",
-		replicationFailedAdvice:
-			"La sauvegarde elle-même est complète et vérifiée dans Cloudflare : rien n'est perdu. Tant que la copie échoue, il n'existe pas de copie à jour hors de Cloudflare. Si l'échec se répète demain, transmettez ce message au développeur (identifiants ou adresse du stockage externe à vérifier).",
-		verifyFailedSubject: "ALERTE : sauvegarde corrompue détectée",
-		verifyFailedTitle: "Un instantané de sauvegarde ne correspond plus à ses sommes de contrôle.",
-		verifyFailedAdvice:
-			"Cet instantané ne doit pas être utilisé pour une restauration. Les autres instantanés ne sont pas concernés. Transmettez ce message au développeur.",
-		object: "Objet",
-		advice: {
-			default:
-				"Si la prochaine sauvegarde planifiée réussit, aucune action n'est nécessaire. Si l'échec se répète, lancez une sauvegarde manuelle depuis la page d'administration et, en cas de nouvel échec, transmettez ce message au développeur.",
-			config:
-				"La configuration du Worker est invalide : transmettez ce message au développeur (variable ou secret à corriger).",
-			verify:
-				"Les données relues depuis le stockage ne correspondent pas à ce qui a été écrit : cette sauvegarde n'est pas considérée comme valide. Lancez une sauvegarde manuelle ; si l'échec se répète, transmettez ce message au développeur.",
-			lock:
-				"Une restauration ou l'annulation d'un remplacement modifiait les données pendant toute l'attente : cette sauvegarde n'a pas été faite, pour ne pas enregistrer un état à moitié modifié. Quand la restauration est terminée (page d'administration, partie Données), lancez une sauvegarde manuelle.",
-		} as Record<string, string>,
+const fr = {
+	none: "aucune",
+	succeededSubject: (when: string) => `Sauvegarde réussie — ${when}`,
+	succeededSubjectNoDate: "Sauvegarde réussie",
+	succeededTitle: (when: string) => `La sauvegarde du ${when} a réussi et a été vérifiée.`,
+	succeededTitleNoDate: "La sauvegarde a réussi et a été vérifiée.",
+	totalAnswers: "Réponses enregistrées",
+	changes: "Depuis la sauvegarde précédente",
+	firstBackup: "c’est la première sauvegarde",
+	origin: "Origine",
+	scheduled: "automatique",
+	manual: "manuelle",
+	size: "Taille",
+	duration: "Durée",
+	retention: "Conservation",
+	retentionLine: (kept: number, removed: number, frozen: boolean, n: (x: number) => string) =>
+		`${n(kept)} ${kept >= 2 ? "sauvegardes gardées" : "sauvegarde gardée"}, ${
+			removed === 0 ? "aucune supprimée" : `${n(removed)} ${removed >= 2 ? "supprimées" : "supprimée"}`
+		}${frozen ? " (suppression gelée par précaution)" : ""}`,
+	retentionNone: "pas faite cette fois",
+	reference: "Référence technique",
+	failedSubject: (when: string) => `ÉCHEC de la sauvegarde du ${when}`,
+	failedSubjectNoDate: "ÉCHEC de la sauvegarde",
+	failedTitle: (when: string) => `La sauvegarde du ${when} a échoué : aucune nouvelle copie des données n’a été faite.`,
+	failedTitleNoDate: "La sauvegarde a échoué : aucune nouvelle copie des données n’a été faite.",
+	lastGood: (when: string, answers: string | null) =>
+		`La dernière sauvegarde réussie, celle du ${when}${answers ? ` (${answers})` : ""}, n’est pas touchée par cet échec et reste utilisable.`,
+	noGood: "Il n’existe encore aucune sauvegarde réussie.",
+	stage: "Étape en échec",
+	stages: {
+		start: "lancement de la sauvegarde",
+		queued: "mise en attente",
+		begin: "préparation",
+		export: "copie des données",
+		verify: "vérification de la copie",
+		manifest: "écriture du sommaire de la sauvegarde",
+		finish: "finalisation",
+	} as Record<string, string>,
+	attempts: "Tentatives",
+	technical: "Détail technique (pour le développeur)",
+	whatToDo: "Que faire ?",
+	advice: {
+		default:
+			"Si la prochaine sauvegarde automatique réussit, rien n’est à faire. Si l’échec se répète, lancez une sauvegarde depuis le tableau de bord et, si elle échoue aussi, transférez ce message au développeur.",
+		config: "La configuration du service est incorrecte : transférez ce message au développeur (un réglage est à corriger).",
+		verify:
+			"Les données relues ne correspondent pas à ce qui a été écrit : cette sauvegarde n’est pas considérée comme valable. Lancez une sauvegarde depuis le tableau de bord ; si l’échec se répète, transférez ce message au développeur.",
+	} as Record<string, string>,
+	staleSubject: "ALERTE : aucune sauvegarde récente",
+	staleTitle: (h: string, t: string) => `Aucune sauvegarde vérifiée depuis ${h} heures (seuil : ${t} heures).`,
+	staleTitleNone: (h: string) => `Aucune sauvegarde vérifiée n’existe (surveillance depuis ${h} heures).`,
+	newest: "Sauvegarde vérifiée la plus récente",
+	staleAdvice:
+		"Ouvrez le tableau de bord pour voir la dernière sauvegarde. Si elle a échoué, lancez-en une ; si rien n’a été lancé, transférez ce message au développeur (les tâches automatiques ne tournent peut-être plus). Ce rappel est envoyé au plus une fois par jour tant que la situation dure.",
+	recoveredSubject: "Sauvegardes rétablies",
+	recoveredTitle: "Une sauvegarde vérifiée récente existe de nouveau.",
+	staleSince: "Alerte en cours depuis le",
+	age: "Âge",
+	hours: (h: string) => `${h} h`,
+	weeklySubject: "Rapport hebdomadaire des sauvegardes",
+	weeklySubjectProblem: "Rapport hebdomadaire des sauvegardes : problème trouvé",
+	weeklyTitle: "Vérification hebdomadaire des sauvegardes.",
+	checked: "Sauvegardes relues",
+	intact: "Intactes",
+	damaged: "Fichiers endommagés",
+	drill: "Exercice de restauration",
+	drillOk: (rows: string, d: string, when: string) => `réussi (${rows} lignes en ${d}, sauvegarde du ${when})`,
+	drillFailed: "en échec (le détail technique suit)",
+	drillNotRun: "pas fait cette fois",
+	totalBackups: "Sauvegardes gardées",
+	totalSize: "Taille totale",
+	answers: "Réponses",
+	weeklyProblem:
+		"Des problèmes ont été trouvés : transférez ce rapport au développeur. Les sauvegardes intactes restent utilisables pour une restauration.",
+	weeklyAllGood: "Tout est en ordre : rien n’est à faire.",
+	summaryFile: "sommaire",
+	damagedItem: (when: string, what: string) => `sauvegarde du ${when}, ${what}`,
+	frozenSubject: "Conservation gelée : aucune sauvegarde supprimée",
+	frozenTitle: "La suppression des anciennes sauvegardes a été gelée par précaution.",
+	reason: "Raison",
+	drop: "Baisse du nombre de réponses",
+	frozenReasons: {
+		submissions_drop: "le nombre de réponses a baissé anormalement depuis la sauvegarde précédente",
+		max_remove: "trop de sauvegardes auraient été supprimées en une fois",
+		data_loss:
+			"des données ont disparu sans demande d’effacement : les sauvegardes d’avant la baisse sont épinglées (jamais supprimées) jusqu’à ce qu’un administrateur les libère depuis le tableau de bord ou avec « npm run admin -- pins »",
+	} as Record<string, string>,
+	concerned: "Sauvegarde concernée",
+	frozenAdvice:
+		"Aucune donnée n’a été supprimée. Vérifiez que la baisse est voulue (par exemple des effacements demandés). Sinon, une restauration depuis une sauvegarde précédente est possible depuis le tableau de bord.",
+	replicaStaleSubject: "ALERTE : la copie hors Cloudflare n’est plus à jour",
+	replicaStaleTitle: (age: string | null, threshold: string) =>
+		age === null
+			? "La copie hors Cloudflare est introuvable ou illisible."
+			: `La copie hors Cloudflare la plus récente date de ${age} (seuil : ${threshold}).`,
+	replicaStaleAdvice:
+		"Les sauvegardes dans Cloudflare ne sont pas concernées. Vérifiez l’abonnement et les identifiants du stockage externe ; si cela continue, transférez ce message au développeur.",
+	replicaNewest: "Copie la plus récente",
+	replicationFailedSubject: "ALERTE : la copie hors Cloudflare a échoué",
+	replicationFailedTitle: "La sauvegarde a réussi, mais sa copie hors Cloudflare n’a pas pu être faite.",
+	replicationFailedAdvice:
+		"La sauvegarde elle-même est complète et vérifiée dans Cloudflare : rien n’est perdu. Tant que la copie échoue, il n’existe pas de copie à jour hors de Cloudflare. Si l’échec se répète demain, transférez ce message au développeur (identifiants ou adresse du stockage externe à vérifier).",
+	verifyFailedSubject: (when: string) => `ALERTE : la sauvegarde du ${when} est endommagée`,
+	verifyFailedSubjectNoDate: "ALERTE : sauvegarde endommagée",
+	verifyFailedTitle: "Une sauvegarde ne correspond plus à ses sommes de contrôle.",
+	verifyFailedAdvice:
+		"Cette sauvegarde ne doit pas être utilisée pour une restauration. Les autres sauvegardes ne sont pas concernées. Transférez ce message au développeur.",
+	file: "Fichier",
+	dashboard: "Ouvrir le tableau de bord",
+	timesIn: (zone: string) => `Heures indiquées : ${zone}.`,
+};
+
+const en: typeof fr = {
+	none: "none",
+	succeededSubject: (when: string) => `Backup succeeded — ${when}`,
+	succeededSubjectNoDate: "Backup succeeded",
+	succeededTitle: (when: string) => `The backup of ${when} succeeded and was verified.`,
+	succeededTitleNoDate: "The backup succeeded and was verified.",
+	totalAnswers: "Answers stored",
+	changes: "Since the previous backup",
+	firstBackup: "this is the first backup",
+	origin: "Started",
+	scheduled: "automatically",
+	manual: "by hand",
+	size: "Size",
+	duration: "Duration",
+	retention: "Retention",
+	retentionLine: (kept: number, removed: number, frozen: boolean, n: (x: number) => string) =>
+		`${n(kept)} ${kept === 1 ? "backup" : "backups"} kept, ${removed === 0 ? "none" : n(removed)} removed${frozen ? " (removal frozen as a precaution)" : ""}`,
+	retentionNone: "not done this time",
+	reference: "Technical reference",
+	failedSubject: (when: string) => `Backup of ${when} FAILED`,
+	failedSubjectNoDate: "Backup FAILED",
+	failedTitle: (when: string) => `The backup of ${when} failed: no new copy of the data was made.`,
+	failedTitleNoDate: "The backup failed: no new copy of the data was made.",
+	lastGood: (when: string, answers: string | null) =>
+		`The last successful backup, from ${when}${answers ? ` (${answers})` : ""}, is not affected by this failure and remains usable.`,
+	noGood: "There is no successful backup yet.",
+	stage: "Failed step",
+	stages: {
+		start: "starting the backup",
+		queued: "queueing",
+		begin: "preparation",
+		export: "copying the data",
+		verify: "checking the copy",
+		manifest: "writing the backup's summary",
+		finish: "finishing",
 	},
-	en: {
-		ok: "OK",
-		none: "none",
-		yes: "yes",
-		no: "no",
-		succeededSubject: "Backup succeeded",
-		succeededTitle: "The backup succeeded and was verified.",
-		snapshot: "Snapshot",
-		trigger: "Trigger",
-		scheduled: "scheduled",
-		manual: "manual",
-		size: "Size",
-		duration: "Duration",
-		rowsPerTable: "Rows per table",
-		newSubmissions: "New submissions since the previous backup",
-		firstSnapshot: "first backup",
-		retention: "Retention",
-		retentionLine: (kept: string, removed: string, frozen: boolean) =>
-			`${kept} snapshot(s) kept, ${removed} removed${frozen ? " (backups from before a data drop pinned)" : ""}`,
-		retentionNone: "did not run",
-		failedSubject: "Backup FAILED",
-		failedTitle: "The backup failed: no new copy of the data was saved.",
-		stage: "Stage",
-		error: "Error",
-		attempt: "Attempt",
-		whatToDo: "What to do:",
-		staleSubject: "ALERT: no recent backup",
-		staleTitle: (h: string, t: string) => `No verified backup for ${h} hours (threshold: ${t} hours).`,
-		staleTitleNone: (h: string) => `No verified backup exists (watched for ${h} hours).`,
-		newest: "Newest verified backup",
-		staleAdvice:
-			"Open the admin status page to see the last run. If it failed, start a manual backup; if nothing ran at all, forward this message to the developer (the Worker's scheduled jobs may have stopped). This reminder is sent at most once a day while the problem lasts.",
-		recoveredSubject: "Backups are back",
-		recoveredTitle: "A recent verified backup exists again.",
-		staleSince: "Alert active since",
-		age: "Age",
-		hours: (h: string) => `${h} h`,
-		weeklySubject: "Weekly backup report",
-		weeklyTitle: "Weekly backup verification report.",
-		checked: "Snapshots checked",
-		intact: "Intact",
-		corrupt: "Corrupt objects",
-		drill: "Restore drill",
-		drillOk: (rows: string, d: string, id: string) => `succeeded (${rows} rows in ${d}, snapshot ${id})`,
-		drillFailed: (e: string) => `FAILED: ${e}`,
-		drillNotRun: "did not run",
-		totalSnapshots: "Snapshots kept",
-		totalSize: "Total size",
-		submissions: "Submissions",
-		weeklyProblem:
-			"Problems were found: forward this report to the developer. Intact snapshots remain usable for a restore.",
-		weeklyAllGood: "Everything is in order: no action needed.",
-		manifest: "manifest",
-		frozenSubject: "Retention frozen: no backup deleted",
-		frozenTitle: "Deleting old backups was frozen as a precaution.",
-		reason: "Reason",
-		drop: "Drop in submissions",
-		frozenReasons: {
-			submissions_drop: "the number of submissions dropped abnormally since the previous backup",
-			max_remove: "too many snapshots would have been removed at once",
-			data_loss:
-				"data disappeared without an erasure request: the backups from before the drop are pinned (never deleted) until an administrator releases them from the dashboard or with \"npm run admin -- pins\"",
-		} as Record<string, string>,
-		frozenAdvice:
-			"No data was deleted. Check that the drop is expected (for example requested erasures). If it is not, a restore from an earlier snapshot is possible.",
-		replicaStaleSubject: "ALERT: the copy outside Cloudflare is out of date",
-		replicaStaleTitle: (h: string | null, t: string) =>
-			h === null ? "The copy outside Cloudflare cannot be found or read." : `The newest copy outside Cloudflare is ${h} hours old (threshold: ${t} hours).`,
-		replicaStaleAdvice:
-			"The backups inside Cloudflare are not affected. Check the external storage's subscription and credentials; if this goes on, forward this message to the developer.",
-		replicationFailedSubject: "ALERT: the copy outside Cloudflare failed",
-		replicationFailedTitle: "The backup succeeded, but its copy outside Cloudflare could not be made.",
-		replicationFailedAdvice:
-			"The backup itself is complete and verified in Cloudflare: nothing is lost. While the copy fails, there is no up-to-date copy outside Cloudflare. If the failure repeats tomorrow, forward this message to the developer (the external storage's credentials or address need checking).",
-		verifyFailedSubject: "ALERT: corrupt backup detected",
-		verifyFailedTitle: "A backup snapshot no longer matches its checksums.",
-		verifyFailedAdvice:
-			"Do not use this snapshot for a restore. Other snapshots are not affected. Forward this message to the developer.",
-		object: "Object",
-		advice: {
-			default:
-				"If the next scheduled backup succeeds, nothing needs to be done. If the failure repeats, start a manual backup from the admin page and, if that fails too, forward this message to the developer.",
-			config: "The Worker's configuration is invalid: forward this message to the developer (a variable or secret must be fixed).",
-			verify:
-				"The data read back from storage does not match what was written: this backup is not considered valid. Start a manual backup; if the failure repeats, forward this message to the developer.",
-			lock:
-				"A restore or the undo of a replace was changing the data for the whole wait: this backup was not taken, so as not to record a half-changed state. Once the restore has finished (admin page, Data section), start a manual backup.",
-		} as Record<string, string>,
+	attempts: "Attempts",
+	technical: "Technical detail (for the developer)",
+	whatToDo: "What to do:",
+	advice: {
+		default:
+			"If the next automatic backup succeeds, nothing needs to be done. If the failure repeats, start a backup from the dashboard and, if that fails too, forward this message to the developer.",
+		config: "The service's configuration is wrong: forward this message to the developer (a setting must be fixed).",
+		verify:
+			"The data read back does not match what was written: this backup is not considered valid. Start a backup from the dashboard; if the failure repeats, forward this message to the developer.",
 	},
-} as const;
+	staleSubject: "ALERT: no recent backup",
+	staleTitle: (h: string, t: string) => `No verified backup for ${h} hours (threshold: ${t} hours).`,
+	staleTitleNone: (h: string) => `No verified backup exists (watched for ${h} hours).`,
+	newest: "Newest verified backup",
+	staleAdvice:
+		"Open the dashboard to see the last backup. If it failed, start one; if nothing was started at all, forward this message to the developer (the automatic jobs may have stopped). This reminder is sent at most once a day while the problem lasts.",
+	recoveredSubject: "Backups are back",
+	recoveredTitle: "A recent verified backup exists again.",
+	staleSince: "Alert active since",
+	age: "Age",
+	hours: (h: string) => `${h} h`,
+	weeklySubject: "Weekly backup report",
+	weeklySubjectProblem: "Weekly backup report: problem found",
+	weeklyTitle: "Weekly check of the backups.",
+	checked: "Backups re-read",
+	intact: "Intact",
+	damaged: "Damaged files",
+	drill: "Restore drill",
+	drillOk: (rows: string, d: string, when: string) => `succeeded (${rows} rows in ${d}, backup of ${when})`,
+	drillFailed: "failed (technical detail below)",
+	drillNotRun: "not done this time",
+	totalBackups: "Backups kept",
+	totalSize: "Total size",
+	answers: "Answers",
+	weeklyProblem: "Problems were found: forward this report to the developer. Intact backups remain usable for a restore.",
+	weeklyAllGood: "Everything is in order: nothing needs to be done.",
+	summaryFile: "summary",
+	damagedItem: (when: string, what: string) => `backup of ${when}, ${what}`,
+	frozenSubject: "Retention frozen: no backup deleted",
+	frozenTitle: "Deleting old backups was frozen as a precaution.",
+	reason: "Reason",
+	drop: "Drop in answers",
+	frozenReasons: {
+		submissions_drop: "the number of answers dropped abnormally since the previous backup",
+		max_remove: "too many backups would have been removed at once",
+		data_loss:
+			"data disappeared without an erasure request: the backups from before the drop are pinned (never deleted) until an administrator releases them from the dashboard or with \"npm run admin -- pins\"",
+	},
+	concerned: "Backup concerned",
+	frozenAdvice:
+		"No data was deleted. Check that the drop is expected (for example requested erasures). If it is not, a restore from an earlier backup is possible from the dashboard.",
+	replicaStaleSubject: "ALERT: the copy outside Cloudflare is out of date",
+	replicaStaleTitle: (age: string | null, threshold: string) =>
+		age === null ? "The copy outside Cloudflare cannot be found or read." : `The newest copy outside Cloudflare is ${age} old (threshold: ${threshold}).`,
+	replicaStaleAdvice:
+		"The backups inside Cloudflare are not affected. Check the external storage's subscription and credentials; if this goes on, forward this message to the developer.",
+	replicaNewest: "Newest copy",
+	replicationFailedSubject: "ALERT: the copy outside Cloudflare failed",
+	replicationFailedTitle: "The backup succeeded, but its copy outside Cloudflare could not be made.",
+	replicationFailedAdvice:
+		"The backup itself is complete and verified in Cloudflare: nothing is lost. While the copy fails, there is no up-to-date copy outside Cloudflare. If the failure repeats tomorrow, forward this message to the developer (the external storage's credentials or address need checking).",
+	verifyFailedSubject: (when: string) => `ALERT: the backup of ${when} is damaged`,
+	verifyFailedSubjectNoDate: "ALERT: damaged backup",
+	verifyFailedTitle: "A backup no longer matches its checksums.",
+	verifyFailedAdvice: "Do not use this backup for a restore. Other backups are not affected. Forward this message to the developer.",
+	file: "File",
+	dashboard: "Open the dashboard",
+	timesIn: (zone: string) => `Times shown: ${zone}.`,
+};
+
+/** The e-mail wording, by language (exported for the test that keeps French e-mails French). */
+export const EMAIL_TEXTS: Record<Locale, typeof fr> = { fr, en };
 
 // ---------------------------------------------------------------------------------------------
 // Event -> document
 
-function buildDoc(event: NotifyEvent, locale: Locale): Doc {
-	const t = T[locale];
+/** Pure: the snapshot's time from its id ("2026-11-25T020000Z-abc"), as ISO, or undefined. */
+function snapshotTime(snapshotId: string): string | undefined {
+	const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(snapshotId);
+	return m ? `${m[1]}T${m[2]}:${m[3]}:${m[4]}Z` : undefined;
+}
+
+/** The time an event is about (for the subject and the time zone line), when it has one. */
+function eventTime(event: NotifyEvent): string | undefined {
+	switch (event.type) {
+		case "backup_succeeded":
+			return event.startedAt ?? snapshotTime(event.snapshotId);
+		case "backup_failed":
+			return event.at;
+		case "verification_failed":
+		case "replication_failed":
+			return snapshotTime(event.snapshotId);
+		case "backup_stale":
+			return event.newest?.finishedAt;
+		case "backup_recovered":
+			return event.newest.finishedAt;
+		case "replica_stale":
+			return event.newest?.at;
+		default:
+			return undefined;
+	}
+}
+
+function buildDoc(event: NotifyEvent, locale: Locale, ctx: RenderContext): Doc {
+	const t = EMAIL_TEXTS[locale];
 	const n = (x: number) => formatCount(x, locale);
+	const colon = locale === "fr" ? "\u202f:" : ":";
+	/** A long local date and time; `short` drops the year (subjects). */
+	const when = (iso: string, short = false) => formatDateTime(iso, locale, ctx.timeZone, !short);
+	const snapshotWhen = (id: string) => {
+		const iso = snapshotTime(id);
+		return iso ? when(iso) : id;
+	};
+	const answers = (x: number) => formatQuantity(x, TABLE_NOUNS[locale].submissions!, locale);
 	switch (event.type) {
 		case "backup_succeeded": {
-			const tableRows = Object.entries(event.tables)
-				.sort(([a], [b]) => a.localeCompare(b))
-				.map(([table, rows]): [string, string] => [table, n(rows)]);
-			const fresh =
-				event.newSubmissions === null
-					? t.firstSnapshot
-					: `${event.newSubmissions > 0 ? "+" : ""}${n(event.newSubmissions)}`;
+			const at = eventTime(event);
+			const changes = describeChanges(event.tables, event.previousTables ?? null, locale);
 			const retention = event.retention
-				? t.retentionLine(n(event.retention.kept), n(event.retention.removed), event.retention.frozen)
+				? t.retentionLine(event.retention.kept, event.retention.removed, event.retention.frozen, n)
 				: t.retentionNone;
 			return {
-				subject: `[${PRODUCT}] ${t.succeededSubject} — ${event.snapshotId}`,
-				title: t.succeededTitle,
+				subject: at ? t.succeededSubject(when(at, true)) : t.succeededSubjectNoDate,
+				title: at ? t.succeededTitle(when(at)) : t.succeededTitleNoDate,
 				blocks: [
 					{
 						kind: "facts",
 						rows: [
-							[t.snapshot, event.snapshotId],
-							[t.trigger, event.trigger === "manual" ? t.manual : t.scheduled],
-							[t.newSubmissions, fresh],
+							[t.totalAnswers, n(event.tables.submissions ?? 0)],
+							[t.changes, changes ?? (event.newSubmissions === null ? t.firstBackup : describeChanges({ submissions: event.newSubmissions }, { submissions: 0 }, locale)!)],
+							[t.origin, event.trigger === "manual" ? t.manual : t.scheduled],
 							[t.size, formatBytes(event.bytes, locale)],
 							[t.duration, formatDuration(event.durationMs, locale)],
 							[t.retention, retention],
+							[t.reference, event.snapshotId],
 						],
 					},
-					{ kind: "p", text: `${t.rowsPerTable}${locale === "fr" ? " :" : ":"}` },
-					{ kind: "facts", rows: tableRows },
 				],
 			};
 		}
 		case "backup_failed": {
+			const at = event.at;
 			const advice = event.advice ?? t.advice[event.stage] ?? t.advice.default!;
+			const lastGood =
+				event.lastGood === undefined
+					? undefined
+					: event.lastGood === null
+						? t.noGood
+						: t.lastGood(when(event.lastGood.finishedAt), event.lastGood.submissions === null ? null : answers(event.lastGood.submissions));
 			return {
-				subject: `[${PRODUCT}] ${t.failedSubject} (${event.stage})`,
-				title: t.failedTitle,
+				subject: at ? t.failedSubject(when(at, true)) : t.failedSubjectNoDate,
+				title: at ? t.failedTitle(when(at)) : t.failedTitleNoDate,
 				blocks: [
+					...(lastGood ? [{ kind: "p" as const, text: lastGood }] : []),
+					{ kind: "p", text: `${t.whatToDo} ${advice}` },
 					{
 						kind: "facts",
 						rows: [
-							[t.stage, event.stage],
-							[t.error, event.error],
-							[t.attempt, String(event.attempt)],
-							[t.trigger, event.trigger === "manual" ? t.manual : t.scheduled],
-							["Run", event.runId],
+							[t.stage, t.stages[event.stage] ?? event.stage],
+							[t.origin, event.trigger === "manual" ? t.manual : t.scheduled],
+							[t.attempts, n(event.attempt)],
+							[t.technical, `${event.stage} — ${event.error}`],
+							[t.reference, event.runId],
 						],
 					},
-					{ kind: "p", text: `${t.whatToDo} ${advice}` },
 				],
 			};
 		}
 		case "backup_stale": {
 			const h = n(event.ageHours);
 			return {
-				subject: `[${PRODUCT}] ${t.staleSubject} (${t.hours(h)})`,
+				subject: `${t.staleSubject} (${t.hours(h)})`,
 				title: event.newest ? t.staleTitle(h, n(event.thresholdHours)) : t.staleTitleNone(h),
 				blocks: [
-					{
-						kind: "facts",
-						rows: [
-							[
-								t.newest,
-								event.newest
-									? `${event.newest.snapshotId} (${formatTime(event.newest.finishedAt)})`
-									: t.none,
-							],
-						],
-					},
+					{ kind: "facts", rows: [[t.newest, event.newest ? when(event.newest.finishedAt) : t.none]] },
 					{ kind: "p", text: t.staleAdvice },
 				],
 			};
 		}
 		case "backup_recovered":
 			return {
-				subject: `[${PRODUCT}] ${t.recoveredSubject}`,
+				subject: t.recoveredSubject,
 				title: t.recoveredTitle,
 				blocks: [
 					{
 						kind: "facts",
 						rows: [
-							[t.newest, `${event.newest.snapshotId} (${formatTime(event.newest.finishedAt)})`],
+							[t.newest, when(event.newest.finishedAt)],
 							[t.age, t.hours(n(event.ageHours))],
-							...(event.staleSince ? [[t.staleSince, formatTime(event.staleSince)] as [string, string]] : []),
+							...(event.staleSince ? [[t.staleSince, when(event.staleSince)] as [string, string]] : []),
 						],
 					},
 				],
@@ -405,8 +571,8 @@ function buildDoc(event: NotifyEvent, locale: Locale): Doc {
 			const drill = !d
 				? t.drillNotRun
 				: d.ok
-					? t.drillOk(n(d.rows ?? 0), formatDuration(d.durationMs ?? 0, locale), d.snapshotId ?? "?")
-					: t.drillFailed(d.error ?? "?");
+					? t.drillOk(n(d.rows ?? 0), formatDuration(d.durationMs ?? 0, locale), d.snapshotId ? snapshotWhen(d.snapshotId) : "?")
+					: t.drillFailed;
 			const problems = event.corrupt.length > 0 || (d !== null && !d.ok);
 			const blocks: Block[] = [
 				{
@@ -414,42 +580,38 @@ function buildDoc(event: NotifyEvent, locale: Locale): Doc {
 					rows: [
 						[t.checked, n(event.snapshotsChecked)],
 						[t.intact, n(event.snapshotsOk)],
-						[t.corrupt, n(event.corrupt.length)],
+						[t.damaged, n(event.corrupt.length)],
 						[t.drill, drill],
-						[t.totalSnapshots, n(event.counts.snapshots)],
+						[t.totalBackups, n(event.counts.snapshots)],
 						[t.totalSize, formatBytes(event.counts.totalBytes, locale)],
-						...(event.counts.submissions === null
-							? []
-							: [[t.submissions, n(event.counts.submissions)] as [string, string]]),
+						...(event.counts.submissions === null ? [] : [[t.answers, n(event.counts.submissions)] as [string, string]]),
 					],
 				},
+				{ kind: "p", text: problems ? t.weeklyProblem : t.weeklyAllGood },
 			];
-			if (event.corrupt.length > 0) {
+			if (event.corrupt.length > 0 || (d && !d.ok)) {
+				blocks.push({ kind: "p", text: `${t.technical}${colon}` });
 				blocks.push({
 					kind: "list",
-					items: event.corrupt.map((c) => `${c.snapshotId} / ${c.chunk ?? t.manifest}${locale === "fr" ? " :" : ":"} ${c.reason}`),
+					items: [
+						...event.corrupt.map((c) => `${t.damagedItem(snapshotWhen(c.snapshotId), c.chunk ?? t.summaryFile)}${colon} ${c.reason}`),
+						...(d && !d.ok ? [`${t.drill}${colon} ${d.error ?? "?"}`] : []),
+					],
 				});
 			}
-			blocks.push({ kind: "p", text: problems ? t.weeklyProblem : t.weeklyAllGood });
-			return {
-				subject: `[${PRODUCT}] ${t.weeklySubject}${problems ? " — !" : ""}`,
-				title: t.weeklyTitle,
-				blocks,
-			};
+			return { subject: problems ? t.weeklySubjectProblem : t.weeklySubject, title: t.weeklyTitle, blocks };
 		}
 		case "retention_frozen":
 			return {
-				subject: `[${PRODUCT}] ${t.frozenSubject}`,
+				subject: t.frozenSubject,
 				title: t.frozenTitle,
 				blocks: [
 					{
 						kind: "facts",
 						rows: [
 							[t.reason, t.frozenReasons[event.reason] ?? event.reason],
-							...(event.dropPct === null
-								? []
-								: [[t.drop, `${formatCount(Math.round(event.dropPct), locale)} %`] as [string, string]]),
-							...(event.snapshotId ? [[t.snapshot, event.snapshotId] as [string, string]] : []),
+							...(event.dropPct === null ? [] : [[t.drop, `${formatCount(Math.round(event.dropPct), locale)} %`] as [string, string]]),
+							...(event.snapshotId ? [[t.concerned, snapshotWhen(event.snapshotId)] as [string, string]] : []),
 						],
 					},
 					{ kind: "p", text: t.frozenAdvice },
@@ -457,55 +619,50 @@ function buildDoc(event: NotifyEvent, locale: Locale): Doc {
 			};
 		case "replica_stale":
 			return {
-				subject: `[${PRODUCT}] ${t.replicaStaleSubject}`,
-				title: t.replicaStaleTitle(event.ageHours === null ? null : n(event.ageHours), n(event.thresholdHours)),
+				subject: t.replicaStaleSubject,
+				title: t.replicaStaleTitle(event.ageHours === null ? null : t.hours(n(event.ageHours)), t.hours(n(event.thresholdHours))),
 				blocks: [
-					{
-						kind: "facts",
-						rows: [
-							[t.newest, event.newest ? formatTime(event.newest.at) : t.none],
-							...(event.error ? [[t.error, event.error] as [string, string]] : []),
-						],
-					},
+					{ kind: "facts", rows: [[t.replicaNewest, event.newest ? when(event.newest.at) : t.none]] },
 					{ kind: "p", text: t.replicaStaleAdvice },
+					...(event.error ? [{ kind: "facts" as const, rows: [[t.technical, event.error]] as [string, string][] }] : []),
 				],
 			};
 		case "replication_failed":
 			return {
-				subject: `[${PRODUCT}] ${t.replicationFailedSubject}`,
+				subject: t.replicationFailedSubject,
 				title: t.replicationFailedTitle,
 				blocks: [
-					{
-						kind: "facts",
-						rows: [
-							[t.snapshot, event.snapshotId],
-							[t.error, event.error],
-						],
-					},
+					{ kind: "facts", rows: [[t.concerned, snapshotWhen(event.snapshotId)]] },
 					{ kind: "p", text: t.replicationFailedAdvice },
+					{ kind: "facts", rows: [[t.technical, event.error], [t.reference, event.snapshotId]] },
 				],
 			};
-		case "verification_failed":
+		case "verification_failed": {
+			const at = snapshotTime(event.snapshotId);
 			return {
-				subject: `[${PRODUCT}] ${t.verifyFailedSubject} — ${event.snapshotId}`,
+				subject: at ? t.verifyFailedSubject(when(at, true)) : t.verifyFailedSubjectNoDate,
 				title: t.verifyFailedTitle,
 				blocks: [
-					{
-						kind: "facts",
-						rows: [
-							[t.snapshot, event.snapshotId],
-							[t.object, event.chunk ?? t.manifest],
-							[t.reason, event.reason],
-						],
-					},
+					{ kind: "facts", rows: [[t.concerned, snapshotWhen(event.snapshotId)], [t.file, event.chunk ?? t.summaryFile]] },
 					{ kind: "p", text: t.verifyFailedAdvice },
+					{ kind: "facts", rows: [[t.technical, event.reason], [t.reference, event.snapshotId]] },
 				],
 			};
+		}
 	}
 }
 
-/** Render an event for humans: subject line, plain text and HTML saying the same thing. */
-export function renderEvent(event: NotifyEvent, locale: Locale): RenderedMessage {
-	const doc = buildDoc(event, locale);
-	return { subject: doc.subject, text: toText(doc, locale), html: toHtml(doc, locale) };
+/**
+ * Render an event for humans: subject line, plain text and HTML saying the same thing. Every
+ * message ends with the link to the dashboard (when its address is known) and the time zone of
+ * the times it shows.
+ */
+export function renderEvent(event: NotifyEvent, locale: Locale, context: RenderContext = DEFAULT_CONTEXT): RenderedMessage {
+	const doc = buildDoc(event, locale, context);
+	const t = EMAIL_TEXTS[locale];
+	if (context.dashboardUrl) doc.blocks.push({ kind: "link", label: t.dashboard, href: context.dashboardUrl });
+	const at = eventTime(event);
+	doc.blocks.push({ kind: "p", text: t.timesIn(formatTimeZoneName(locale, context.timeZone, at ? new Date(at) : new Date(0))) });
+	const subject = `[${PRODUCT}] ${doc.subject}`;
+	return { subject, text: toText(doc, locale), html: toHtml({ ...doc, subject }, locale) };
 }

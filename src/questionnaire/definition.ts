@@ -13,6 +13,11 @@ type QuestionBase = {
 	label: Label;
 	/** Optional hint shown under the label. */
 	help?: Label;
+	/**
+	 * A few words naming the question where its whole label would be too long (the error summary):
+	 * "Consentement" rather than the consent sentence. Without it, the label is used.
+	 */
+	shortLabel?: Label;
 	required: boolean;
 };
 
@@ -34,7 +39,15 @@ export type ScaleQuestion = QuestionBase & {
 };
 export type EmailQuestion = QuestionBase & { type: "email"; maxLength: number };
 /** A dynamic role: pick an existing one or type a new one (normalised and deduplicated). */
-export type RoleQuestion = QuestionBase & { type: "role"; maxLength: number };
+export type RoleQuestion = QuestionBase & {
+	type: "role";
+	maxLength: number;
+	/**
+	 * Roles always suggested, before those respondents typed (src/questionnaire/roles.ts). Typing one
+	 * of them, in either language, counts as that role (its French label is the stored spelling).
+	 */
+	suggestions?: Label[];
+};
 /** A consent box; when required it must be ticked (true). */
 export type ConsentQuestion = QuestionBase & { type: "consent" };
 
@@ -57,6 +70,12 @@ export type Questionnaire = {
 	title: Label;
 	intro: Label;
 	questions: Question[];
+	/**
+	 * Ids of the questions that tell one respondent from another when counting how many people use
+	 * a role (e.g. café and town): answers with the same values, ignoring case and surrounding
+	 * spaces, are one respondent. Without it, every submission counts as one respondent.
+	 */
+	respondentKey?: string[];
 };
 
 /** The default questionnaire for CAP Formations' partner cafés. */
@@ -96,6 +115,14 @@ export const questionnaire: Questionnaire = {
 				fr: "Choisissez un rôle dans la liste ou saisissez le vôtre.",
 				en: "Pick a role from the list or type your own.",
 			},
+			suggestions: [
+				{ fr: "Gérant·e", en: "Manager" },
+				{ fr: "Propriétaire", en: "Owner" },
+				{ fr: "Responsable de salle", en: "Floor manager" },
+				{ fr: "Serveur·se", en: "Waiter or waitress" },
+				{ fr: "Barista", en: "Barista" },
+				{ fr: "Cuisinier·ère", en: "Cook" },
+			],
 		},
 		{
 			id: "frequence",
@@ -105,6 +132,7 @@ export const questionnaire: Questionnaire = {
 				fr: "À quelle fréquence accueillez-vous des stagiaires ?",
 				en: "How often do you host trainees?",
 			},
+			shortLabel: { fr: "Fréquence d'accueil des stagiaires", en: "How often you host trainees" },
 			options: [
 				{ value: "hebdomadaire", label: { fr: "Chaque semaine", en: "Every week" } },
 				{ value: "mensuelle", label: { fr: "Chaque mois", en: "Every month" } },
@@ -120,6 +148,7 @@ export const questionnaire: Questionnaire = {
 				fr: "Quelles activités proposez-vous ?",
 				en: "Which activities do you offer?",
 			},
+			shortLabel: { fr: "Activités proposées", en: "Activities offered" },
 			options: [
 				{ value: "service", label: { fr: "Service en salle", en: "Table service" } },
 				{ value: "bar", label: { fr: "Bar et boissons chaudes", en: "Bar and hot drinks" } },
@@ -138,6 +167,7 @@ export const questionnaire: Questionnaire = {
 				fr: "Êtes-vous satisfait·e du partenariat ?",
 				en: "How satisfied are you with the partnership?",
 			},
+			shortLabel: { fr: "Satisfaction", en: "Satisfaction" },
 			minLabel: { fr: "Pas du tout", en: "Not at all" },
 			maxLabel: { fr: "Tout à fait", en: "Completely" },
 		},
@@ -158,6 +188,7 @@ export const questionnaire: Questionnaire = {
 			required: false,
 			maxLength: 254,
 			label: { fr: "Adresse e-mail (facultatif)", en: "E-mail address (optional)" },
+			shortLabel: { fr: "Adresse e-mail", en: "E-mail address" },
 			help: {
 				fr: "Seulement si vous souhaitez être recontacté·e.",
 				en: "Only if you would like us to get back to you.",
@@ -171,8 +202,10 @@ export const questionnaire: Questionnaire = {
 				fr: "J'accepte que CAP Formations conserve ces réponses pour améliorer ses partenariats. Je peux demander leur suppression à tout moment.",
 				en: "I agree that CAP Formations keeps these answers to improve its partnerships. I can ask for them to be deleted at any time.",
 			},
+			shortLabel: { fr: "Consentement", en: "Consent" },
 		},
 	],
+	respondentKey: ["cafe", "ville"],
 };
 
 /** Pick the text for a locale, falling back to French. */
@@ -221,6 +254,7 @@ export function findDefinitionProblems(def: Questionnaire): string[] {
 		if (q.type === "role") {
 			roles++;
 			if (q.maxLength > ROLE_MAX_LENGTH) problems.push(`${q.id}: a role is at most ${ROLE_MAX_LENGTH} characters`);
+			if ((q.suggestions ?? []).some((s) => !s.fr.trim())) problems.push(`${q.id}: a suggested role has an empty French label`);
 		}
 		if (q.type === "single_choice" || q.type === "multiple_choice") {
 			const values = q.options.map((o) => o.value);
@@ -240,5 +274,10 @@ export function findDefinitionProblems(def: Questionnaire): string[] {
 		}
 	}
 	if (roles > 1) problems.push("more than one role question");
+	for (const id of def.respondentKey ?? []) {
+		const q = def.questions.find((x) => x.id === id);
+		if (!q) problems.push(`respondentKey: no question ${id}`);
+		else if (q.type !== "short_text" && q.type !== "email") problems.push(`respondentKey: ${id} must be a short text or e-mail question`);
+	}
 	return problems;
 }

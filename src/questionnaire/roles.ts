@@ -61,3 +61,72 @@ export function buildRoleRef(raw: string, maxLength?: number): RoleRef | undefin
 	if (key === "") return undefined;
 	return { key, label };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Suggestions: what other respondents are offered in the role picker (issue 13.3). A role typed
+// by respondents is suggested only once enough distinct respondents used it, or once an
+// administrator approved it; the roles the questionnaire itself suggests always are.
+
+/** A text in French and, optionally, English (the questionnaire's Label, kept structural here). */
+type LocalLabel = { fr: string; en?: string };
+
+/** A role the questionnaire suggests: its key, its stored (French) label, and the keys that mean it. */
+export type PredefinedRole = { key: string; label: LocalLabel; aliases: Set<string> };
+
+/** Pure: the questionnaire's suggested roles; typing one in French or English means that role. */
+export function buildPredefinedRoles(suggestions: readonly LocalLabel[] | undefined): PredefinedRole[] {
+	const roles: PredefinedRole[] = [];
+	const seen = new Set<string>();
+	for (const label of suggestions ?? []) {
+		const fr = buildRoleRef(label.fr);
+		if (!fr || seen.has(fr.key)) continue;
+		seen.add(fr.key);
+		const aliases = new Set([fr.key]);
+		const en = label.en === undefined ? undefined : buildRoleRef(label.en);
+		if (en) aliases.add(en.key);
+		roles.push({ key: fr.key, label: { fr: fr.label, ...(en ? { en: en.label } : {}) }, aliases });
+	}
+	return roles;
+}
+
+/**
+ * Pure: the role of a typed answer, knowing the questionnaire's suggestions: "Owner" typed on the
+ * English page counts as the suggested "Propriétaire" (its key and French label), so one role is
+ * not split by the language of the page. Anything else is buildRoleRef's role.
+ */
+export function buildAnsweredRole(raw: string, suggestions?: readonly LocalLabel[]): RoleRef | undefined {
+	const typed = buildRoleRef(raw);
+	if (!typed) return undefined;
+	const predefined = buildPredefinedRoles(suggestions).find((p) => p.aliases.has(typed.key));
+	return predefined ? { key: predefined.key, label: predefined.label.fr } : typed;
+}
+
+/** Why a role is suggested: the questionnaire lists it, the administrator approved it, or enough respondents use it. */
+export type SuggestionSource = "questionnaire" | "approved" | "shared";
+
+export type RoleSuggestion = { key: string; label: string; source: SuggestionSource };
+
+/**
+ * Pure: the suggestions shown in `locale`: the questionnaire's roles first (in its order, in the
+ * page's language), then the stored roles that passed the rule, as given (most used first), minus
+ * any that is one of the questionnaire's under another spelling; at most `limit`.
+ */
+export function buildRoleSuggestions(input: {
+	predefined: readonly PredefinedRole[];
+	stored: readonly { key: string; label: string; approved: boolean }[];
+	locale: "fr" | "en";
+	limit: number;
+}): RoleSuggestion[] {
+	const out: RoleSuggestion[] = [];
+	const taken = new Set<string>();
+	for (const p of input.predefined) {
+		for (const k of p.aliases) taken.add(k);
+		out.push({ key: p.key, label: (input.locale === "en" ? p.label.en : undefined) ?? p.label.fr, source: "questionnaire" });
+	}
+	for (const r of input.stored) {
+		if (taken.has(r.key)) continue;
+		taken.add(r.key);
+		out.push({ key: r.key, label: r.label, source: r.approved ? "approved" : "shared" });
+	}
+	return out.slice(0, input.limit);
+}

@@ -7,7 +7,7 @@ import {
 	type Question,
 	type Questionnaire,
 } from "./definition";
-import { buildRoleRef, normaliseRoleLabel, type RoleRef } from "./roles";
+import { buildAnsweredRole, buildRoleRef, normaliseRoleLabel, type RoleRef } from "./roles";
 
 export type Locale = "fr" | "en";
 
@@ -46,7 +46,8 @@ type Messages = {
 	unknown: string;
 };
 
-const MESSAGES: Record<Locale, Messages> = {
+/** Validation messages by language (exported for the test that keeps the French pages French). */
+export const MESSAGES: Record<Locale, Messages> = {
 	fr: {
 		required: "Ce champ est obligatoire.",
 		consentRequired: "Cochez cette case pour pouvoir envoyer vos réponses.",
@@ -268,7 +269,7 @@ export function validateAnswers(def: Questionnaire, input: Record<string, unknow
 		answers[q.id] = value;
 		const raw = single(input[q.id]);
 		if (typeof value === "string" && typeof raw === "string" && raw !== value) normalised.push(q.id);
-		if (q.type === "role" && typeof value === "string") role = buildRoleRef(value);
+		if (q.type === "role" && typeof value === "string") role = buildAnsweredRole(value, q.suggestions);
 	}
 	return { ok: true, answers, normalised, ...(role ? { role } : {}) };
 }

@@ -257,6 +257,9 @@ export const ROW_RULES: Readonly<Record<string, Readonly<Record<string, Column>>
 		created_at: { rule: timestamp },
 		use_count: { rule: count, hasDefault: true },
 		last_used_at: { rule: timestamp, nullable: true },
+		// Role moderation (migration 0007): absent from snapshots taken before it (NULL on restore).
+		approved_at: { rule: timestamp, nullable: true },
+		merged_into: { rule: roleKey, nullable: true },
 	},
 	submissions: {
 		seq: { rule: seq },

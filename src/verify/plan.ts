@@ -61,7 +61,9 @@ export function buildChunkBatches(
 /**
  * What of a table can be compared with the live database, long after the snapshot:
  * - tables with a `seq` bound: the rows with seq <= bound, which later inserts never touch;
- *   - `roles.use_count` and `roles.last_used_at` change with every new submission: ignored;
+ *   - `roles.use_count` and `roles.last_used_at` change with every new submission, and
+ *     `label`, `approved_at`, `merged_into` with the administrator's approvals, renames and merges
+ *     (audit-logged): ignored;
  *   - `submissions` erased on request after the snapshot are gone from D1 by design: the drill
  *     leaves out of the snapshot side every submission listed in `erased_submissions`;
  * - tables without a bound (counters, backup_runs, erased_submissions) are updated in place or
@@ -72,7 +74,7 @@ export type DrillRule =
 	| { compare: false; why: string };
 
 const IGNORED_COLUMNS: Record<string, string[]> = {
-	roles: ["use_count", "last_used_at"],
+	roles: ["use_count", "last_used_at", "label", "approved_at", "merged_into"],
 };
 
 export function buildDrillRule(table: string, bound: number | null): DrillRule {

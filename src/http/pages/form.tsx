@@ -26,6 +26,8 @@ export type FormPageOptions = {
 	formError?: string;
 	locale: Locale;
 	turnstileSiteKey?: string;
+	/** Where respondents write to have their answers deleted (CONTACT_EMAIL), when configured. */
+	contactEmail?: string;
 };
 
 /** Browser autofill hints for the default questions (unknown ids simply get none). */
@@ -46,6 +48,16 @@ export function buildFrenchSpacing(text: string): string {
 function labelFor(label: Label, locale: Locale): string {
 	const text = rawLabelFor(label, locale);
 	return locale === "fr" || label.en === undefined ? buildFrenchSpacing(text) : text;
+}
+
+/**
+ * Pure: how the error summary names a question: its short label, else its label without the final
+ * punctuation, so "… stagiaires ?" + " : " + the error never doubles the punctuation, and the
+ * consent sentence is not repeated whole.
+ */
+export function buildSummaryLabel(q: Question, locale: Locale): string {
+	if (q.shortLabel) return labelFor(q.shortLabel, locale);
+	return labelFor(q.label, locale).replace(/[\s\u00a0\u202f]*[.?!:;…]+$/u, "");
 }
 
 /** The id of the control a question's error links to (the first option of a group). */
@@ -316,7 +328,7 @@ function ErrorSummary({ options, t }: { options: FormPageOptions; t: Texts }) {
 					{known.map((q) => (
 						<li>
 							<a href={`#${buildFieldTargetId(q)}`}>
-								{labelFor(q.label, locale)}
+								{buildSummaryLabel(q, locale)}
 								{sep}
 								{errors[q.id]}
 							</a>
@@ -332,6 +344,25 @@ function ErrorSummary({ options, t }: { options: FormPageOptions; t: Texts }) {
 				</ul>
 			) : null}
 		</div>
+	);
+}
+
+/** What the answers are for, and how to have them deleted: by writing to CONTACT_EMAIL, or to one's contact. */
+export function Privacy({ t, locale, contactEmail }: { t: Texts; locale: Locale; contactEmail?: string }) {
+	return (
+		<p class="privacy">
+			{t.privacy}{" "}
+			{contactEmail ? (
+				<>
+					{t.erasureHowTo.before}
+					<a href={`mailto:${contactEmail}`}>{contactEmail}</a>
+					{t.erasureHowTo.after}
+				</>
+			) : (
+				t.erasureHowToNoAddress
+			)}{" "}
+			<a href={`/confidentialite${localeQuery(locale)}`}>{t.privacyLink}</a>
+		</p>
 	);
 }
 
@@ -352,7 +383,7 @@ export function renderFormPage(options: FormPageOptions): string {
 			<form
 				class="questionnaire"
 				method="post"
-				action={`/api/submissions${localeQuery(locale)}`}
+				action={`/${localeQuery(locale)}`}
 				accept-charset="utf-8"
 				novalidate
 				data-version={questionnaire.version}
@@ -378,7 +409,7 @@ export function renderFormPage(options: FormPageOptions): string {
 					{t.submit}
 				</button>
 			</form>
-			<p class="privacy">{t.privacy}</p>
+			<Privacy t={t} locale={locale} contactEmail={options.contactEmail} />
 		</Layout>,
 	);
 }
