@@ -29,6 +29,7 @@ import { fetchSnapshotsInProgress, removeIncompleteSnapshots } from "../backup/g
 import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
 import { primaryStore } from "../snapshots/r2-store";
+import { markSteps } from "./step-marks";
 
 export type BackupParams = {
 	trigger: "scheduled" | "manual";
@@ -131,7 +132,8 @@ export function findDigestMismatch(
 }
 
 export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
-	override async run(event: Readonly<WorkflowEvent<BackupParams>>, step: WorkflowStep) {
+	override async run(event: Readonly<WorkflowEvent<BackupParams>>, workflowStep: WorkflowStep) {
+		const step = markSteps(workflowStep, this.env, "backup", event.instanceId);
 		const env = this.env;
 		const runId = event.instanceId;
 		const trigger = event.payload.trigger === "scheduled" ? "scheduled" : "manual";

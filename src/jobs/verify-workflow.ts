@@ -12,6 +12,7 @@ import { checkChunkBatch, digestLivePage, planVerification, type DrillSnapshotTa
 import { primaryStore } from "../snapshots/r2-store";
 import { finishVerificationRun, insertVerificationRun, type CorruptItem } from "../db/verification-runs";
 import { recordSnapshotCheck } from "../db/snapshot-checks";
+import { markSteps } from "./step-marks";
 
 export type VerifyParams = {
 	/** The cron's scheduledTime (ms since epoch): the run's "now". */
@@ -93,7 +94,8 @@ export function buildCorruptReason(problems: CorruptItem[]): string {
 }
 
 export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
-	override async run(event: WorkflowEvent<VerifyParams>, step: WorkflowStep): Promise<VerifySummary> {
+	override async run(event: WorkflowEvent<VerifyParams>, workflowStep: WorkflowStep): Promise<VerifySummary> {
+		const step = markSteps(workflowStep, this.env, "verify", event.instanceId);
 		const runId = event.instanceId;
 		const now = new Date(event.payload.scheduledTime);
 		const env = this.env;
