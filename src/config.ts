@@ -106,6 +106,15 @@ const schema = z.object({
 	RETENTION_MAX_REMOVE_PCT: int(25, 1, 100),
 	/** Weekly verification: 0 = every retained snapshot, N = a sample of N (always including the newest). */
 	VERIFY_SAMPLE: int(0, 0, 10000),
+	/**
+	 * Cloudflare plan the deployment runs on: "free" (default) or "paid". It sizes units of work
+	 * (rows per backup step, steps per Workflow instance) to the plan's limits, never correctness.
+	 */
+	CLOUDFLARE_PLAN: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim().toLowerCase() : "free"))
+		.pipe(z.enum(["free", "paid"], { error: 'must be "free" or "paid"' })),
 	/** Target compressed size of one snapshot chunk, in bytes. */
 	BACKUP_CHUNK_BYTES: int(4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
 });

@@ -5,9 +5,10 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { afterBackupHooks, type BackupOutcome } from "../src/jobs/after-backup";
 import { NonRetryableError } from "cloudflare:workflows";
-import { VERIFICATION_FAILED, checkReadBack } from "../src/backup/export";
+import { VERIFICATION_FAILED } from "../src/backup/export";
 import { chunkKey, digestRows, manifestKey, sha256Hex, type Row } from "../src/snapshots/format";
-import { encodeChunk, gunzip } from "../src/snapshots/codec";
+import { checkWrittenChunk, gunzip, gzip } from "../src/snapshots/codec";
+import { EXPORT_STEP_BUDGET } from "../src/platform/plans";
 import { listSnapshotFolders } from "../src/snapshots/store";
 import { exportedTables } from "../src/snapshots/tables";
 import worker from "../src/worker";
@@ -27,6 +28,11 @@ const T0 = Date.parse("2026-11-25T02:00:00Z");
 beforeEach(async () => {
 	await resetStorage();
 });
+
+async function readStored(key: string): Promise<Uint8Array | undefined> {
+	const obj = await env.R2_BUCKET.get(key);
+	return obj ? new Uint8Array(await obj.arrayBuffer()) : undefined;
+}
 
 async function tableRows(name: string, key: string): Promise<Row[]> {
 	const { results } = await env.DB.prepare(`SELECT * FROM ${name} ORDER BY ${key}`).all<Row>();
@@ -69,6 +75,24 @@ describe("BackupWorkflow: contents", () => {
 		expect(run).toMatchObject({ status: "complete", stage: "done", rows: manifest.rows, chunks: manifest.chunks.length, bytes: manifest.bytes, error: null });
 	});
 
+	it("on the Free plan (the default) every chunk stays within one step's budget, and all rows are there", async () => {
+		await insertSubmissions(700);
+		await runBackup("manual-20261125T020000Z-freepl", { trigger: "manual", requestedAt: T0 });
+		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun("manual-20261125T020000Z-freepl"));
+		const budget = EXPORT_STEP_BUDGET.free;
+		expect(manifest.chunks.length).toBeGreaterThanOrEqual(Math.ceil(700 / budget.rows));
+		for (const c of manifest.chunks) {
+			expect(c.rows).toBeLessThanOrEqual(budget.rows);
+			const text = new TextDecoder().decode(gunzip((await readStored(c.key))!));
+			// The last row may cross the budget: at most one row over it.
+			const lines = text.split("\n").slice(0, -1);
+			expect(text.length - lines.at(-1)!.length - 1).toBeLessThan(budget.rawBytes);
+		}
+		const subs = records.filter((r) => r.table === "submissions").map((r) => r.row);
+		expect(subs).toEqual(await tableRows("submissions", "seq"));
+		expect(manifest.tables.submissions!.digest).toBe(digestRows("submissions", subs));
+	});
+
 	it("an empty database gives a valid snapshot with zero data rows", async () => {
 		await runBackup("manual-20261125T020000Z-emptyy", { trigger: "manual", requestedAt: T0 });
 		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun("manual-20261125T020000Z-emptyy"));
@@ -105,38 +129,45 @@ describe("BackupWorkflow: failures", () => {
 		return { startedAt: new Date(T0).toISOString(), plan: { snapshotId, bounds: {}, columns: {}, schemaVersion: "test" } };
 	}
 
-	for (const damage of ["flipped byte", "truncated", "other row"] as const) {
+	for (const damage of ["flipped byte", "truncated", "other row", "same length, other byte"] as const) {
 		it(`read-back verification detects a ${damage} in a stored chunk`, async () => {
-			const rows = [[1, "total", "x"]];
-			const good = encodeChunk([{ table: "counters", row: { seq: 1, name: "total", updated_at: "x" } }]);
-			const rawBytes = gunzip(good).byteLength;
+			const written = new TextEncoder().encode(`{"table":"counters","row":{"name":"total","seq":1,"updated_at":"x"}}\n`);
+			const good = gzip(written);
 			const entry = { n: 1, key: "k", bytes: good.byteLength, sha256: sha256Hex(good), rows: 1, tables: { counters: 1 } };
-			const pages = [{ table: "counters", columns: ["seq", "name", "updated_at"], rows }];
-			expect(await checkReadBack(entry, good, { rawBytes, pages })).toEqual({ ok: true });
+			expect(await checkWrittenChunk(entry, good, written)).toEqual({ ok: true });
 			let check;
-			if (damage === "other row") {
-				check = await checkReadBack(entry, good, { rawBytes, pages: [{ ...pages[0]!, rows: [[1, "total", "y"]] }] });
+			if (damage === "other row" || damage === "same length, other byte") {
+				const other = damage === "other row" ? new TextEncoder().encode(`{"table":"counters","row":{"name":"total","seq":1,"updated_at":"xy"}}\n`) : written.slice();
+				if (damage !== "other row") other[other.length - 5]! ^= 0x01;
+				check = await checkWrittenChunk(entry, good, other);
 			} else {
 				const bad = damage === "truncated" ? good.slice(0, -5) : good.slice();
 				if (damage === "flipped byte") bad[Math.floor(bad.length / 2)]! ^= 0x01;
-				check = await checkReadBack(entry, bad, { rawBytes, pages });
+				check = await checkWrittenChunk(entry, bad, written);
 			}
 			expect(check.ok).toBe(false);
 			expect(check.ok ? "" : check.message).toMatch(
-				{ truncated: /bytes, manifest says/, "flipped byte": /SHA-256 does not match/, "other row": /line 1 differs/ }[damage],
+				{
+					truncated: /bytes, manifest says/,
+					"flipped byte": /SHA-256 does not match/,
+					"other row": /decompresses to \d+ bytes, \d+ were written/,
+					"same length, other byte": /differ from the lines written/,
+				}[damage],
 			);
 		});
 	}
 
-	it("read-back verification detects missing and extra records", async () => {
-		const recs = [1, 2].map((seq) => ({ table: "roles", row: { seq, role_key: `r${seq}` } }));
-		const two = encodeChunk(recs);
-		const entry = { n: 1, key: "k", bytes: two.byteLength, sha256: sha256Hex(two), rows: 2, tables: { roles: 2 } };
-		const rawBytes = gunzip(two).byteLength;
-		const page = (n: number) => [{ table: "roles", columns: ["seq", "role_key"], rows: recs.slice(0, n).map((r) => [r.row.seq, r.row.role_key]) }];
-		expect((await checkReadBack(entry, two, { rawBytes, pages: page(2) })).ok).toBe(true);
-		expect(await checkReadBack(entry, two, { rawBytes, pages: page(1) })).toMatchObject({ ok: false, message: expect.stringMatching(/more records/) });
-		expect(await checkReadBack({ ...entry, rows: 3, tables: { roles: 3 } }, two, { rawBytes, pages: page(2) })).toMatchObject({ ok: false, message: expect.stringMatching(/2 records, manifest says 3/) });
+	it("read-back verification detects missing and extra records, and a missing object", async () => {
+		const line = (seq: number) => `{"table":"roles","row":{"role_key":"r${seq}","seq":${seq}}}\n`;
+		const two = new TextEncoder().encode(line(1) + line(2));
+		const stored = gzip(two);
+		const entry = { n: 1, key: "k", bytes: stored.byteLength, sha256: sha256Hex(stored), rows: 2, tables: { roles: 2 } };
+		expect((await checkWrittenChunk(entry, stored, two)).ok).toBe(true);
+		const one = new TextEncoder().encode(line(1));
+		expect(await checkWrittenChunk(entry, stored, one)).toMatchObject({ ok: false, message: expect.stringMatching(/were written/) });
+		const three = new TextEncoder().encode(line(1) + line(2) + line(3));
+		expect(await checkWrittenChunk(entry, stored, three)).toMatchObject({ ok: false, message: expect.stringMatching(/were written/) });
+		expect(await checkWrittenChunk(entry, undefined, two)).toMatchObject({ ok: false, reason: "missing" });
 	});
 
 	it("a verification failure fails the run at stage verify, without a manifest", async () => {

@@ -46,6 +46,12 @@ describe("parseConfig", () => {
 		expect(err.message).not.toContain("not-an-address");
 	});
 
+	it("CLOUDFLARE_PLAN is free by default, accepts paid, and names anything else", () => {
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN }).CLOUDFLARE_PLAN).toBe("free");
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, CLOUDFLARE_PLAN: " Paid " }).CLOUDFLARE_PLAN).toBe("paid");
+		expect(problemsOf({ ADMIN_TOKEN: TOKEN, CLOUDFLARE_PLAN: "business" })).toEqual({ CLOUDFLARE_PLAN: expect.stringMatching(/"free" or "paid"/) });
+	});
+
 	it("a missing ADMIN_TOKEN says how to set it", () => {
 		expect(problemsOf({}).ADMIN_TOKEN).toMatch(/wrangler secret put ADMIN_TOKEN/);
 	});

@@ -30,6 +30,7 @@ import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
 import { primaryStore } from "../snapshots/r2-store";
 import { markSteps } from "./step-marks";
+import { EXPORT_STEP_BUDGET } from "../platform/plans";
 
 export type BackupParams = {
 	trigger: "scheduled" | "manual";
@@ -140,6 +141,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		const requestedAt = new Date(event.payload.requestedAt ?? event.timestamp.getTime());
 		// Read inside the try below: a bad setting must fail the run visibly, not silently.
 		let target = 0;
+		let stepBudget = EXPORT_STEP_BUDGET.free;
 
 		let stage = "begin";
 		let attempt = 0;
@@ -155,6 +157,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 
 		try {
 			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
+			stepBudget = EXPORT_STEP_BUDGET[getConfig(env).CLOUDFLARE_PLAN];
 			const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
 				track(ctx);
 				const started = new Date().toISOString();
@@ -175,8 +178,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				const before = { ...totals };
 				const res = await step.do(`export chunk ${n}`, STEP_CONFIG, async (ctx) => {
 					track(ctx);
-					const r = await exportChunk(env.DB, primaryStore(env), plan, from, n, target);
-					if (r.entry) {
+					const r = await exportChunk(env.DB, primaryStore(env), plan, from, n, target, stepBudget);
+					if (r.entry && (n % stepBudget.progressEvery === 0 || !r.next)) {
 						await updateRunProgress(env.DB, runId, {
 							stage: "export",
 							rows: before.rows + r.entry.rows,
