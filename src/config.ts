@@ -1,5 +1,6 @@
 // Every variable and secret the Worker reads, parsed once at the edge with zod.
 // A missing or malformed value fails fast with one message naming every bad variable.
+import { Cron } from "croner";
 import { z } from "zod";
 
 /** Comma- or whitespace-separated list; empty string means "none". */
@@ -36,6 +37,15 @@ function int(defaultValue: number, min: number, max: number) {
 
 const email = z.email();
 
+/** A cron expression croner accepts and that fires at least once more. */
+function isCronExpression(text: string): boolean {
+	try {
+		return new Cron(text, { timezone: "UTC", paused: true }).nextRun() !== null;
+	} catch {
+		return false;
+	}
+}
+
 const schema = z.object({
 	/** Secret: administrator bearer token. */
 	ADMIN_TOKEN: z
@@ -59,11 +69,16 @@ const schema = z.object({
 		.optional()
 		.transform((s) => (s && s.trim() ? s.trim() : "fr"))
 		.pipe(z.enum(["fr", "en"], { error: 'must be "fr" or "en"' })),
-	/** The backup cron expression, mirrored from wrangler.jsonc `triggers.crons` (for "next run"). */
+	/**
+	 * When the daily backup starts: a UTC cron expression, served by the one hourly trigger (the
+	 * first hourly delivery at or after it, src/jobs/cron.ts). Also the status page's "next run".
+	 * Checked here: a schedule that never fires would mean no backup, silently.
+	 */
 	SCHEDULE_BACKUP: z
 		.string()
 		.optional()
-		.transform((s) => (s && s.trim() ? s.trim() : "0 2 * * *")),
+		.transform((s) => (s && s.trim() ? s.trim() : "0 2 * * *"))
+		.refine(isCronExpression, 'must be a cron expression in UTC, e.g. "0 2 * * *"'),
 	/** Administrator addresses for notifications (comma-separated). */
 	ADMIN_EMAIL: list.pipe(z.array(email, { error: "must be e-mail addresses separated by commas" })),
 	/** Sender address for Cloudflare Email and Resend. */

@@ -272,7 +272,7 @@ describe("BackupWorkflow: schedule and garbage", () => {
 		try {
 			await instance.modify(async (m) => m.disableRetryDelays());
 			const deliver = async () => {
-				const controller = createScheduledController({ scheduledTime: T0, cron: "0 2 * * *" });
+				const controller = createScheduledController({ scheduledTime: T0, cron: "0 * * * *" });
 				const ctx = createExecutionContext();
 				await worker.scheduled(controller, env, ctx);
 				await waitOnExecutionContext(ctx);

@@ -134,7 +134,7 @@ describe("restore drill on a snapshot written by the real BackupWorkflow", () =>
 	});
 });
 
-describe("weekly job (cron 0 3 * * 1)", () => {
+describe("weekly job (hourly trigger, Monday 03:00 UTC)", () => {
 	it("finds a corrupted chunk in an older snapshot, names it, records it and alerts; a duplicate delivery changes nothing", async () => {
 		await insertData(12);
 		const oldest = await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2026-11-28T02:00:00Z"), undefined, 5);
@@ -158,7 +158,7 @@ describe("weekly job (cron 0 3 * * 1)", () => {
 			await instance.modify(async (m) => m.disableRetryDelays());
 			const deliver = async () => {
 				const ctx = createExecutionContext();
-				await worker.scheduled(createScheduledController({ scheduledTime: monday, cron: "0 3 * * 1" }), env, ctx);
+				await worker.scheduled(createScheduledController({ scheduledTime: monday, cron: "0 * * * *" }), env, ctx);
 				await waitOnExecutionContext(ctx);
 			};
 			await Promise.all([deliver(), deliver()]);
