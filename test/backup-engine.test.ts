@@ -5,9 +5,10 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { afterBackupHooks, type BackupOutcome } from "../src/jobs/after-backup";
 import { NonRetryableError } from "cloudflare:workflows";
-import { VERIFICATION_FAILED } from "../src/backup/export";
+import { VERIFICATION_FAILED, writeChunk } from "../src/backup/export";
+import type { SnapshotStore } from "../src/snapshots/store";
 import { chunkKey, digestRows, manifestKey, sha256Hex, type Row } from "../src/snapshots/format";
-import { checkWrittenChunk, gunzip, gzip } from "../src/snapshots/codec";
+import { checkSealedMember, gunzip, gzip } from "../src/snapshots/codec";
 import { EXPORT_STEP_BUDGET } from "../src/platform/plans";
 import { listSnapshotFolders } from "../src/snapshots/store";
 import { exportedTables } from "../src/snapshots/tables";
@@ -75,22 +76,25 @@ describe("BackupWorkflow: contents", () => {
 		expect(run).toMatchObject({ status: "complete", stage: "done", rows: manifest.rows, chunks: manifest.chunks.length, bytes: manifest.bytes, error: null });
 	});
 
-	it("on the Free plan (the default) every chunk stays within one step's budget, and all rows are there", async () => {
-		await insertSubmissions(700);
-		await runBackup("manual-20261125T020000Z-freepl", { trigger: "manual", requestedAt: T0 });
-		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun("manual-20261125T020000Z-freepl"));
+	it("on the Free plan (the default) every part stays within one step's budget, and chunks pack several parts", async () => {
+		await insertSubmissions(1500);
+		const runId = "manual-20261125T020000Z-freepl";
+		await runBackup(runId, { trigger: "manual", requestedAt: T0 });
+		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun(runId));
 		const budget = EXPORT_STEP_BUDGET.free;
-		expect(manifest.chunks.length).toBeGreaterThanOrEqual(Math.ceil(700 / budget.rows));
+		// Parts are cut by records here (small rows): more parts than chunks, each chunk at most
+		// chunkRawBytes plus one part.
+		expect(manifest.chunks.length).toBeGreaterThanOrEqual(1);
+		expect(manifest.chunks.length).toBeLessThan(Math.ceil(1500 / budget.partRows));
 		for (const c of manifest.chunks) {
-			expect(c.rows).toBeLessThanOrEqual(budget.rows);
-			const text = new TextDecoder().decode(gunzip((await readStored(c.key))!));
-			// The last row may cross the budget: at most one row over it.
-			const lines = text.split("\n").slice(0, -1);
-			expect(text.length - lines.at(-1)!.length - 1).toBeLessThan(budget.rawBytes);
+			const raw = gunzip((await readStored(c.key))!);
+			expect(raw.byteLength).toBeLessThan(budget.chunkRawBytes + 3 * budget.partChars);
 		}
 		const subs = records.filter((r) => r.table === "submissions").map((r) => r.row);
 		expect(subs).toEqual(await tableRows("submissions", "seq"));
 		expect(manifest.tables.submissions!.digest).toBe(digestRows("submissions", subs));
+		// The steps: every part and chunk named, parts within the records budget.
+		expect(manifest.rows).toBe(records.length);
 	});
 
 	it("an empty database gives a valid snapshot with zero data rows", async () => {
@@ -129,46 +133,55 @@ describe("BackupWorkflow: failures", () => {
 		return { startedAt: new Date(T0).toISOString(), plan: { snapshotId, bounds: {}, columns: {}, schemaVersion: "test" } };
 	}
 
-	for (const damage of ["flipped byte", "truncated", "other row", "same length, other byte"] as const) {
-		it(`read-back verification detects a ${damage} in a stored chunk`, async () => {
-			const written = new TextEncoder().encode(`{"table":"counters","row":{"name":"total","seq":1,"updated_at":"x"}}\n`);
-			const good = gzip(written);
-			const entry = { n: 1, key: "k", bytes: good.byteLength, sha256: sha256Hex(good), rows: 1, tables: { counters: 1 } };
-			expect(await checkWrittenChunk(entry, good, written)).toEqual({ ok: true });
-			let check;
-			if (damage === "other row" || damage === "same length, other byte") {
-				const other = damage === "other row" ? new TextEncoder().encode(`{"table":"counters","row":{"name":"total","seq":1,"updated_at":"xy"}}\n`) : written.slice();
-				if (damage !== "other row") other[other.length - 5]! ^= 0x01;
-				check = await checkWrittenChunk(entry, good, other);
-			} else {
-				const bad = damage === "truncated" ? good.slice(0, -5) : good.slice();
-				if (damage === "flipped byte") bad[Math.floor(bad.length / 2)]! ^= 0x01;
-				check = await checkWrittenChunk(entry, bad, written);
-			}
-			expect(check.ok).toBe(false);
-			expect(check.ok ? "" : check.message).toMatch(
-				{
-					truncated: /bytes, manifest says/,
-					"flipped byte": /SHA-256 does not match/,
-					"other row": /decompresses to \d+ bytes, \d+ were written/,
-					"same length, other byte": /differ from the lines written/,
-				}[damage],
-			);
+	it("a part is checked against its lines before it leaves its step", () => {
+		const enc = new TextEncoder();
+		const lines = enc.encode(`{"table":"counters","row":{"name":"total","seq":1,"updated_at":"x"}}\n`);
+		const member = gzip(lines);
+		expect(checkSealedMember(member, lines)).toEqual({ ok: true });
+		// Other lines of the same length, other lines of another length, a damaged member.
+		const sameLength = lines.slice();
+		sameLength[lines.length - 5]! ^= 0x01;
+		expect(checkSealedMember(member, sameLength)).toMatchObject({ ok: false, message: /does not decompress to the lines written/ });
+		expect(checkSealedMember(member, enc.encode("{}\n"))).toMatchObject({ ok: false, message: /does not decompress to the lines written/ });
+		const damaged = member.slice(0, -6);
+		expect(checkSealedMember(damaged, lines)).toMatchObject({ ok: false, reason: "decode" });
+	});
+
+	for (const damage of ["flipped byte", "truncated", "missing"] as const) {
+		it(`a chunk whose read-back is a ${damage} object fails at once (no retry), naming the chunk`, async () => {
+			const enc = new TextEncoder();
+			const parts = [1, 2].map((seq) => {
+				const lines = enc.encode(`{"table":"roles","row":{"role_key":"r${seq}","seq":${seq}}}\n`);
+				return { member: gzip(lines), rawBytes: lines.byteLength, rows: 1, tables: { roles: 1 } };
+			});
+			const real = r2SnapshotStore(env.R2_BUCKET);
+			const good = await writeChunk(real, "2026-11-25T020000Z-good", 1, parts);
+			expect(good).toMatchObject({ n: 1, rows: 2, tables: { roles: 2 } });
+			const stored = new Uint8Array(await (await env.R2_BUCKET.get(good.key))!.arrayBuffer());
+			expect(new TextDecoder().decode(gunzip(stored))).toBe('{"table":"roles","row":{"role_key":"r1","seq":1}}\n{"table":"roles","row":{"role_key":"r2","seq":2}}\n');
+			// Fault injection (test double over the real R2 store): what comes back is not what went in.
+			const damaging = {
+				...real,
+				put: real.put.bind(real),
+				get: async (key: string) => {
+					if (damage === "missing") return undefined;
+					const obj = await real.get(key);
+					if (!obj) return obj;
+					const bytes = damage === "truncated" ? obj.bytes.slice(0, -5) : obj.bytes.slice();
+					if (damage === "flipped byte") bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+					return { ...obj, bytes };
+				},
+			} as SnapshotStore;
+			const err = (await writeChunk(damaging, "2026-11-25T020000Z-bad", 3, parts).then(
+				() => new Error("expected a failure"),
+				(e: unknown) => e,
+			)) as Error;
+			expect(err).toBeInstanceOf(NonRetryableError);
+			expect(err.message).toContain(VERIFICATION_FAILED);
+			expect(err.message).toContain("chunk 3");
+			expect(err.message).toMatch({ "flipped byte": /SHA-256 does not match/, truncated: /bytes, manifest says/, missing: /object is missing/ }[damage]);
 		});
 	}
-
-	it("read-back verification detects missing and extra records, and a missing object", async () => {
-		const line = (seq: number) => `{"table":"roles","row":{"role_key":"r${seq}","seq":${seq}}}\n`;
-		const two = new TextEncoder().encode(line(1) + line(2));
-		const stored = gzip(two);
-		const entry = { n: 1, key: "k", bytes: stored.byteLength, sha256: sha256Hex(stored), rows: 2, tables: { roles: 2 } };
-		expect((await checkWrittenChunk(entry, stored, two)).ok).toBe(true);
-		const one = new TextEncoder().encode(line(1));
-		expect(await checkWrittenChunk(entry, stored, one)).toMatchObject({ ok: false, message: expect.stringMatching(/were written/) });
-		const three = new TextEncoder().encode(line(1) + line(2) + line(3));
-		expect(await checkWrittenChunk(entry, stored, three)).toMatchObject({ ok: false, message: expect.stringMatching(/were written/) });
-		expect(await checkWrittenChunk(entry, undefined, two)).toMatchObject({ ok: false, reason: "missing" });
-	});
 
 	it("a verification failure fails the run at stage verify, without a manifest", async () => {
 		const runId = "manual-20261125T020000Z-flippd";
@@ -179,29 +192,29 @@ describe("BackupWorkflow: failures", () => {
 			async (m) => {
 				await m.mockStepResult({ name: "begin" }, plan(snapshotId));
 				await m.mockStepError(
-					{ name: "export chunk 1" },
-					new NonRetryableError(`${VERIFICATION_FAILED}: chunk 1: SHA-256 does not match the manifest`, "VerificationError"),
+					{ name: "export part 1" },
+					new NonRetryableError(`${VERIFICATION_FAILED}: a part does not decompress to the lines written`, "VerificationError"),
 				);
 			},
 			"errored",
 		);
 		const run = await fetchRunRow(runId);
 		expect(run).toMatchObject({ status: "failed", stage: "verify" });
-		expect(String(run!.error)).toMatch(/SHA-256 does not match/);
+		expect(String(run!.error)).toMatch(/does not decompress to the lines written/);
 		expect(await env.R2_BUCKET.head(manifestKey(snapshotId))).toBeNull();
 	});
 
 	it("a put failing transiently on chunk 2 is retried and the snapshot has no duplicate rows", async () => {
-		await insertSubmissions(120);
+		await insertSubmissions(400);
 		const runId = "manual-20261125T020000Z-retryy";
 		await runBackup(runId, { trigger: "manual", requestedAt: T0, chunkBytes: 1024 }, async (m) => {
-			await m.mockStepError({ name: "export chunk 2" }, new Error("R2 put failed: 503 Service Unavailable"), 1);
+			await m.mockStepError({ name: "write chunk 2" }, new Error("R2 put failed: 503 Service Unavailable"), 1);
 		});
 		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun(runId));
 		expect(manifest.chunks.length).toBeGreaterThan(2);
 		const ids = records.filter((r) => r.table === "submissions").map((r) => r.row.id);
-		expect(ids).toHaveLength(120);
-		expect(new Set(ids).size).toBe(120);
+		expect(ids).toHaveLength(400);
+		expect(new Set(ids).size).toBe(400);
 		expect(records.filter((r) => r.table === "submissions").map((r) => r.row)).toEqual(await tableRows("submissions", "seq"));
 	});
 
@@ -222,7 +235,7 @@ describe("BackupWorkflow: failures", () => {
 				runId,
 				{ trigger: "manual", requestedAt: T0 },
 				async (m) => {
-					await m.mockStepError({ name: "export chunk 1" }, new Error("D1_ERROR: disk I/O error"));
+					await m.mockStepError({ name: "export part 1" }, new Error("D1_ERROR: disk I/O error"));
 				},
 				"errored",
 			);

@@ -1,10 +1,10 @@
-// Export side of the backup: the consistency bound taken at the start of a run, and one chunk
-// exported per call (keyset pages from D1 -> NDJSON -> the codec's sealChunk -> the snapshot store
-// with its SHA-256 -> read back and checked by the codec's checkWrittenChunk). Each call holds one
-// chunk's bytes at most; only small metadata is returned to the Workflow.
+// Export side of the backup: the consistency bound taken at the start of a run; parts (keyset pages
+// from D1 -> record lines -> record hashes -> one gzip member, checked), each small enough for one
+// Free-plan Workflow step; and chunks, each the concatenation of a few parts' members, put in the
+// snapshot store with its SHA-256 and read back. Step sizes come from src/platform/plans.ts.
 import { NonRetryableError } from "cloudflare:workflows";
 import { DigestSum, chunkKey, recordHasher, type Cell, type ChunkEntry } from "../snapshots/format";
-import { checkWrittenChunk, sealChunk } from "../snapshots/codec";
+import { checkSealedMember, checkStoredBytes, gzip, sealMembers } from "../snapshots/codec";
 import type { ExportStepBudget } from "../platform/plans";
 import { exportedTables } from "../snapshots/tables";
 import type { SnapshotStore } from "../snapshots/store";
@@ -37,16 +37,6 @@ export type ExportPlan = {
 export type ExportCursor = { table: number; after: Cell | null; ratio: number };
 
 export const START_CURSOR: ExportCursor = { table: 0, after: null, ratio: INITIAL_RATIO };
-
-export type ChunkExport = {
-	/** null when there was nothing left to export (no object written). */
-	entry: ChunkEntry | null;
-	/** Per-table partial content digests of this chunk's records. */
-	digests: Record<string, string>;
-	rawBytes: number;
-	/** null when every table is exhausted. */
-	next: ExportCursor | null;
-};
 
 /**
  * Read the snapshot's bounds, columns and schema version. The bounds of every bounded table are
@@ -148,25 +138,21 @@ const NEWLINE = 0x0a;
 /** Marks a read-back mismatch: the Workflow reports it as stage "verify" and never retries it. */
 export const VERIFICATION_FAILED = "verification failed";
 
+/** Rows read for one part: its NDJSON bytes and where it continues. */
+type PartLines = { raw: Uint8Array; segments: Segment[]; counts: Record<string, number>; rows: number; next: ExportCursor | null };
+
 /**
- * Export chunk `n` starting at `cursor`: read keyset pages until the step budget is reached (at
- * least one row per chunk), encode the lines once, sum their record hashes from those bytes, gzip
- * them as one member, put it in the store with its SHA-256 (a corrupted upload is refused), then
- * READ IT BACK and check it (checkWrittenChunk: size, SHA-256, gunzip, and byte equality with
- * the NDJSON that was sealed) before returning its manifest entry and the next cursor.
- * Memory: one chunk's NDJSON and compressed bytes. Idempotent: the same (plan, cursor, n) writes
- * the same rows to the same key, so a retried step overwrites its own object.
+ * Read keyset pages from `cursor` until the part's budget is reached (at least one row when any
+ * is left) and encode their record lines once. A part never holds more than `step.rows` records
+ * and `budget` characters plus the row that crosses the line.
  */
-export async function exportChunk(
+async function readPartLines(
 	db: D1Database,
-	store: SnapshotStore,
 	plan: ExportPlan,
 	cursor: ExportCursor,
-	n: number,
-	targetCompressed: number,
-	step: Pick<ExportStepBudget, "rawBytes" | "rows"> = { rawBytes: MAX_RAW_CHUNK_BYTES, rows: MAX_PAGE_ROWS * 20 },
-): Promise<ChunkExport> {
-	const budget = buildRawBudget(targetCompressed, cursor.ratio, step.rawBytes);
+	budget: number,
+	maxRows: number,
+): Promise<PartLines> {
 	const segments: Segment[] = [];
 	const counts: Record<string, number> = {};
 	let text = "";
@@ -175,7 +161,7 @@ export async function exportChunk(
 	let after = cursor.after;
 	let avgRow = 512;
 
-	while (table < exportedTables.length && text.length < budget && rows < step.rows) {
+	while (table < exportedTables.length && text.length < budget && rows < maxRows) {
 		const t = exportedTables[table]!;
 		const cols = plan.columns[t.name]!;
 		const bound = plan.bounds[t.name] ?? null;
@@ -184,7 +170,7 @@ export async function exportChunk(
 			after = null;
 			continue;
 		}
-		const wanted = Math.min(step.rows - rows, Math.ceil((budget - text.length) / avgRow) + 1);
+		const wanted = Math.min(maxRows - rows, Math.ceil((budget - text.length) / avgRow) + 1);
 		const limit = Math.max(1, Math.min(MAX_PAGE_ROWS, wanted));
 		const page = await fetchKeysetPage(db, { table: t.name, key: t.key, columns: cols, bound: t.bounded ? bound : null, after, limit });
 		const shape = buildLineShape(t.name, cols);
@@ -209,25 +195,96 @@ export async function exportChunk(
 			after = null;
 		}
 	}
-
 	const next = table < exportedTables.length ? { table, after, ratio: cursor.ratio } : null;
-	if (rows === 0 && n > 1) return { entry: null, digests: {}, rawBytes: 0, next: null };
+	return { raw: encoder.encode(text), segments, counts, rows, next };
+}
 
-	const raw = encoder.encode(text);
-	text = "";
+/** One part of a chunk: one gzip member of record lines, made and checked in one Workflow step. */
+export type ExportedPart = {
+	/** The gzip member (what the chunk object will hold, among its other parts). */
+	member: Uint8Array;
+	/** Its NDJSON size, and records per table. */
+	rawBytes: number;
+	rows: number;
+	tables: Record<string, number>;
+	/** Per-table partial content digests of its records. */
+	digests: Record<string, string>;
+	/** Where the next part starts; null when every table is exhausted. */
+	next: ExportCursor | null;
+};
+
+/**
+ * Export one part starting at `cursor`: its record lines (encoded once), their record hashes
+ * (from those bytes), and one gzip member of them, decompressed again at once and compared byte
+ * for byte with the lines (checkSealedMember), so a part that leaves this step decodes exactly to
+ * what was read from D1. Small enough for one Free-plan step (the plan's ExportStepBudget) and for
+ * a step result (at most 3 bytes per character of the budget, under the 1 MiB limit).
+ * Deterministic: the same (plan, cursor) gives the same member, so a retried step is harmless.
+ */
+export async function exportPart(
+	db: D1Database,
+	plan: ExportPlan,
+	cursor: ExportCursor,
+	step: Pick<ExportStepBudget, "partChars" | "partRows">,
+	targetCompressed: number,
+): Promise<ExportedPart> {
+	const budget = buildRawBudget(targetCompressed, cursor.ratio, step.partChars);
+	const { raw, segments, counts, rows, next } = await readPartLines(db, plan, cursor, budget, step.partRows);
 	const sums: Record<string, DigestSum> = {};
 	sumRecordHashes(raw, segments, sums);
 	const digests: Record<string, string> = {};
 	for (const [name, sum] of Object.entries(sums)) digests[name] = sum.toHex();
+	const member = gzip(raw);
+	const check = checkSealedMember(member, raw);
+	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`);
+	if (next) next.ratio = member.byteLength > 0 && raw.byteLength > 0 ? raw.byteLength / member.byteLength : cursor.ratio;
+	return { member, rawBytes: raw.byteLength, rows, tables: counts, digests, next };
+}
 
-	const { bytes: compressed, sha256 } = await sealChunk(raw);
-	const key = chunkKey(plan.snapshotId, n);
-	await store.put(key, compressed, { sha256, contentType: "application/gzip", metadata: { rows: String(rows) } });
-	const entry: ChunkEntry = { n, key, bytes: compressed.byteLength, sha256, rows, tables: counts };
-	const check = await checkWrittenChunk(entry, (await store.get(key))?.bytes, raw);
+/**
+ * Pure: pack the parts waiting so far into a chunk now? When they reach the chunk's size (the plan's
+ * chunkRawBytes uncompressed, or `targetCompressed` compressed), or when nothing is left to export.
+ */
+export function isChunkFull(
+	pending: readonly Pick<ExportedPart, "rawBytes" | "member">[],
+	step: Pick<ExportStepBudget, "chunkRawBytes" | "chunkParts">,
+	targetCompressed: number,
+	done: boolean,
+): boolean {
+	if (pending.length === 0) return false;
+	if (done || pending.length >= step.chunkParts) return true;
+	let raw = 0;
+	let bytes = 0;
+	for (const p of pending) {
+		raw += p.rawBytes;
+		bytes += p.member.byteLength;
+	}
+	return raw >= step.chunkRawBytes || bytes >= targetCompressed;
+}
+
+/**
+ * Write chunk `n` from its parts: the members concatenated (one valid gzip stream), put in the
+ * store with its SHA-256 (a corrupted upload is refused), then READ BACK and checked by the codec's
+ * checkStoredBytes: the object exists with the entry's size and SHA-256, so it holds exactly the
+ * members, each of which was decompressed and compared with its lines in its own step.
+ * Idempotent: the same parts give the same object at the same key.
+ */
+export async function writeChunk(
+	store: SnapshotStore,
+	snapshotId: string,
+	n: number,
+	parts: readonly Pick<ExportedPart, "member" | "rows" | "tables">[],
+): Promise<ChunkEntry> {
+	const { bytes, sha256 } = sealMembers(parts.map((p) => p.member));
+	const rows = parts.reduce((s, p) => s + p.rows, 0);
+	const tables: Record<string, number> = {};
+	for (const p of parts) for (const [t, c] of Object.entries(p.tables)) tables[t] = (tables[t] ?? 0) + c;
+	const key = chunkKey(snapshotId, n);
+	await store.put(key, bytes, { sha256, contentType: "application/gzip", metadata: { rows: String(rows) } });
+	const entry: ChunkEntry = { n, key, bytes: bytes.byteLength, sha256, rows, tables };
+	const check = checkStoredBytes(entry, (await store.get(key))?.bytes);
 	// A mismatch is not transient: what is stored is what it is. Fail the run at once. (No custom
 	// error name: the Workflow engine recognises a NonRetryableError by its name and would retry.)
 	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`);
-	if (next) next.ratio = compressed.byteLength > 0 ? raw.byteLength / compressed.byteLength : INITIAL_RATIO;
-	return { entry, digests, rawBytes: raw.byteLength, next };
+	return entry;
 }

@@ -1,5 +1,6 @@
 // BackupWorkflow: one durable run of the daily (or manual) backup. Steps: begin (bounds) ->
-// export chunk 1..N (each read back and verified in its step) -> write manifest (commit point) -> finish
+// export part 1..P (each checked in its step) interleaved with write chunk 1..N (a few parts
+// packed into one object, read back and verified) -> write manifest (commit point) -> finish
 // -> garbage collection -> after-backup hooks. Every step is retried with backoff; a
 // NonRetryableError fails the run at once. A failed run is recorded and still runs the hooks.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
@@ -9,7 +10,17 @@ import { markRunFinished, markRunRunning, updateRunDetails, updateRunProgress } 
 import { describeError, logError, logEvent } from "../log";
 import { APP_VERSION } from "../version";
 import { afterBackupHooks, type BackupOutcome } from "./after-backup";
-import { START_CURSOR, VERIFICATION_FAILED, exportChunk, fetchExportPlan, type ExportCursor, type ExportPlan } from "../backup/export";
+import {
+	START_CURSOR,
+	VERIFICATION_FAILED,
+	exportPart,
+	fetchExportPlan,
+	isChunkFull,
+	writeChunk,
+	type ExportCursor,
+	type ExportPlan,
+	type ExportedPart,
+} from "../backup/export";
 import {
 	EMPTY_DIGEST,
 	FORMAT_NAME,
@@ -51,8 +62,8 @@ const HOOK_CONFIG = {
 	timeout: "5 minutes",
 } satisfies WorkflowStepConfig;
 
-/** Safety net against a runaway cursor; 10,000 chunks of ~2 MiB is ~20 GiB compressed. */
-const MAX_CHUNKS = 10_000;
+/** Safety net against a runaway cursor: 1,000,000 parts of up to 64 Ki characters is ~60 GiB. */
+const MAX_PARTS = 1_000_000;
 
 /** A short random suffix for snapshot ids ([a-z0-9]{8}). */
 function randomSuffix(): string {
@@ -171,37 +182,40 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 
 			stage = "export";
 			const exported: Record<string, string> = {};
+			// Parts wait here (as step results, durable) until they fill a chunk.
+			let pending: ExportedPart[] = [];
 			let cursor: ExportCursor | null = START_CURSOR;
-			for (let n = 1; cursor; n++) {
-				if (n > MAX_CHUNKS) throw new NonRetryableError(`more than ${MAX_CHUNKS} chunks`);
+			for (let part = 1; cursor; part++) {
+				if (part > MAX_PARTS) throw new NonRetryableError(`more than ${MAX_PARTS} parts`);
 				const from: ExportCursor = cursor;
-				const before = { ...totals };
-				const res = await step.do(`export chunk ${n}`, STEP_CONFIG, async (ctx) => {
+				const res = await step.do(`export part ${part}`, STEP_CONFIG, async (ctx) => {
 					track(ctx);
-					const r = await exportChunk(env.DB, primaryStore(env), plan, from, n, target, stepBudget);
-					if (r.entry && (n % stepBudget.progressEvery === 0 || !r.next)) {
-						await updateRunProgress(env.DB, runId, {
-							stage: "export",
-							rows: before.rows + r.entry.rows,
-							bytes: before.bytes + r.entry.bytes,
-							chunks: n,
-						});
-					}
-					return r;
+					return exportPart(env.DB, plan, from, stepBudget, target);
 				});
-				if (res.entry) {
-					entries.push(res.entry);
-					totals.rows += res.entry.rows;
-					totals.bytes += res.entry.bytes;
-					totals.chunks = entries.length;
-				}
 				for (const [t, d] of Object.entries(res.digests)) exported[t] = addDigests(exported[t] ?? EMPTY_DIGEST, d);
 				cursor = res.next;
+				// An empty part adds nothing, except to a snapshot that would otherwise have no chunk.
+				if (res.rows > 0 || (!cursor && entries.length === 0 && pending.length === 0)) pending.push(res);
+				if (!isChunkFull(pending, stepBudget, target, !cursor)) continue;
+				const n = entries.length + 1;
+				const parts = pending;
+				pending = [];
+				const before = { ...totals };
+				const entry = await step.do(`write chunk ${n}`, STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					const e = await writeChunk(primaryStore(env), plan.snapshotId, n, parts);
+					await updateRunProgress(env.DB, runId, { stage: "export", rows: before.rows + e.rows, bytes: before.bytes + e.bytes, chunks: n });
+					return e;
+				});
+				entries.push(entry);
+				totals.rows += entry.rows;
+				totals.bytes += entry.bytes;
+				totals.chunks = entries.length;
 			}
 
-			// Every chunk was read back from R2 and compared record by record inside its export step
-			// (exportChunk -> checkReadBack) before we get here: the manifest is only ever written
-			// over verified chunks.
+			// Every part was checked against its lines in its own step, and every chunk read back
+			// from R2 (size, SHA-256, gunzip) in its write step, before we get here: the manifest
+			// is only ever written over verified chunks.
 			stage = "manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);

@@ -39,28 +39,29 @@ export const PLAN_LIMITS: Readonly<Record<PlanName, PlanLimits>> = {
 	},
 };
 
-/** How much one backup export step may take on. */
+/** How the backup's export is cut into Workflow steps. */
 export type ExportStepBudget = {
-	/** Uncompressed NDJSON bytes per step (one chunk per step). */
-	rawBytes: number;
-	/** Records per step. */
-	rows: number;
-	/**
-	 * The run's progress (rows, bytes, chunks in backup_runs) is written every this many chunks:
-	 * one D1 write per step would be a tenth of a small step's CPU and of Free's daily writes.
-	 */
-	progressEvery: number;
+	/** One part (one step): at most this many characters of NDJSON, plus the row that crosses. */
+	partChars: number;
+	/** One part: at most this many records. */
+	partRows: number;
+	/** One chunk (one object, one "write chunk" step): parts are packed until this much NDJSON. */
+	chunkRawBytes: number;
+	/** One chunk: at most this many parts. */
+	chunkParts: number;
 };
 
 /**
- * Export step sizes, from bench:cpu on the reference machine (docs/BENCHMARKS.md, "Isolate CPU"):
- * an export step costs a fixed part (step call, one D1 page, R2 put and get, progress update) plus
- * a part proportional to the NDJSON bytes (record lines, record hashes, gzip, gunzip, compare).
- * Free: 5 ms per step (half of 10 ms). Paid: the memory bound (4 MiB uncompressed per chunk).
+ * Export step sizes, from bench:cpu on the reference machine (docs/BENCHMARKS.md, "Isolate CPU").
+ * A part step costs a fixed ~2 ms (the step call, one D1 page, its JSON) plus ~14 µs per record
+ * of ~600 bytes (record lines, record hashes, gzip level 1, gunzip and compare); a chunk step
+ * costs ~1 ms plus the read-back of its bytes. Free: 5 ms per step (half of Free's 10 ms).
+ * Paid: bigger parts (each still under the 1 MiB step result limit: 3 bytes per character at
+ * worst) and 4 MiB chunks, the memory bound of one read-back.
  */
 export const EXPORT_STEP_BUDGET: Readonly<Record<PlanName, ExportStepBudget>> = {
-	free: { rawBytes: 64 * 1024, rows: 250, progressEvery: 16 },
-	paid: { rawBytes: 4 * 1024 * 1024, rows: 20_000, progressEvery: 1 },
+	free: { partChars: 64 * 1024, partRows: 250, chunkRawBytes: 1024 * 1024, chunkParts: 32 },
+	paid: { partChars: 256 * 1024, partRows: 2000, chunkRawBytes: 4 * 1024 * 1024, chunkParts: 64 },
 };
 
 export function parsePlanName(value: string | undefined): PlanName {

@@ -101,6 +101,37 @@ export async function sealChunk(
 	return { bytes, sha256: sha256Hex(bytes), rawBytes: raw.byteLength };
 }
 
+/**
+ * A chunk made of several gzip members (the parts of a chunk, each sealed in its own step): their
+ * concatenation, which is one valid gzip stream decoding to the concatenated lines, and its
+ * SHA-256. Plain chunks only (encryption would apply to the whole chunk).
+ */
+export function sealMembers(members: readonly Uint8Array[]): { bytes: Uint8Array; sha256: string } {
+	const bytes = concatParts([...members]);
+	return { bytes, sha256: sha256Hex(bytes) };
+}
+
+/**
+ * Check a gzip member the writer has just made, before it leaves the step: it decompresses, byte
+ * for byte, to the NDJSON it was made from (`written`). Why checking bytes is enough (and
+ * stronger than re-parsing every record): each line is JSON.stringify output of the D1 values
+ * (see buildRecordLine in src/backup/export.ts), which JSON.parse gives back exactly for every
+ * value the export accepts (strings, finite numbers, null); equal bytes mean the same records,
+ * counts and record hashes. What is stored is then tied to these members by its SHA-256.
+ */
+export function checkSealedMember(member: Uint8Array, written: Uint8Array): { ok: true } | ChunkFailure {
+	let raw: Uint8Array;
+	try {
+		raw = gunzip(member);
+	} catch {
+		return { ok: false, reason: "decode", message: "a part does not gunzip right after compression" };
+	}
+	const same =
+		raw.byteLength === written.byteLength &&
+		Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).equals(Buffer.from(written.buffer, written.byteOffset, written.byteLength));
+	return same ? { ok: true } : { ok: false, reason: "decode", message: "a part does not decompress to the lines written" };
+}
+
 /** Encode records as one plain chunk (gzip of NDJSON), synchronously; for tests and fixtures. */
 export function encodeChunk(records: Iterable<SnapshotRecord>): Uint8Array {
 	return gzip(encodeRecordLines(records));
@@ -136,6 +167,25 @@ export function describeChunk(entry: Pick<ChunkEntry, "n" | "key">): string {
 }
 
 /**
+ * The first checks of openChunk, alone: the object exists (`stored` undefined means missing) and
+ * has the entry's size and SHA-256. What the writer checks on reading a chunk back: its parts were
+ * each decompressed and compared with their lines before upload, so equal SHA-256 proves that
+ * the stored bytes are those checked members, and gzip members concatenated decode to their
+ * concatenation (RFC 1952); gunzipping them once more would prove nothing new.
+ */
+export function checkStoredBytes(entry: ChunkEntry, stored: Uint8Array | undefined): { ok: true } | ChunkFailure {
+	const where = describeChunk(entry);
+	if (!stored) return { ok: false, reason: "missing", message: `${where}: object is missing` };
+	if (stored.byteLength !== entry.bytes) {
+		return { ok: false, reason: "size", message: `${where}: ${stored.byteLength} bytes, manifest says ${entry.bytes}` };
+	}
+	if (sha256Hex(stored) !== entry.sha256) {
+		return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
+	}
+	return { ok: true };
+}
+
+/**
  * The exact inverse of sealChunk, checking as it goes: the object exists (`stored` undefined means
  * missing), has the manifest's size and SHA-256, decrypts (when `decrypt` is given) and gunzips,
  * and ends with a newline. Never throws for bad data.
@@ -146,17 +196,12 @@ export async function openChunk(
 	options: { decrypt?: Decryptor } = {},
 ): Promise<OpenedChunk> {
 	const where = describeChunk(entry);
-	if (!stored) return { ok: false, reason: "missing", message: `${where}: object is missing` };
-	if (stored.byteLength !== entry.bytes) {
-		return { ok: false, reason: "size", message: `${where}: ${stored.byteLength} bytes, manifest says ${entry.bytes}` };
-	}
-	if (sha256Hex(stored) !== entry.sha256) {
-		return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
-	}
-	let compressed = stored;
+	const found = checkStoredBytes(entry, stored);
+	if (!found.ok) return found;
+	let compressed = stored!;
 	if (options.decrypt) {
 		try {
-			compressed = await options.decrypt.decrypt(stored);
+			compressed = await options.decrypt.decrypt(compressed);
 		} catch {
 			return { ok: false, reason: "decrypt", message: `${where}: cannot be decrypted with the identity given` };
 		}
@@ -171,34 +216,6 @@ export async function openChunk(
 		return { ok: false, reason: "decode", message: `${where}: truncated (last line has no newline)` };
 	}
 	return { ok: true, raw };
-}
-
-/**
- * The read-back check of a chunk the writer has just stored: openChunk (the object exists, has the
- * entry's size and SHA-256, gunzips, ends with a newline), then the decompressed bytes must equal,
- * byte for byte, the NDJSON that was sealed (`written`).
- * Why this is enough (and stronger than re-parsing every record): the SHA-256 match proves the
- * stored bytes are the bytes sealChunk produced; byte equality after gunzip proves they decode to
- * exactly the lines written, so the same records, counts and record hashes; and each line is
- * JSON.stringify output of the D1 values (see buildRecordLine), which JSON.parse gives back
- * exactly for every value the export accepts (strings, finite numbers, null).
- */
-export async function checkWrittenChunk(
-	entry: ChunkEntry,
-	stored: Uint8Array | undefined,
-	written: Uint8Array,
-	options: { decrypt?: Decryptor } = {},
-): Promise<{ ok: true } | ChunkFailure> {
-	const opened = await openChunk(entry, stored, options);
-	if (!opened.ok) return opened;
-	const { raw } = opened;
-	const where = describeChunk(entry);
-	if (raw.byteLength !== written.byteLength) {
-		return { ok: false, reason: "decode", message: `${where}: decompresses to ${raw.byteLength} bytes, ${written.byteLength} were written` };
-	}
-	const same = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).equals(Buffer.from(written.buffer, written.byteOffset, written.byteLength));
-	if (!same) return { ok: false, reason: "decode", message: `${where}: decompressed bytes differ from the lines written` };
-	return { ok: true };
 }
 
 /** Result of checking one chunk's stored bytes against its manifest entry. */
