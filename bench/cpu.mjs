@@ -71,6 +71,9 @@ async function stopDev(dev) {
 	if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
 }
 
+/** Marks of a run: its instance and the instances it chained to (`<id>-part2`, …). */
+const ofRun = (m, id) => m.instance === id || m.instance.startsWith(`${id}-part`);
+
 /** Step names grouped: numbers, snapshot ids and table cursors become "#". */
 const groupName = (name) => name.replace(/\d{4}-\d{2}-\d{2}T\d{6}Z-[a-z0-9]+/g, "<snapshot>").replace(/\d+/g, "#");
 
@@ -127,7 +130,7 @@ async function runSize(n) {
 			const began = monoNowUs();
 			while (Date.now() < deadline) {
 				await sleep(250);
-				const mine = marks.filter((m) => m.instance === instance);
+				const mine = marks.filter((m) => ofRun(m, instance));
 				const last = mine[mine.length - 1];
 				const quiet = last ? last.phase === "end" && monoNowUs() - last.t > 1_500_000 : monoNowUs() - began > 10_000_000;
 				if (quiet && (await isDone())) {
@@ -161,7 +164,7 @@ async function runSize(n) {
 
 		/** Steps of one Workflow instance, with their CPU, from the marks and the samples. */
 		const stepsOf = (instance, samples, thread) => {
-			const mine = marks.filter((m) => m.instance === instance);
+			const mine = marks.filter((m) => ofRun(m, instance));
 			const windows = [];
 			const open = new Map();
 			for (const m of mine) {
@@ -176,7 +179,8 @@ async function runSize(n) {
 			const lastEnd = windows.length ? Math.max(...windows.map((w) => w.end)) : 0;
 			const att = attribute(samples, windows, { thread });
 			const between = att.rest.filter((s) => s.t >= first && s.t < lastEnd).reduce((a, s) => a + s.us, 0);
-			return { steps: att.windows.map((w) => ({ step: w.step, cpuUs: w.cpuUs, sampledUs: w.sampledUs ?? w.cpuUs, threadUs: w.threadUs ?? null })), betweenUs: between, rest: att.rest, first, lastEnd };
+			const instances = new Set(mine.map((m) => m.instance)).size;
+			return { instances, steps: att.windows.map((w) => ({ step: w.step, cpuUs: w.cpuUs, sampledUs: w.sampledUs ?? w.cpuUs, threadUs: w.threadUs ?? null })), betweenUs: between, rest: att.rest, first, lastEnd };
 		};
 
 		const cronInvocation = async (cron, time) => {
@@ -308,6 +312,7 @@ function summarize(s) {
 	return {
 		groups: [...groups.entries()].map(([name, cpu]) => ({ name, n: cpu.length, p50: pct(cpu, 0.5), max: Math.max(...cpu), total: cpu.reduce((a, b) => a + b, 0) })),
 		steps: all.length,
+		instances: s.instances,
 		maxStepUs: all.length ? Math.max(...all) : 0,
 		p50StepUs: pct(all, 0.5),
 		totalUs: all.reduce((a, b) => a + b, 0),
@@ -353,7 +358,7 @@ console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${
 for (const r of all) {
 	const b = r.jobs.backup;
 	if (b) {
-		printSteps(`backup, ${r.rows.toLocaleString("en")} submissions (${b.status}; ${b.rows} records, ${b.chunks} chunks, ${(b.bytes / 2 ** 20).toFixed(1)} MiB)`, b);
+		printSteps(`backup, ${r.rows.toLocaleString("en")} submissions (${b.status}; ${b.rows} records, ${b.chunks} chunks, ${(b.bytes / 2 ** 20).toFixed(1)} MiB, ${b.instances} Workflow instance(s))`, b);
 		console.log(`\nwall: backup ${b.wallS.toFixed(2)} s vs sqlite3 .dump | gzip -6 ${(r.dump.ms / 1000).toFixed(2)} s (${(b.wallS / (r.dump.ms / 1000)).toFixed(1)}×, profiler on); per row ${(b.totalUs / b.rows).toFixed(1)} µs; sampling interval median ${b.medianIntervalUs} µs`);
 		if (b.inclusive) console.log("inclusive ms:", Object.entries(b.inclusive).map(([k, v]) => `${k} ${ms(v)}`).join(", "));
 		if (b.top) console.log("self ms:", b.top.map(([k, v]) => `${k} ${ms(v)}`).join(", "));

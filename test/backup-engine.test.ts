@@ -1,6 +1,8 @@
 // BackupWorkflow end to end on real local D1, R2 and Workflows: contents, checksums, failures,
 // retries, cron idempotency, garbage collection and after-backup hooks.
-import { createScheduledController, createExecutionContext, waitOnExecutionContext, introspectWorkflowInstance } from "cloudflare:test";
+import { createScheduledController, createExecutionContext, waitOnExecutionContext, introspectWorkflow, introspectWorkflowInstance } from "cloudflare:test";
+import { buildContinuationId, fetchRunWorkflowStatus } from "../src/backup/chain";
+import { shouldContinueElsewhere } from "../src/jobs/backup-workflow";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { afterBackupHooks, type BackupOutcome } from "../src/jobs/after-backup";
@@ -95,6 +97,61 @@ describe("BackupWorkflow: contents", () => {
 		expect(manifest.tables.submissions!.digest).toBe(digestRows("submissions", subs));
 		// The steps: every part and chunk named, parts within the records budget.
 		expect(manifest.rows).toBe(records.length);
+	});
+
+	it("a run needing more steps than one instance may take goes on in chained instances: one run, one snapshot, every row", async () => {
+		await insertMetadata();
+		await insertSubmissions(900);
+		const runId = "manual-20261125T020000Z-chains";
+		const introspector = await introspectWorkflow(env.BACKUP_WORKFLOW);
+		const outputs = new Map<string, unknown>();
+		let chainStatus = "";
+		try {
+			await introspector.modifyAll(async (m) => m.disableRetryDelays());
+			// 60 steps per instance, 1 KiB chunks: each instance takes a few chunks, then hands over.
+			await env.BACKUP_WORKFLOW.create({ id: runId, params: { trigger: "manual", requestedAt: T0, chunkBytes: 1024, stepsPerInstance: 60 } });
+			for (let seen = 0; ; ) {
+				const instances = await introspector.get();
+				for (const instance of instances.slice(seen)) await instance.waitForStatus("complete");
+				if (instances.length === seen) break;
+				seen = instances.length;
+			}
+			for (const id of [runId, ...[2, 3, 4, 5, 6, 7, 8].map((k) => buildContinuationId(runId, k))]) {
+				const got = await env.BACKUP_WORKFLOW.get(id).then((i) => i.status(), () => null);
+				if (got) outputs.set(id, got.output);
+			}
+			// Whoever asks whether the run's Workflow has ended follows the chain to its end.
+			chainStatus = await fetchRunWorkflowStatus(env.BACKUP_WORKFLOW, runId);
+		} finally {
+			await introspector.dispose();
+		}
+		// At least three instances, each but the last handing over to the next one.
+		const ids = [...outputs.keys()];
+		expect(ids.length).toBeGreaterThanOrEqual(3);
+		ids.slice(0, -1).forEach((id, i) => expect(outputs.get(id)).toEqual({ status: "continued", next: ids[i + 1] }));
+		expect(outputs.get(ids.at(-1)!)).toMatchObject({ status: "complete" });
+		expect(chainStatus).toBe("complete");
+
+		// One run, recorded under its first id, and one complete snapshot with every row once.
+		const { results } = await env.DB.prepare("SELECT id, status FROM backup_runs").all();
+		expect(results).toEqual([{ id: runId, status: "complete" }]);
+		expect(await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).toHaveLength(1);
+		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun(runId));
+		expect(manifest.runId).toBe(runId);
+		expect(manifest.chunks.map((c) => c.n)).toEqual(manifest.chunks.map((_, i) => i + 1));
+		const subs = records.filter((r) => r.table === "submissions").map((r) => r.row);
+		expect(subs).toEqual(await tableRows("submissions", "seq"));
+		expect(manifest.tables.submissions!.digest).toBe(digestRows("submissions", subs));
+		expect(manifest.tables.roles!.digest).toBe(digestRows("roles", await tableRows("roles", "seq")));
+		const run = await fetchRunRow(runId);
+		expect(run).toMatchObject({ rows: manifest.rows, chunks: manifest.chunks.length, bytes: manifest.bytes });
+	});
+
+	it("shouldContinueElsewhere hands over only when one more chunk would not fit", () => {
+		// 1,024 steps, 32 parts per chunk, 16 reserved: 975 steps taken still leave room for one.
+		expect(shouldContinueElsewhere(975, 32, 1024)).toBe(false);
+		expect(shouldContinueElsewhere(976, 32, 1024)).toBe(true);
+		expect(shouldContinueElsewhere(0, 32, 1024)).toBe(false);
 	});
 
 	it("an empty database gives a valid snapshot with zero data rows", async () => {

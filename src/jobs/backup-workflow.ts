@@ -41,7 +41,8 @@ import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
 import { primaryStore } from "../snapshots/r2-store";
 import { markSteps } from "./step-marks";
-import { EXPORT_STEP_BUDGET } from "../platform/plans";
+import { EXPORT_STEP_BUDGET, PLAN_LIMITS } from "../platform/plans";
+import { buildContinuationId, type ContinuedOutput } from "../backup/chain";
 
 export type BackupParams = {
 	trigger: "scheduled" | "manual";
@@ -49,7 +50,44 @@ export type BackupParams = {
 	requestedAt: number;
 	/** Override of BACKUP_CHUNK_BYTES (target compressed chunk size) for this run. */
 	chunkBytes?: number;
+	/** Override of the plan's steps per instance (tests of chaining). */
+	stepsPerInstance?: number;
+	/** Set in a chained instance: where the run stands (see src/backup/chain.ts). */
+	continuation?: BackupContinuation;
 };
+
+/** The state a run hands to its next instance, at a chunk boundary (no part waiting). */
+export type BackupContinuation = {
+	/** The run's id: its first instance's id, its backup_runs row. */
+	runId: string;
+	/** This instance's number in the chain (2, 3, …). */
+	index: number;
+	startedAt: string;
+	plan: ExportPlan;
+	cursor: ExportCursor;
+	/** Number of the next part (step names go on counting across instances). */
+	part: number;
+	entries: ChunkEntry[];
+	/** Per-table content digests of everything exported so far. */
+	digests: Record<string, string>;
+};
+
+/**
+ * Steps an instance keeps for what follows the export (manifest, finish, garbage collection, the
+ * hooks and their record, a failure record, the hand-over) beyond one chunk's parts.
+ */
+const RESERVED_STEPS = 16;
+
+/** Workflow params must stay under 1 MiB: a continuation is refused well before. */
+const MAX_CONTINUATION_BYTES = 768 * 1024;
+
+/**
+ * Pure: hand the run over to a chained instance before starting the next chunk? When this
+ * instance could not take one more chunk (its parts and its write) and still end the run.
+ */
+export function shouldContinueElsewhere(stepsTaken: number, chunkParts: number, stepsPerInstance: number, reserved = RESERVED_STEPS): boolean {
+	return stepsTaken + chunkParts + 1 + reserved > stepsPerInstance;
+}
 
 /** Data steps: transient errors (D1/R2 hiccups) are retried 5 times, from 10 s to ~2.5 min apart. */
 export const STEP_CONFIG = {
@@ -147,7 +185,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 	override async run(event: Readonly<WorkflowEvent<BackupParams>>, workflowStep: WorkflowStep) {
 		const step = markSteps(workflowStep, this.env, "backup", event.instanceId);
 		const env = this.env;
-		const runId = event.instanceId;
+		const continuation = event.payload.continuation;
+		// A chained instance works for the run that started the chain (src/backup/chain.ts).
+		const runId = continuation?.runId ?? event.instanceId;
 		const trigger = event.payload.trigger === "scheduled" ? "scheduled" : "manual";
 		const requestedAt = new Date(event.payload.requestedAt ?? event.timestamp.getTime());
 		// Read inside the try below: a bad setting must fail the run visibly, not silently.
@@ -168,26 +208,80 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 
 		try {
 			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
-			stepBudget = EXPORT_STEP_BUDGET[getConfig(env).CLOUDFLARE_PLAN];
-			const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
-				track(ctx);
-				const started = new Date().toISOString();
-				const id = buildSnapshotId(requestedAt, randomSuffix());
-				await markRunRunning(env.DB, { id: runId, trigger, startedAt: started, snapshotId: id });
-				return { startedAt: started, plan: await fetchExportPlan(env.DB, id) };
-			});
-			const plan = begun.plan;
-			startedAt = begun.startedAt;
+			const plan_ = getConfig(env).CLOUDFLARE_PLAN;
+			stepBudget = EXPORT_STEP_BUDGET[plan_];
+			const stepsPerInstance = event.payload.stepsPerInstance ?? PLAN_LIMITS[plan_].stepsPerInstance;
+			if (shouldContinueElsewhere(1, stepBudget.chunkParts, stepsPerInstance)) {
+				// An instance must be able to write at least one chunk, or the chain never ends.
+				throw new NonRetryableError(`${stepsPerInstance} steps per instance cannot hold one chunk of ${stepBudget.chunkParts} parts`);
+			}
+			// Steps taken by this instance (run() replays deterministically, so does this count).
+			let stepsTaken = 0;
+			let plan: ExportPlan;
+			if (continuation) {
+				plan = continuation.plan;
+				startedAt = continuation.startedAt;
+				entries.push(...continuation.entries);
+				for (const e of entries) {
+					totals.rows += e.rows;
+					totals.bytes += e.bytes;
+				}
+				totals.chunks = entries.length;
+			} else {
+				stepsTaken++;
+				const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					const started = new Date().toISOString();
+					const id = buildSnapshotId(requestedAt, randomSuffix());
+					await markRunRunning(env.DB, { id: runId, trigger, startedAt: started, snapshotId: id });
+					return { startedAt: started, plan: await fetchExportPlan(env.DB, id) };
+				});
+				plan = begun.plan;
+				startedAt = begun.startedAt;
+			}
 			snapshotId = plan.snapshotId;
 
 			stage = "export";
-			const exported: Record<string, string> = {};
+			const exported: Record<string, string> = { ...continuation?.digests };
 			// Parts wait here (as step results, durable) until they fill a chunk.
 			let pending: ExportedPart[] = [];
-			let cursor: ExportCursor | null = START_CURSOR;
-			for (let part = 1; cursor; part++) {
+			let cursor: ExportCursor | null = continuation?.cursor ?? START_CURSOR;
+			for (let part = continuation?.part ?? 1; cursor; part++) {
+				if (pending.length === 0 && shouldContinueElsewhere(stepsTaken, stepBudget.chunkParts, stepsPerInstance)) {
+					const next = buildContinuationId(runId, (continuation?.index ?? 1) + 1);
+					const state: BackupContinuation = {
+						runId,
+						index: (continuation?.index ?? 1) + 1,
+						startedAt,
+						plan,
+						cursor,
+						part,
+						entries,
+						digests: exported,
+					};
+					if (JSON.stringify(state).length > MAX_CONTINUATION_BYTES) {
+						throw new NonRetryableError(`too many chunks (${entries.length}) to hand the run over to another instance`);
+					}
+					await step.do(`continue in ${next}`, STEP_CONFIG, async (ctx) => {
+						track(ctx);
+						const params: BackupParams = { ...event.payload, continuation: state };
+						try {
+							await env.BACKUP_WORKFLOW.create({ id: next, params });
+						} catch (err) {
+							// A retried step finds the instance its first attempt created.
+							const exists = await env.BACKUP_WORKFLOW.get(next).then(
+								() => true,
+								() => false,
+							);
+							if (!exists) throw err;
+						}
+					});
+					logEvent("backup_continued", { runId, next, chunks: entries.length, rows: totals.rows });
+					return { status: "continued", next } satisfies ContinuedOutput;
+				}
 				if (part > MAX_PARTS) throw new NonRetryableError(`more than ${MAX_PARTS} parts`);
 				const from: ExportCursor = cursor;
+				stepsTaken++;
 				const res = await step.do(`export part ${part}`, STEP_CONFIG, async (ctx) => {
 					track(ctx);
 					return exportPart(env.DB, plan, from, stepBudget, target);
@@ -201,6 +295,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				const parts = pending;
 				pending = [];
 				const before = { ...totals };
+				stepsTaken++;
 				const entry = await step.do(`write chunk ${n}`, STEP_CONFIG, async (ctx) => {
 					track(ctx);
 					const e = await writeChunk(primaryStore(env), plan.snapshotId, n, parts);
