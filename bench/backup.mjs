@@ -7,12 +7,13 @@
 // cannot reload it mid-run). Also reports the CPU seconds used by workerd and by sqlite3|gzip.
 // Usage: npm run bench:backup [-- 10000 100000 1000000]   (env BENCH_TIMEOUT_S per size, default 1800;
 // BENCH_PROFILE=1 writes a V8 CPU profile of the isolate per size to $TMPDIR/bench-backup-<rows>.cpuprofile)
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { freezeWorkerConfig } from "./local-worker.mjs";
+import { cpuSeconds, fillTo, findSqlite, timeDumpGzip } from "./seed.mjs";
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
 if (SIZES.length === 0) SIZES.push(10_000, 100_000, 1_000_000);
@@ -29,70 +30,6 @@ const dir = path.join(work, "state");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const CONFIG = freezeWorkerConfig(work);
-
-/** CPU seconds (user + system) used so far by a process and its descendants that are still alive. */
-function cpuSeconds(pid) {
-	const tick = 100; // USER_HZ on Linux
-	let total = 0;
-	const walk = (p) => {
-		try {
-			const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-			const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-			total += (Number(f[11]) + Number(f[12])) / tick;
-			const kids = readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim();
-			for (const k of kids ? kids.split(" ") : []) walk(Number(k));
-		} catch {}
-	};
-	walk(pid);
-	return total;
-}
-
-function findSqlite() {
-	const d = path.join(dir, "v3/d1/miniflare-D1DatabaseObject");
-	const f = readdirSync(d).find((x) => x.endsWith(".sqlite"));
-	return path.join(d, f);
-}
-
-/** Grow the submissions table to `n` rows with realistic, not-too-compressible answers. */
-function fillTo(db, n) {
-	const have = Number(execFileSync("sqlite3", [db, "SELECT count(*) FROM submissions"]).toString().trim());
-	if (have >= n) return;
-	const sql = `
-PRAGMA journal_mode=WAL;
-BEGIN;
-WITH RECURSIVE c(i) AS (SELECT ${have + 1} UNION ALL SELECT i + 1 FROM c WHERE i < ${n})
-INSERT INTO submissions (id, received_at, questionnaire_version, role_key, answers, validation)
-SELECT printf('sub-%08d', i),
-       strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', printf('+%d seconds', i * 17)),
-       '1',
-       CASE i % 4 WHEN 0 THEN 'barista' WHEN 1 THEN 'formateur' WHEN 2 THEN 'gerant' ELSE 'serveur' END,
-       json_object(
-         'cafe', printf('Café n°%d — %s', i % 997, substr('Le Pêcheur d''Étoiles|Chez Zoë|Au Bon Accueil|La Tasse Bleue', 1 + (i % 4) * 5, 14)),
-         'ville', CASE i % 3 WHEN 0 THEN 'Besançon' WHEN 1 THEN 'Dijon' ELSE 'Lyon' END,
-         'note', i % 5 + 1,
-         'frequence', CASE i % 2 WHEN 0 THEN 'hebdomadaire' ELSE 'mensuelle' END,
-         'commentaire', substr('Très bon accueil, le service est rapide et les apprentis sont bien encadrés. Nous aimerions davantage de créneaux le samedi matin ; la communication avec le centre est fluide. Quelques retards de planning en décembre, sinon rien à signaler. ', 1 + (i * 7) % 60, 160),
-         'suggestion', lower(hex(randomblob(48))),
-         'contact_ok', i % 2
-       ),
-       '{"ok":true}'
-FROM c;
-COMMIT;`;
-	const r = spawnSync("sqlite3", [db], { input: sql, stdio: ["pipe", "ignore", "inherit"] });
-	if (r.status !== 0) throw new Error("filling the database failed");
-	spawnSync("sqlite3", [db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;"], { stdio: "ignore" });
-}
-
-function timeDumpGzip(db) {
-	const t0 = process.hrtime.bigint();
-	// `times` prints the children's user and system CPU time (both processes of the pipe).
-	const r = spawnSync("bash", ["-o", "pipefail", "-c", `sqlite3 '${db}' .dump | gzip -6 | wc -c; times`], { encoding: "utf8" });
-	if (r.status !== 0) throw new Error("sqlite3 .dump | gzip -6 failed");
-	const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-	const [bytes, , children] = r.stdout.trim().split("\n");
-	const cpu = [...(children ?? "").matchAll(/(\d+)m([\d.]+)s/g)].reduce((s, m) => s + Number(m[1]) * 60 + Number(m[2]), 0);
-	return { ms, bytes: Number(bytes), cpuS: cpu };
-}
 
 async function startDev() {
 	const dev = spawn(
@@ -208,7 +145,7 @@ try {
 		env: WRANGLER_ENV,
 	});
 	if (mig.status !== 0) throw new Error("migrations failed");
-	const db = findSqlite();
+	const db = findSqlite(dir);
 	for (const n of SIZES) {
 		const tf = Date.now();
 		fillTo(db, n);

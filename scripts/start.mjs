@@ -4,7 +4,9 @@
 //    still holds the placeholder of .dev.vars.example);
 // 2. applies the D1 migrations to the local database;
 // 3. runs `wrangler dev` on http://localhost:8787;
-// 4. fires the cron triggers of wrangler.jsonc at their times, which `wrangler dev` does not do.
+// 4. fires the cron trigger of wrangler.jsonc at its times, which `wrangler dev` does not do. There
+//    is one, hourly ("0 * * * *"); each delivery dispatches the hourly check and, at their times,
+//    the daily backup (SCHEDULE_BACKUP) and the weekly verification (src/jobs/cron.ts).
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,7 +23,7 @@ if (Number(process.versions.node.split(".")[0]) < 22) {
 	process.exit(1);
 }
 
-/** The cron expressions of wrangler.jsonc (comments stripped). */
+/** The cron expressions of wrangler.jsonc (comments stripped): one, hourly, since the single trigger. */
 function readCrons() {
 	const raw = readFileSync("wrangler.jsonc", "utf8").replace(/^\s*\/\/.*$/gm, "");
 	const match = /"crons"\s*:\s*\[([^\]]*)\]/.exec(raw);

@@ -1,5 +1,6 @@
 // Every variable and secret the Worker reads, parsed once at the edge with zod.
 // A missing or malformed value fails fast with one message naming every bad variable.
+import { Cron } from "croner";
 import { z } from "zod";
 import { parseRecipients } from "./snapshots/age";
 
@@ -41,6 +42,15 @@ function isTimeZone(timeZone: string): boolean {
 	try {
 		new Intl.DateTimeFormat("en", { timeZone });
 		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** A cron expression croner accepts and that fires at least once more. */
+function isCronExpression(text: string): boolean {
+	try {
+		return new Cron(text, { timezone: "UTC", paused: true }).nextRun() !== null;
 	} catch {
 		return false;
 	}
@@ -94,11 +104,16 @@ const schema = z.object({
 	CONTACT_EMAIL: optionalString.pipe(z.email({ error: "must be an e-mail address" }).optional()),
 	/** A typed role is suggested to other respondents once this many distinct respondents used it. */
 	ROLE_SUGGEST_MIN_USES: int(3, 1, 1000),
-	/** The backup cron expression, mirrored from wrangler.jsonc `triggers.crons` (for "next run"). */
+	/**
+	 * When the daily backup starts: a UTC cron expression, served by the one hourly trigger (the
+	 * first hourly delivery at or after it, src/jobs/cron.ts). Also the status page's "next run".
+	 * Checked here: a schedule that never fires would mean no backup, silently.
+	 */
 	SCHEDULE_BACKUP: z
 		.string()
 		.optional()
-		.transform((s) => (s && s.trim() ? s.trim() : "0 2 * * *")),
+		.transform((s) => (s && s.trim() ? s.trim() : "0 2 * * *"))
+		.refine(isCronExpression, 'must be a cron expression in UTC, e.g. "0 2 * * *"'),
 	/** Administrator addresses for notifications (comma-separated). */
 	ADMIN_EMAIL: list.pipe(z.array(email, { error: "must be e-mail addresses separated by commas" })),
 	/** Sender address for Cloudflare Email and Resend. */
@@ -170,6 +185,15 @@ const schema = z.object({
 	RETENTION_MAX_REMOVE_PCT: int(25, 1, 100),
 	/** Weekly verification: 0 = every retained snapshot, N = a sample of N (always including the newest). */
 	VERIFY_SAMPLE: int(0, 0, 10000),
+	/**
+	 * Cloudflare plan the deployment runs on: "free" (default) or "paid". It sizes units of work
+	 * (rows per backup step, steps per Workflow instance) to the plan's limits, never correctness.
+	 */
+	CLOUDFLARE_PLAN: z
+		.string()
+		.optional()
+		.transform((s) => (s && s.trim() ? s.trim().toLowerCase() : "free"))
+		.pipe(z.enum(["free", "paid"], { error: 'must be "free" or "paid"' })),
 	/** Target compressed size of one snapshot chunk, in bytes. */
 	BACKUP_CHUNK_BYTES: int(4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
 });

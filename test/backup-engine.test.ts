@@ -1,13 +1,17 @@
 // BackupWorkflow end to end on real local D1, R2 and Workflows: contents, checksums, failures,
 // retries, cron idempotency, garbage collection and after-backup hooks.
-import { createScheduledController, createExecutionContext, waitOnExecutionContext, introspectWorkflowInstance } from "cloudflare:test";
+import { createScheduledController, createExecutionContext, waitOnExecutionContext, introspectWorkflow, introspectWorkflowInstance } from "cloudflare:test";
+import { buildContinuationId, fetchRunWorkflowStatus } from "../src/backup/chain";
+import { shouldContinueElsewhere } from "../src/jobs/backup-workflow";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { afterBackupHooks, type BackupOutcome } from "../src/jobs/after-backup";
 import { NonRetryableError } from "cloudflare:workflows";
-import { VERIFICATION_FAILED, checkReadBack } from "../src/backup/export";
+import { VERIFICATION_FAILED, writeChunk } from "../src/backup/export";
+import type { SnapshotStore } from "../src/snapshots/store";
 import { chunkKey, digestRows, manifestKey, sha256Hex, type Row } from "../src/snapshots/format";
-import { encodeChunk, gunzip } from "../src/snapshots/codec";
+import { checkSealedMember, gunzip, gzip } from "../src/snapshots/codec";
+import { EXPORT_STEP_BUDGET } from "../src/platform/plans";
 import { listSnapshotFolders } from "../src/snapshots/store";
 import { exportedTables } from "../src/snapshots/tables";
 import worker from "../src/worker";
@@ -27,6 +31,11 @@ const T0 = Date.parse("2026-11-25T02:00:00Z");
 beforeEach(async () => {
 	await resetStorage();
 });
+
+async function readStored(key: string): Promise<Uint8Array | undefined> {
+	const obj = await env.R2_BUCKET.get(key);
+	return obj ? new Uint8Array(await obj.arrayBuffer()) : undefined;
+}
 
 async function tableRows(name: string, key: string): Promise<Row[]> {
 	const { results } = await env.DB.prepare(`SELECT * FROM ${name} ORDER BY ${key}`).all<Row>();
@@ -69,6 +78,82 @@ describe("BackupWorkflow: contents", () => {
 		expect(run).toMatchObject({ status: "complete", stage: "done", rows: manifest.rows, chunks: manifest.chunks.length, bytes: manifest.bytes, error: null });
 	});
 
+	it("on the Free plan (the default) every part stays within one step's budget, and chunks pack several parts", async () => {
+		await insertSubmissions(1500);
+		const runId = "manual-20261125T020000Z-freepl";
+		await runBackup(runId, { trigger: "manual", requestedAt: T0 });
+		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun(runId));
+		const budget = EXPORT_STEP_BUDGET.free;
+		// Parts are cut by records here (small rows): more parts than chunks, each chunk at most
+		// chunkRawBytes plus one part.
+		expect(manifest.chunks.length).toBeGreaterThanOrEqual(1);
+		expect(manifest.chunks.length).toBeLessThan(Math.ceil(1500 / budget.partRows));
+		for (const c of manifest.chunks) {
+			const raw = gunzip((await readStored(c.key))!);
+			expect(raw.byteLength).toBeLessThan(budget.chunkRawBytes + 3 * budget.partChars);
+		}
+		const subs = records.filter((r) => r.table === "submissions").map((r) => r.row);
+		expect(subs).toEqual(await tableRows("submissions", "seq"));
+		expect(manifest.tables.submissions!.digest).toBe(digestRows("submissions", subs));
+		// The steps: every part and chunk named, parts within the records budget.
+		expect(manifest.rows).toBe(records.length);
+	});
+
+	it("a run needing more steps than one instance may take goes on in chained instances: one run, one snapshot, every row", async () => {
+		await insertMetadata();
+		await insertSubmissions(900);
+		const runId = "manual-20261125T020000Z-chains";
+		const introspector = await introspectWorkflow(env.BACKUP_WORKFLOW);
+		const outputs = new Map<string, unknown>();
+		let chainStatus = "";
+		try {
+			await introspector.modifyAll(async (m) => m.disableRetryDelays());
+			// 60 steps per instance, 1 KiB chunks: each instance takes a few chunks, then hands over.
+			await env.BACKUP_WORKFLOW.create({ id: runId, params: { trigger: "manual", requestedAt: T0, chunkBytes: 1024, stepsPerInstance: 60 } });
+			for (let seen = 0; ; ) {
+				const instances = await introspector.get();
+				for (const instance of instances.slice(seen)) await instance.waitForStatus("complete");
+				if (instances.length === seen) break;
+				seen = instances.length;
+			}
+			for (const id of [runId, ...[2, 3, 4, 5, 6, 7, 8].map((k) => buildContinuationId(runId, k))]) {
+				const got = await env.BACKUP_WORKFLOW.get(id).then((i) => i.status(), () => null);
+				if (got) outputs.set(id, got.output);
+			}
+			// Whoever asks whether the run's Workflow has ended follows the chain to its end.
+			chainStatus = await fetchRunWorkflowStatus(env.BACKUP_WORKFLOW, runId);
+		} finally {
+			await introspector.dispose();
+		}
+		// At least three instances, each but the last handing over to the next one.
+		const ids = [...outputs.keys()];
+		expect(ids.length).toBeGreaterThanOrEqual(3);
+		ids.slice(0, -1).forEach((id, i) => expect(outputs.get(id)).toEqual({ status: "continued", next: ids[i + 1] }));
+		expect(outputs.get(ids.at(-1)!)).toMatchObject({ status: "complete" });
+		expect(chainStatus).toBe("complete");
+
+		// One run, recorded under its first id, and one complete snapshot with every row once.
+		const { results } = await env.DB.prepare("SELECT id, status FROM backup_runs").all();
+		expect(results).toEqual([{ id: runId, status: "complete" }]);
+		expect(await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).toHaveLength(1);
+		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun(runId));
+		expect(manifest.runId).toBe(runId);
+		expect(manifest.chunks.map((c) => c.n)).toEqual(manifest.chunks.map((_, i) => i + 1));
+		const subs = records.filter((r) => r.table === "submissions").map((r) => r.row);
+		expect(subs).toEqual(await tableRows("submissions", "seq"));
+		expect(manifest.tables.submissions!.digest).toBe(digestRows("submissions", subs));
+		expect(manifest.tables.roles!.digest).toBe(digestRows("roles", await tableRows("roles", "seq")));
+		const run = await fetchRunRow(runId);
+		expect(run).toMatchObject({ rows: manifest.rows, chunks: manifest.chunks.length, bytes: manifest.bytes });
+	});
+
+	it("shouldContinueElsewhere hands over only when one more chunk would not fit", () => {
+		// 1,024 steps, 32 parts per chunk, 16 reserved: 975 steps taken still leave room for one.
+		expect(shouldContinueElsewhere(975, 32, 1024)).toBe(false);
+		expect(shouldContinueElsewhere(976, 32, 1024)).toBe(true);
+		expect(shouldContinueElsewhere(0, 32, 1024)).toBe(false);
+	});
+
 	it("an empty database gives a valid snapshot with zero data rows", async () => {
 		await runBackup("manual-20261125T020000Z-emptyy", { trigger: "manual", requestedAt: T0 });
 		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun("manual-20261125T020000Z-emptyy"));
@@ -105,39 +190,55 @@ describe("BackupWorkflow: failures", () => {
 		return { startedAt: new Date(T0).toISOString(), plan: { snapshotId, bounds: {}, columns: {}, schemaVersion: "test" } };
 	}
 
-	for (const damage of ["flipped byte", "truncated", "other row"] as const) {
-		it(`read-back verification detects a ${damage} in a stored chunk`, async () => {
-			const rows = [[1, "total", "x"]];
-			const good = encodeChunk([{ table: "counters", row: { seq: 1, name: "total", updated_at: "x" } }]);
-			const rawBytes = gunzip(good).byteLength;
-			const entry = { n: 1, key: "k", bytes: good.byteLength, sha256: sha256Hex(good), rows: 1, tables: { counters: 1 } };
-			const pages = [{ table: "counters", columns: ["seq", "name", "updated_at"], rows }];
-			expect(await checkReadBack(entry, good, { rawBytes, pages })).toEqual({ ok: true });
-			let check;
-			if (damage === "other row") {
-				check = await checkReadBack(entry, good, { rawBytes, pages: [{ ...pages[0]!, rows: [[1, "total", "y"]] }] });
-			} else {
-				const bad = damage === "truncated" ? good.slice(0, -5) : good.slice();
-				if (damage === "flipped byte") bad[Math.floor(bad.length / 2)]! ^= 0x01;
-				check = await checkReadBack(entry, bad, { rawBytes, pages });
-			}
-			expect(check.ok).toBe(false);
-			expect(check.ok ? "" : check.message).toMatch(
-				{ truncated: /bytes, manifest says/, "flipped byte": /SHA-256 does not match/, "other row": /line 1 differs/ }[damage],
-			);
+	it("a part is checked against its lines before it leaves its step", () => {
+		const enc = new TextEncoder();
+		const lines = enc.encode(`{"table":"counters","row":{"name":"total","seq":1,"updated_at":"x"}}\n`);
+		const member = gzip(lines);
+		expect(checkSealedMember(member, lines)).toEqual({ ok: true });
+		// Other lines of the same length, other lines of another length, a damaged member.
+		const sameLength = lines.slice();
+		sameLength[lines.length - 5]! ^= 0x01;
+		expect(checkSealedMember(member, sameLength)).toMatchObject({ ok: false, message: /does not decompress to the lines written/ });
+		expect(checkSealedMember(member, enc.encode("{}\n"))).toMatchObject({ ok: false, message: /does not decompress to the lines written/ });
+		const damaged = member.slice(0, -6);
+		expect(checkSealedMember(damaged, lines)).toMatchObject({ ok: false, reason: "decode" });
+	});
+
+	for (const damage of ["flipped byte", "truncated", "missing"] as const) {
+		it(`a chunk whose read-back is a ${damage} object fails at once (no retry), naming the chunk`, async () => {
+			const enc = new TextEncoder();
+			const parts = [1, 2].map((seq) => {
+				const lines = enc.encode(`{"table":"roles","row":{"role_key":"r${seq}","seq":${seq}}}\n`);
+				return { member: gzip(lines), rawBytes: lines.byteLength, rows: 1, tables: { roles: 1 } };
+			});
+			const real = r2SnapshotStore(env.R2_BUCKET);
+			const good = await writeChunk(real, "2026-11-25T020000Z-good", 1, parts);
+			expect(good).toMatchObject({ n: 1, rows: 2, tables: { roles: 2 } });
+			const stored = new Uint8Array(await (await env.R2_BUCKET.get(good.key))!.arrayBuffer());
+			expect(new TextDecoder().decode(gunzip(stored))).toBe('{"table":"roles","row":{"role_key":"r1","seq":1}}\n{"table":"roles","row":{"role_key":"r2","seq":2}}\n');
+			// Fault injection (test double over the real R2 store): what comes back is not what went in.
+			const damaging = {
+				...real,
+				put: real.put.bind(real),
+				get: async (key: string) => {
+					if (damage === "missing") return undefined;
+					const obj = await real.get(key);
+					if (!obj) return obj;
+					const bytes = damage === "truncated" ? obj.bytes.slice(0, -5) : obj.bytes.slice();
+					if (damage === "flipped byte") bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+					return { ...obj, bytes };
+				},
+			} as SnapshotStore;
+			const err = (await writeChunk(damaging, "2026-11-25T020000Z-bad", 3, parts).then(
+				() => new Error("expected a failure"),
+				(e: unknown) => e,
+			)) as Error;
+			expect(err).toBeInstanceOf(NonRetryableError);
+			expect(err.message).toContain(VERIFICATION_FAILED);
+			expect(err.message).toContain("chunk 3");
+			expect(err.message).toMatch({ "flipped byte": /SHA-256 does not match/, truncated: /bytes, manifest says/, missing: /object is missing/ }[damage]);
 		});
 	}
-
-	it("read-back verification detects missing and extra records", async () => {
-		const recs = [1, 2].map((seq) => ({ table: "roles", row: { seq, role_key: `r${seq}` } }));
-		const two = encodeChunk(recs);
-		const entry = { n: 1, key: "k", bytes: two.byteLength, sha256: sha256Hex(two), rows: 2, tables: { roles: 2 } };
-		const rawBytes = gunzip(two).byteLength;
-		const page = (n: number) => [{ table: "roles", columns: ["seq", "role_key"], rows: recs.slice(0, n).map((r) => [r.row.seq, r.row.role_key]) }];
-		expect((await checkReadBack(entry, two, { rawBytes, pages: page(2) })).ok).toBe(true);
-		expect(await checkReadBack(entry, two, { rawBytes, pages: page(1) })).toMatchObject({ ok: false, message: expect.stringMatching(/more records/) });
-		expect(await checkReadBack({ ...entry, rows: 3, tables: { roles: 3 } }, two, { rawBytes, pages: page(2) })).toMatchObject({ ok: false, message: expect.stringMatching(/2 records, manifest says 3/) });
-	});
 
 	it("a verification failure fails the run at stage verify, without a manifest", async () => {
 		const runId = "manual-20261125T020000Z-flippd";
@@ -148,29 +249,29 @@ describe("BackupWorkflow: failures", () => {
 			async (m) => {
 				await m.mockStepResult({ name: "begin" }, plan(snapshotId));
 				await m.mockStepError(
-					{ name: "export chunk 1" },
-					new NonRetryableError(`${VERIFICATION_FAILED}: chunk 1: SHA-256 does not match the manifest`, "VerificationError"),
+					{ name: "export part 1" },
+					new NonRetryableError(`${VERIFICATION_FAILED}: a part does not decompress to the lines written`, "VerificationError"),
 				);
 			},
 			"errored",
 		);
 		const run = await fetchRunRow(runId);
 		expect(run).toMatchObject({ status: "failed", stage: "verify" });
-		expect(String(run!.error)).toMatch(/SHA-256 does not match/);
+		expect(String(run!.error)).toMatch(/does not decompress to the lines written/);
 		expect(await env.R2_BUCKET.head(manifestKey(snapshotId))).toBeNull();
 	});
 
 	it("a put failing transiently on chunk 2 is retried and the snapshot has no duplicate rows", async () => {
-		await insertSubmissions(120);
+		await insertSubmissions(400);
 		const runId = "manual-20261125T020000Z-retryy";
 		await runBackup(runId, { trigger: "manual", requestedAt: T0, chunkBytes: 1024 }, async (m) => {
-			await m.mockStepError({ name: "export chunk 2" }, new Error("R2 put failed: 503 Service Unavailable"), 1);
+			await m.mockStepError({ name: "write chunk 2" }, new Error("R2 put failed: 503 Service Unavailable"), 1);
 		});
 		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun(runId));
 		expect(manifest.chunks.length).toBeGreaterThan(2);
 		const ids = records.filter((r) => r.table === "submissions").map((r) => r.row.id);
-		expect(ids).toHaveLength(120);
-		expect(new Set(ids).size).toBe(120);
+		expect(ids).toHaveLength(400);
+		expect(new Set(ids).size).toBe(400);
 		expect(records.filter((r) => r.table === "submissions").map((r) => r.row)).toEqual(await tableRows("submissions", "seq"));
 	});
 
@@ -191,7 +292,7 @@ describe("BackupWorkflow: failures", () => {
 				runId,
 				{ trigger: "manual", requestedAt: T0 },
 				async (m) => {
-					await m.mockStepError({ name: "export chunk 1" }, new Error("D1_ERROR: disk I/O error"));
+					await m.mockStepError({ name: "export part 1" }, new Error("D1_ERROR: disk I/O error"));
 				},
 				"errored",
 			);
@@ -241,7 +342,7 @@ describe("BackupWorkflow: schedule and garbage", () => {
 		try {
 			await instance.modify(async (m) => m.disableRetryDelays());
 			const deliver = async () => {
-				const controller = createScheduledController({ scheduledTime: T0, cron: "0 2 * * *" });
+				const controller = createScheduledController({ scheduledTime: T0, cron: "0 * * * *" });
 				const ctx = createExecutionContext();
 				await worker.scheduled(controller, env, ctx);
 				await waitOnExecutionContext(ctx);

@@ -64,12 +64,12 @@ describe("garbage collection never deletes a snapshot being written", () => {
 });
 
 /** A "begin" step result naming the snapshot in advance (the export itself runs for real). */
-function beginResult(snapshotId: string) {
+function beginResult(snapshotId: string, submissions = 50) {
 	return {
 		startedAt: new Date(T0).toISOString(),
 		plan: {
 			snapshotId,
-			bounds: { roles: null, submissions: 50, erasures: null, audit_log: null },
+			bounds: { roles: null, submissions, erasures: null, audit_log: null },
 			columns: {
 				roles: ["seq"],
 				submissions: ["seq", "id", "received_at", "questionnaire_version", "role_key", "answers", "validation"],
@@ -86,25 +86,20 @@ function beginResult(snapshotId: string) {
 
 describe("the manifest is only committed over chunks that are in R2", () => {
 	it("a chunk gone between its verified export and the manifest fails the run, without a manifest", async () => {
-		await insertSubmissions(50);
+		await insertSubmissions(400);
 		const runId = "manual-20261125T020000Z-vanish";
 		const snapshotId = "2026-11-25T020000Z-vanish";
 		// Chunk 1 is exported and verified for real; it then disappears (a concurrent GC, a lifecycle
-		// rule, an operator) before the run commits. Simulated by giving "export chunk 2" a result
-		// that points at an object that was deleted.
+		// rule, an operator) before the run commits. Simulated by giving "write chunk 2" a result
+		// that points at an object that is not there.
 		await runBackup(
 			runId,
 			{ trigger: "manual", requestedAt: T0, chunkBytes: 1024 },
 			async (m) => {
-				await m.mockStepResult({ name: "begin" }, beginResult(snapshotId));
+				await m.mockStepResult({ name: "begin" }, beginResult(snapshotId, 400));
 				await m.mockStepResult(
-					{ name: "export chunk 2" },
-					{
-						entry: { n: 2, key: chunkKey(snapshotId, 2), bytes: 10, sha256: "0".repeat(64), rows: 1, tables: { submissions: 1 } },
-						digests: {},
-						rawBytes: 10,
-						next: null,
-					},
+					{ name: "write chunk 2" },
+					{ n: 2, key: chunkKey(snapshotId, 2), bytes: 10, sha256: "0".repeat(64), rows: 1, tables: { submissions: 1 } },
 				);
 			},
 			"errored",

@@ -47,6 +47,20 @@ describe("parseConfig", () => {
 		expect(err.message).not.toContain("not-an-address");
 	});
 
+	it("CLOUDFLARE_PLAN is free by default, accepts paid, and names anything else", () => {
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN }).CLOUDFLARE_PLAN).toBe("free");
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, CLOUDFLARE_PLAN: " Paid " }).CLOUDFLARE_PLAN).toBe("paid");
+		expect(problemsOf({ ADMIN_TOKEN: TOKEN, CLOUDFLARE_PLAN: "business" })).toEqual({ CLOUDFLARE_PLAN: expect.stringMatching(/"free" or "paid"/) });
+	});
+
+	it("SCHEDULE_BACKUP must be a cron expression (a schedule that never fires would mean no backup)", () => {
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN }).SCHEDULE_BACKUP).toBe("0 2 * * *");
+		expect(parseConfig({ ADMIN_TOKEN: TOKEN, SCHEDULE_BACKUP: "30 4 * * *" }).SCHEDULE_BACKUP).toBe("30 4 * * *");
+		for (const bad of ["every night", "0 25 * * *", "0 2 * *"]) {
+			expect(problemsOf({ ADMIN_TOKEN: TOKEN, SCHEDULE_BACKUP: bad })).toEqual({ SCHEDULE_BACKUP: expect.stringMatching(/cron expression/) });
+		}
+	});
+
 	it("a missing ADMIN_TOKEN says how to set it", () => {
 		expect(problemsOf({}).ADMIN_TOKEN).toMatch(/wrangler secret put ADMIN_TOKEN/);
 	});

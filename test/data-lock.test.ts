@@ -6,7 +6,6 @@
 import { createExecutionContext, createScheduledController, introspectWorkflow, introspectWorkflowInstance, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { START_CURSOR, exportChunk, fetchExportPlan, type ExportCursor } from "../src/backup/export";
 import { deleteDataLock, fetchDataLocks, insertDataLock, type DataLockRow } from "../src/db/data-locks";
 import { restoreUndoCleanupHook } from "../src/jobs/after-backup";
 import { buildManifest } from "../src/jobs/backup-workflow";

@@ -122,19 +122,19 @@ describe("restore drill", () => {
 describe("restore drill on a snapshot written by the real BackupWorkflow", () => {
 	it("agrees with the live data it was taken from", async () => {
 		await insertMetadata();
-		await insertSubmissions(120);
-		await runBackup("scheduled-2026-11-20", { trigger: "scheduled", requestedAt: Date.parse("2026-11-20T02:00:00Z"), chunkBytes: 4096 });
+		await insertSubmissions(400);
+		await runBackup("scheduled-2026-11-20", { trigger: "scheduled", requestedAt: Date.parse("2026-11-20T02:00:00Z"), chunkBytes: 1024 });
 		const s = await runVerify("2026-11-20");
 		expect(s.corrupt).toEqual([]);
 		expect(s.chunksChecked).toBeGreaterThan(1);
 		expect(s.drill.status).toBe("ok");
-		expect(drillTable(s, "submissions")).toMatchObject({ compared: true, ok: true, snapshotRows: 120, liveRows: 120 });
+		expect(drillTable(s, "submissions")).toMatchObject({ compared: true, ok: true, snapshotRows: 400, liveRows: 400 });
 		expect(drillTable(s, "roles")).toMatchObject({ compared: true, ok: true, snapshotRows: 2 });
 		expect(s.drill.tables.filter((t) => t.compared).map((t) => t.table).sort()).toEqual(["audit_log", "erasures", "roles", "submissions"]);
 	});
 });
 
-describe("weekly job (cron 0 3 * * 1)", () => {
+describe("weekly job (hourly trigger, Monday 03:00 UTC)", () => {
 	it("finds a corrupted chunk in an older snapshot, names it, records it and alerts; a duplicate delivery changes nothing", async () => {
 		await insertData(12);
 		const oldest = await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2026-11-28T02:00:00Z"), undefined, 5);
@@ -158,7 +158,7 @@ describe("weekly job (cron 0 3 * * 1)", () => {
 			await instance.modify(async (m) => m.disableRetryDelays());
 			const deliver = async () => {
 				const ctx = createExecutionContext();
-				await worker.scheduled(createScheduledController({ scheduledTime: monday, cron: "0 3 * * 1" }), env, ctx);
+				await worker.scheduled(createScheduledController({ scheduledTime: monday, cron: "0 * * * *" }), env, ctx);
 				await waitOnExecutionContext(ctx);
 			};
 			await Promise.all([deliver(), deliver()]);

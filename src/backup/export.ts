@@ -1,10 +1,11 @@
-// Export side of the backup: the consistency bound taken at the start of a run, and one chunk
-// exported per call (keyset pages from D1 -> NDJSON -> the codec's sealChunk -> the snapshot store
-// with its SHA-256 -> read back through the codec's openChunk and compared with the rows). Each
-// call holds one chunk's rows and bytes at most; only small metadata is returned to the Workflow.
+// Export side of the backup: the consistency bound taken at the start of a run; parts (keyset pages
+// from D1 -> record lines -> record hashes -> one gzip member, checked), each small enough for one
+// Free-plan Workflow step; and chunks, each the concatenation of a few parts' members, put in the
+// snapshot store with its SHA-256 and read back. Step sizes come from src/platform/plans.ts.
 import { NonRetryableError } from "cloudflare:workflows";
-import { DigestSum, chunkKey, recordHashBytes, type Cell, type ChunkEntry } from "../snapshots/format";
-import { describeChunk, openChunk, sealChunk } from "../snapshots/codec";
+import { DigestSum, chunkKey, recordHasher, type Cell, type ChunkEntry } from "../snapshots/format";
+import { checkSealedMember, checkStoredBytes, gzip, sealMembers } from "../snapshots/codec";
+import type { ExportStepBudget } from "../platform/plans";
 import { exportedTables } from "../snapshots/tables";
 import type { SnapshotStore } from "../snapshots/store";
 import { fetchKeysetPage, fetchTableShapes } from "../db/export";
@@ -12,7 +13,7 @@ import { fetchSchemaVersion } from "../db/schema";
 
 /**
  * Hard ceiling on one chunk's uncompressed size: bounds memory whatever the compression ratio.
- * 4 MiB: a chunk's rows are held until its read-back check, so this sets the isolate's heap peak.
+ * 4 MiB: a chunk's NDJSON bytes are held until its read-back check.
  */
 export const MAX_RAW_CHUNK_BYTES = 4 * 1024 * 1024;
 const encoder = new TextEncoder();
@@ -37,16 +38,6 @@ export type ExportCursor = { table: number; after: Cell | null; ratio: number };
 
 export const START_CURSOR: ExportCursor = { table: 0, after: null, ratio: INITIAL_RATIO };
 
-export type ChunkExport = {
-	/** null when there was nothing left to export (no object written). */
-	entry: ChunkEntry | null;
-	/** Per-table partial content digests of this chunk's records. */
-	digests: Record<string, string>;
-	rawBytes: number;
-	/** null when every table is exhausted. */
-	next: ExportCursor | null;
-};
-
 /**
  * Read the snapshot's bounds, columns and schema version. The bounds of every bounded table are
  * read in ONE D1 batch (a single transaction), so they describe one moment of the database.
@@ -65,142 +56,112 @@ export async function fetchExportPlan(db: D1Database, snapshotId: string): Promi
 	return { snapshotId, bounds, columns, schemaVersion: await fetchSchemaVersion(db) };
 }
 
-/** Uncompressed budget of the next chunk, from the target compressed size and the last ratio. */
-export function buildRawBudget(targetCompressed: number, ratio: number): number {
+/**
+ * Uncompressed budget of the next chunk: the plan's step budget, or less when the target
+ * compressed size (BACKUP_CHUNK_BYTES) times the last measured ratio is smaller.
+ */
+export function buildRawBudget(targetCompressed: number, ratio: number, stepRawBytes = MAX_RAW_CHUNK_BYTES): number {
 	const r = Number.isFinite(ratio) && ratio >= 1 ? ratio : INITIAL_RATIO;
-	return Math.max(1024, Math.min(MAX_RAW_CHUNK_BYTES, Math.floor(targetCompressed * r)));
+	return Math.max(1024, Math.min(MAX_RAW_CHUNK_BYTES, stepRawBytes, Math.floor(targetCompressed * r)));
+}
+
+/** How one table's rows become record lines: computed once per page, not per row. */
+export type LineShape = {
+	/** `{"table":<name>,"row":{` */
+	prefix: string;
+	/** Per cell in line order: `"<column>":` (with a leading comma after the first). */
+	keys: readonly string[];
+	/** Per cell in line order: the index of its column in the D1 row. */
+	order: readonly number[];
+};
+
+/**
+ * The line shape of a table. Columns are written in sorted name order (JavaScript string order,
+ * as canonicalRow sorts them), so a line's `row` object is, byte for byte, the canonical row of
+ * the content digest: the record hash is taken from the line's own bytes, with no second string.
+ */
+export function buildLineShape(table: string, columns: readonly string[]): LineShape {
+	const order = columns.map((_, i) => i).sort((a, b) => (columns[a]! < columns[b]! ? -1 : columns[a]! > columns[b]! ? 1 : 0));
+	return {
+		prefix: `{"table":${JSON.stringify(table)},"row":{`,
+		keys: order.map((i, j) => `${j ? "," : ""}${JSON.stringify(columns[i])}:`),
+		order,
+	};
 }
 
 /**
- * Pure: one record line `{"table":…,"row":{…}}` (exactly JSON.stringify's output for that
- * object) and the canonical row used by the content digest, from one raw D1 row.
+ * Pure: one record line `{"table":…,"row":{…}}\n` from one raw D1 row, columns in sorted order.
+ * Equal to JSON.stringify of `{table, row}` with the row's keys sorted: strings through
+ * JSON.stringify, finite numbers as JSON.stringify writes them (the same as String), null as
+ * null. Anything else is refused rather than written lossily: BLOBs and non-finite numbers
+ * (JSON would turn NaN and Infinity into null).
  */
-export function buildRecordLine(
-	tableJson: string,
-	keyJson: readonly string[],
-	sortedIdx: readonly number[],
-	values: readonly unknown[],
-): { line: string; canonical: string } {
-	const cells = new Array<string>(values.length);
-	for (let i = 0; i < values.length; i++) {
-		const v = values[i];
-		if (v !== null && typeof v !== "string" && typeof v !== "number") {
-			// BLOBs (and anything else JSON cannot carry faithfully) are not part of format v1.
-			throw new NonRetryableError(`unsupported value type in column ${keyJson[i]}`);
-		}
-		cells[i] = `${keyJson[i]}:${JSON.stringify(v)}`;
+export function buildRecordLine(shape: LineShape, values: readonly unknown[]): string {
+	let line = shape.prefix;
+	const { keys, order } = shape;
+	for (let j = 0; j < order.length; j++) {
+		const v = values[order[j]!];
+		let cell: string;
+		if (typeof v === "string") cell = JSON.stringify(v);
+		else if (typeof v === "number" && Number.isFinite(v)) cell = String(v);
+		else if (v === null) cell = "null";
+		else throw new NonRetryableError(`unsupported value in column ${keys[j]!.replace(/^,/, "").slice(0, -1)}: ${typeof v === "number" ? String(v) : typeof v}`);
+		line += keys[j]! + cell;
 	}
-	let canonical = "{";
-	for (let j = 0; j < sortedIdx.length; j++) canonical += (j ? "," : "") + cells[sortedIdx[j]!];
-	canonical += "}";
-	return { line: `{"table":${tableJson},"row":{${cells.join(",")}}}\n`, canonical };
+	return `${line}}}\n`;
 }
 
-/** Rows of one D1 page as exported, kept until the chunk has been read back and compared. */
-export type ExportedPage = { table: string; columns: readonly string[]; rows: readonly (readonly unknown[])[] };
+/** A run of consecutive lines of one table in a chunk. */
+type Segment = { table: string; lines: number };
 
-/** What a stored chunk must decode to: the exported rows, in order, and the NDJSON size. */
-export type ExpectedChunk = { rawBytes: number; pages: readonly ExportedPage[] };
-
-export type ReadBackCheck = { ok: true } | { ok: false; message: string };
+/**
+ * Add each line's record hash to its table's sum, straight from the encoded chunk: a line is
+ * `{"table":<t>,"row":` + canonical row + `}` + "\n" (raw newlines cannot occur inside JSON
+ * strings, so splitting on 0x0A is exact).
+ */
+function sumRecordHashes(raw: Uint8Array, segments: readonly Segment[], sums: Record<string, DigestSum>): void {
+	let start = 0;
+	for (const seg of segments) {
+		const hash = recordHasher(seg.table);
+		const skip = encoder.encode(`{"table":${JSON.stringify(seg.table)},"row":`).byteLength;
+		const sum = (sums[seg.table] ??= new DigestSum());
+		for (let i = 0; i < seg.lines; i++) {
+			const end = raw.indexOf(NEWLINE, start);
+			sum.addBytes(hash(raw.subarray(start + skip, end - 1)));
+			start = end + 1;
+		}
+	}
+}
 
 const NEWLINE = 0x0a;
-
-/**
- * Pure read-back verification of one stored chunk against what was exported: size and SHA-256
- * of the stored bytes (the manifest entry), gzip decodes, the NDJSON has the exported size, and
- * EVERY line parses as a {table,row} record equal, column by column (===), to the D1 row it was
- * written from, with nothing missing or extra; row counts per table match the entry. This is
- * stricter than comparing content digests (each record is compared exactly, not a sum of
- * hashes) and costs no second SHA-256 per record.
- */
-export async function checkReadBack(
-	entry: ChunkEntry,
-	stored: Uint8Array | undefined,
-	expected: ExpectedChunk,
-): Promise<ReadBackCheck> {
-	const where = describeChunk(entry);
-	const fail = (why: string): ReadBackCheck => ({ ok: false, message: `${where}: ${why}` });
-	const opened = await openChunk(entry, stored);
-	if (!opened.ok) return { ok: false, message: opened.message };
-	const { raw } = opened;
-	if (raw.byteLength !== expected.rawBytes) return fail(`decompresses to ${raw.byteLength} bytes, ${expected.rawBytes} were written`);
-	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-	const counts: Record<string, number> = {};
-	let start = 0;
-	let line = 0;
-	for (const page of expected.pages) {
-		const cols = page.columns;
-		for (const values of page.rows) {
-			line++;
-			const end = raw.indexOf(NEWLINE, start);
-			if (end < 0) return fail(`truncated at line ${line}`);
-			let value: unknown;
-			try {
-				value = JSON.parse(decoder.decode(raw.subarray(start, end)));
-			} catch {
-				return fail(`line ${line} is not valid UTF-8 JSON`);
-			}
-			start = end + 1;
-			if (!isSameRecord(value, page.table, cols, values)) return fail(`line ${line} differs from the ${page.table} row exported`);
-			counts[page.table] = (counts[page.table] ?? 0) + 1;
-		}
-	}
-	if (start !== raw.byteLength) return fail(`more records than the ${line} exported`);
-	const tablesMatch =
-		Object.keys(counts).length === Object.keys(entry.tables).length &&
-		Object.entries(counts).every(([t, c]) => entry.tables[t] === c);
-	if (line !== entry.rows || !tablesMatch) return fail(`${line} records, manifest says ${entry.rows}`);
-	return { ok: true };
-}
-
-/** A parsed line is exactly `{table, row}` with the exported columns and values. */
-function isSameRecord(value: unknown, table: string, cols: readonly string[], values: readonly unknown[]): boolean {
-	if (typeof value !== "object" || value === null) return false;
-	const r = value as { table?: unknown; row?: unknown };
-	if (r.table !== table || Object.keys(r).length !== 2) return false;
-	const row = r.row;
-	if (typeof row !== "object" || row === null || Array.isArray(row)) return false;
-	const cells = row as Record<string, unknown>;
-	if (Object.keys(cells).length !== cols.length) return false;
-	for (let i = 0; i < cols.length; i++) {
-		if (!Object.hasOwn(cells, cols[i]!) || cells[cols[i]!] !== values[i]) return false;
-	}
-	return true;
-}
 
 /** Marks a read-back mismatch: the Workflow reports it as stage "verify" and never retries it. */
 export const VERIFICATION_FAILED = "verification failed";
 
+/** Rows read for one part: its NDJSON bytes and where it continues. */
+type PartLines = { raw: Uint8Array; segments: Segment[]; counts: Record<string, number>; rows: number; next: ExportCursor | null };
+
 /**
- * Export chunk `n` starting at `cursor`: read keyset pages until the uncompressed budget is
- * reached (at least one row per chunk), gzip them as one member, put it in R2 with its SHA-256
- * (R2 rejects a corrupted upload), then READ IT BACK from R2 and verify it against the rows
- * exported (checkReadBack) before returning its manifest entry and the next cursor.
- * The content digest is computed once, from the D1 rows. Memory: one chunk's rows and bytes.
- * Idempotent: the same (plan, cursor, n) writes the same rows to the same key, so a retried
- * step overwrites its own object and never duplicates rows.
+ * Read keyset pages from `cursor` until the part's budget is reached (at least one row when any
+ * is left) and encode their record lines once. A part never holds more than `step.rows` records
+ * and `budget` characters plus the row that crosses the line.
  */
-export async function exportChunk(
+async function readPartLines(
 	db: D1Database,
-	store: SnapshotStore,
 	plan: ExportPlan,
 	cursor: ExportCursor,
-	n: number,
-	targetCompressed: number,
-): Promise<ChunkExport> {
-	const budget = buildRawBudget(targetCompressed, cursor.ratio);
-	const parts: Uint8Array[] = [];
-	const pages: ExportedPage[] = [];
+	budget: number,
+	maxRows: number,
+): Promise<PartLines> {
+	const segments: Segment[] = [];
 	const counts: Record<string, number> = {};
-	const sums: Record<string, DigestSum> = {};
-	let raw = 0;
+	let text = "";
 	let rows = 0;
 	let table = cursor.table;
 	let after = cursor.after;
 	let avgRow = 512;
 
-	while (table < exportedTables.length && raw < budget) {
+	while (table < exportedTables.length && text.length < budget && rows < maxRows) {
 		const t = exportedTables[table]!;
 		const cols = plan.columns[t.name]!;
 		const bound = plan.bounds[t.name] ?? null;
@@ -209,31 +170,24 @@ export async function exportChunk(
 			after = null;
 			continue;
 		}
-		const limit = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.ceil((budget - raw) / avgRow) + 1));
+		const wanted = Math.min(maxRows - rows, Math.ceil((budget - text.length) / avgRow) + 1);
+		const limit = Math.max(1, Math.min(MAX_PAGE_ROWS, wanted));
 		const page = await fetchKeysetPage(db, { table: t.name, key: t.key, columns: cols, bound: t.bounded ? bound : null, after, limit });
-		const tableJson = JSON.stringify(t.name);
-		const keyJson = cols.map((c) => JSON.stringify(c));
-		const sortedIdx = cols.map((_, i) => i).sort((a, b) => (cols[a]! < cols[b]! ? -1 : 1));
+		const shape = buildLineShape(t.name, cols);
 		const keyIdx = cols.indexOf(t.key);
-		const sum = (sums[t.name] ??= new DigestSum());
-		let text = "";
+		const before = text.length;
 		let taken = 0;
 		for (const values of page) {
-			const { line, canonical } = buildRecordLine(tableJson, keyJson, sortedIdx, values);
-			text += line;
+			text += buildRecordLine(shape, values);
 			taken++;
 			after = values[keyIdx] as Cell;
-			sum.addBytes(recordHashBytes(t.name, canonical));
-			if (raw + text.length >= budget) break;
+			if (text.length >= budget) break;
 		}
 		if (taken > 0) {
-			const bytes = encoder.encode(text);
-			parts.push(bytes);
-			pages.push({ table: t.name, columns: cols, rows: taken === page.length ? page : page.slice(0, taken) });
-			raw += bytes.byteLength;
+			segments.push({ table: t.name, lines: taken });
 			rows += taken;
 			counts[t.name] = (counts[t.name] ?? 0) + taken;
-			avgRow = Math.max(64, Math.ceil(bytes.byteLength / taken));
+			avgRow = Math.max(64, Math.ceil((text.length - before) / taken));
 		}
 		if (taken === page.length && page.length < limit) {
 			// The table is exhausted (a short page): move on.
@@ -241,21 +195,96 @@ export async function exportChunk(
 			after = null;
 		}
 	}
-
 	const next = table < exportedTables.length ? { table, after, ratio: cursor.ratio } : null;
-	const digests: Record<string, string> = {};
-	for (const [name, sum] of Object.entries(sums)) if (counts[name]) digests[name] = sum.toHex();
-	if (rows === 0 && n > 1) return { entry: null, digests, rawBytes: 0, next: null };
+	return { raw: encoder.encode(text), segments, counts, rows, next };
+}
 
-	const { bytes: compressed, sha256 } = await sealChunk(parts);
-	parts.length = 0;
-	const key = chunkKey(plan.snapshotId, n);
-	await store.put(key, compressed, { sha256, contentType: "application/gzip", metadata: { rows: String(rows) } });
-	const entry: ChunkEntry = { n, key, bytes: compressed.byteLength, sha256, rows, tables: counts };
-	const check = await checkReadBack(entry, (await store.get(key))?.bytes, { rawBytes: raw, pages });
+/** One part of a chunk: one gzip member of record lines, made and checked in one Workflow step. */
+export type ExportedPart = {
+	/** The gzip member (what the chunk object will hold, among its other parts). */
+	member: Uint8Array;
+	/** Its NDJSON size, and records per table. */
+	rawBytes: number;
+	rows: number;
+	tables: Record<string, number>;
+	/** Per-table partial content digests of its records. */
+	digests: Record<string, string>;
+	/** Where the next part starts; null when every table is exhausted. */
+	next: ExportCursor | null;
+};
+
+/**
+ * Export one part starting at `cursor`: its record lines (encoded once), their record hashes
+ * (from those bytes), and one gzip member of them, decompressed again at once and compared byte
+ * for byte with the lines (checkSealedMember), so a part that leaves this step decodes exactly to
+ * what was read from D1. Small enough for one Free-plan step (the plan's ExportStepBudget) and for
+ * a step result (at most 3 bytes per character of the budget, under the 1 MiB limit).
+ * Deterministic: the same (plan, cursor) gives the same member, so a retried step is harmless.
+ */
+export async function exportPart(
+	db: D1Database,
+	plan: ExportPlan,
+	cursor: ExportCursor,
+	step: Pick<ExportStepBudget, "partChars" | "partRows">,
+	targetCompressed: number,
+): Promise<ExportedPart> {
+	const budget = buildRawBudget(targetCompressed, cursor.ratio, step.partChars);
+	const { raw, segments, counts, rows, next } = await readPartLines(db, plan, cursor, budget, step.partRows);
+	const sums: Record<string, DigestSum> = {};
+	sumRecordHashes(raw, segments, sums);
+	const digests: Record<string, string> = {};
+	for (const [name, sum] of Object.entries(sums)) digests[name] = sum.toHex();
+	const member = gzip(raw);
+	const check = checkSealedMember(member, raw);
+	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`);
+	if (next) next.ratio = member.byteLength > 0 && raw.byteLength > 0 ? raw.byteLength / member.byteLength : cursor.ratio;
+	return { member, rawBytes: raw.byteLength, rows, tables: counts, digests, next };
+}
+
+/**
+ * Pure: pack the parts waiting so far into a chunk now? When they reach the chunk's size (the plan's
+ * chunkRawBytes uncompressed, or `targetCompressed` compressed), or when nothing is left to export.
+ */
+export function isChunkFull(
+	pending: readonly Pick<ExportedPart, "rawBytes" | "member">[],
+	step: Pick<ExportStepBudget, "chunkRawBytes" | "chunkParts">,
+	targetCompressed: number,
+	done: boolean,
+): boolean {
+	if (pending.length === 0) return false;
+	if (done || pending.length >= step.chunkParts) return true;
+	let raw = 0;
+	let bytes = 0;
+	for (const p of pending) {
+		raw += p.rawBytes;
+		bytes += p.member.byteLength;
+	}
+	return raw >= step.chunkRawBytes || bytes >= targetCompressed;
+}
+
+/**
+ * Write chunk `n` from its parts: the members concatenated (one valid gzip stream), put in the
+ * store with its SHA-256 (a corrupted upload is refused), then READ BACK and checked by the codec's
+ * checkStoredBytes: the object exists with the entry's size and SHA-256, so it holds exactly the
+ * members, each of which was decompressed and compared with its lines in its own step.
+ * Idempotent: the same parts give the same object at the same key.
+ */
+export async function writeChunk(
+	store: SnapshotStore,
+	snapshotId: string,
+	n: number,
+	parts: readonly Pick<ExportedPart, "member" | "rows" | "tables">[],
+): Promise<ChunkEntry> {
+	const { bytes, sha256 } = sealMembers(parts.map((p) => p.member));
+	const rows = parts.reduce((s, p) => s + p.rows, 0);
+	const tables: Record<string, number> = {};
+	for (const p of parts) for (const [t, c] of Object.entries(p.tables)) tables[t] = (tables[t] ?? 0) + c;
+	const key = chunkKey(snapshotId, n);
+	await store.put(key, bytes, { sha256, contentType: "application/gzip", metadata: { rows: String(rows) } });
+	const entry: ChunkEntry = { n, key, bytes: bytes.byteLength, sha256, rows, tables };
+	const check = checkStoredBytes(entry, (await store.get(key))?.bytes);
 	// A mismatch is not transient: what is stored is what it is. Fail the run at once. (No custom
 	// error name: the Workflow engine recognises a NonRetryableError by its name and would retry.)
 	if (!check.ok) throw new NonRetryableError(`${VERIFICATION_FAILED}: ${check.message}`);
-	if (next) next.ratio = compressed.byteLength > 0 ? raw / compressed.byteLength : INITIAL_RATIO;
-	return { entry, digests, rawBytes: raw, next };
+	return entry;
 }

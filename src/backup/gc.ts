@@ -3,6 +3,7 @@
 import { fetchActiveRuns } from "../db/backup-runs";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
 import { listKeys, listSnapshotFolders, type SnapshotStore } from "../snapshots/store";
+import { fetchRunWorkflowStatus } from "./chain";
 
 export const GC_MIN_AGE_MS = 24 * 60 * 60 * 1000;
 
@@ -29,7 +30,7 @@ export async function fetchSnapshotsInProgress(env: Env, runId: string): Promise
 		if (run.id === runId || !run.snapshotId) continue;
 		let status: string | undefined;
 		try {
-			status = (await (await env.BACKUP_WORKFLOW.get(run.id)).status()).status;
+			status = await fetchRunWorkflowStatus(env.BACKUP_WORKFLOW, run.id);
 		} catch {
 			status = undefined;
 		}

@@ -9,6 +9,7 @@ import {
 	type BackupRun,
 } from "../db/backup-runs";
 import { describeError, logError, logEvent } from "../log";
+import { fetchRunWorkflowStatus } from "../backup/chain";
 import { sendEvent } from "../notify/events";
 import type { BackupParams } from "./backup-workflow";
 
@@ -46,7 +47,7 @@ async function reconcileRun(env: Env, run: BackupRun, now: Date): Promise<Backup
 	if (run.status !== "queued" && run.status !== "running") return run;
 	let status: string;
 	try {
-		status = (await (await env.BACKUP_WORKFLOW.get(run.id)).status()).status;
+		status = await fetchRunWorkflowStatus(env.BACKUP_WORKFLOW, run.id);
 	} catch {
 		// No instance: the trigger failed between inserting the row and creating the instance.
 		status = now.getTime() - Date.parse(run.startedAt) > 60_000 ? "unknown" : "queued";

@@ -1,5 +1,6 @@
 // BackupWorkflow: one durable run of the daily (or manual) backup. Steps: begin (bounds) ->
-// export chunk 1..N (each read back and verified in its step) -> write manifest (commit point) -> finish
+// export part 1..P (each checked in its step) interleaved with write chunk 1..N (a few parts
+// packed into one object, read back and verified) -> write manifest (commit point) -> finish
 // -> garbage collection -> after-backup hooks. Every step is retried with backoff; a
 // NonRetryableError fails the run at once. A failed run is recorded and still runs the hooks.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
@@ -11,7 +12,17 @@ import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { describeError, logError, logEvent } from "../log";
 import { APP_VERSION } from "../version";
 import { afterBackupHooks, type BackupOutcome } from "./after-backup";
-import { START_CURSOR, VERIFICATION_FAILED, exportChunk, fetchExportPlan, type ExportCursor, type ExportPlan } from "../backup/export";
+import {
+	START_CURSOR,
+	VERIFICATION_FAILED,
+	exportPart,
+	fetchExportPlan,
+	isChunkFull,
+	writeChunk,
+	type ExportCursor,
+	type ExportPlan,
+	type ExportedPart,
+} from "../backup/export";
 import {
 	EMPTY_DIGEST,
 	FORMAT_NAME,
@@ -31,6 +42,9 @@ import { fetchSnapshotsInProgress, removeIncompleteSnapshots } from "../backup/g
 import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
 import { primaryStore } from "../snapshots/r2-store";
+import { markSteps } from "./step-marks";
+import { EXPORT_STEP_BUDGET, PLAN_LIMITS } from "../platform/plans";
+import { buildContinuationId, type ContinuedOutput } from "../backup/chain";
 
 export type BackupParams = {
 	trigger: "scheduled" | "manual";
@@ -40,7 +54,44 @@ export type BackupParams = {
 	chunkBytes?: number;
 	/** The deployment's origin, when a request started the run (for the e-mails' dashboard link). */
 	origin?: string;
+	/** Override of the plan's steps per instance (tests of chaining). */
+	stepsPerInstance?: number;
+	/** Set in a chained instance: where the run stands (see src/backup/chain.ts). */
+	continuation?: BackupContinuation;
 };
+
+/** The state a run hands to its next instance, at a chunk boundary (no part waiting). */
+export type BackupContinuation = {
+	/** The run's id: its first instance's id, its backup_runs row. */
+	runId: string;
+	/** This instance's number in the chain (2, 3, …). */
+	index: number;
+	startedAt: string;
+	plan: ExportPlan;
+	cursor: ExportCursor;
+	/** Number of the next part (step names go on counting across instances). */
+	part: number;
+	entries: ChunkEntry[];
+	/** Per-table content digests of everything exported so far. */
+	digests: Record<string, string>;
+};
+
+/**
+ * Steps an instance keeps for what follows the export (manifest, finish, garbage collection, the
+ * hooks and their record, a failure record, the hand-over) beyond one chunk's parts.
+ */
+const RESERVED_STEPS = 16;
+
+/** Workflow params must stay under 1 MiB: a continuation is refused well before. */
+const MAX_CONTINUATION_BYTES = 768 * 1024;
+
+/**
+ * Pure: hand the run over to a chained instance before starting the next chunk? When this
+ * instance could not take one more chunk (its parts and its write) and still end the run.
+ */
+export function shouldContinueElsewhere(stepsTaken: number, chunkParts: number, stepsPerInstance: number, reserved = RESERVED_STEPS): boolean {
+	return stepsTaken + chunkParts + 1 + reserved > stepsPerInstance;
+}
 
 /** Data steps: transient errors (D1/R2 hiccups) are retried 5 times, from 10 s to ~2.5 min apart. */
 export const STEP_CONFIG = {
@@ -53,8 +104,8 @@ const HOOK_CONFIG = {
 	timeout: "5 minutes",
 } satisfies WorkflowStepConfig;
 
-/** Safety net against a runaway cursor; 10,000 chunks of ~2 MiB is ~20 GiB compressed. */
-const MAX_CHUNKS = 10_000;
+/** Safety net against a runaway cursor: 1,000,000 parts of up to 64 Ki characters is ~60 GiB. */
+const MAX_PARTS = 1_000_000;
 
 /** A short random suffix for snapshot ids ([a-z0-9]{8}). */
 function randomSuffix(): string {
@@ -141,13 +192,17 @@ export function describeBackupLockTimeout(b: LockBlocker): string {
 }
 
 export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
-	override async run(event: Readonly<WorkflowEvent<BackupParams>>, step: WorkflowStep) {
+	override async run(event: Readonly<WorkflowEvent<BackupParams>>, workflowStep: WorkflowStep) {
+		const step = markSteps(workflowStep, this.env, "backup", event.instanceId);
 		const env = this.env;
-		const runId = event.instanceId;
+		const continuation = event.payload.continuation;
+		// A chained instance works for the run that started the chain (src/backup/chain.ts).
+		const runId = continuation?.runId ?? event.instanceId;
 		const trigger = event.payload.trigger === "scheduled" ? "scheduled" : "manual";
 		const requestedAt = new Date(event.payload.requestedAt ?? event.timestamp.getTime());
 		// Read inside the try below: a bad setting must fail the run visibly, not silently.
 		let target = 0;
+		let stepBudget = EXPORT_STEP_BUDGET.free;
 
 		let stage = "begin";
 		let attempt = 0;
@@ -163,66 +218,127 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 
 		try {
 			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
-			// The data lock (shared) from before the bounds are read until the run is recorded: no
-			// merge, replace or undo can change the data while this run reads it. One that holds the
-			// lock is waited for (LOCK_WAIT.backup), then the run fails with a notice: never silently.
-			stage = "lock";
-			for (let attempt = 1; ; attempt++) {
-				const got = await step.do(`acquire data lock ${attempt}`, STEP_CONFIG, async (ctx) => {
-					track(ctx);
-					const r = await acquireDataLock(env, { holder: runId, kind: "backup" }, new Date());
-					if (!r.ok) await updateQueuedRunStage(env.DB, runId, `waiting for ${r.blocker.kind} ${r.blocker.holder}`);
-					return r;
-				});
-				if (got.ok) break;
-				if (attempt >= LOCK_WAIT.backup.attempts) throw new NonRetryableError(describeBackupLockTimeout(got.blocker));
-				await step.sleep(`wait for the data lock ${attempt}`, LOCK_WAIT.backup.every);
+			if (!continuation) {
+				// The data lock (shared) from before the bounds are read until the run is recorded: no
+				// merge, replace or undo can change the data while this run reads it. One that holds the
+				// lock is waited for (LOCK_WAIT.backup), then the run fails with a notice: never silently.
+				stage = "lock";
+				for (let attempt = 1; ; attempt++) {
+					const got = await step.do(`acquire data lock ${attempt}`, STEP_CONFIG, async (ctx) => {
+						track(ctx);
+						const r = await acquireDataLock(env, { holder: runId, kind: "backup" }, new Date());
+						if (!r.ok) await updateQueuedRunStage(env.DB, runId, `waiting for ${r.blocker.kind} ${r.blocker.holder}`);
+						return r;
+					});
+					if (got.ok) break;
+					if (attempt >= LOCK_WAIT.backup.attempts) throw new NonRetryableError(describeBackupLockTimeout(got.blocker));
+					await step.sleep(`wait for the data lock ${attempt}`, LOCK_WAIT.backup.every);
+				}
 			}
 			stage = "begin";
-			const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
-				track(ctx);
-				const started = new Date().toISOString();
-				const id = buildSnapshotId(requestedAt, randomSuffix());
-				await markRunRunning(env.DB, { id: runId, trigger, startedAt: started, snapshotId: id });
-				return { startedAt: started, plan: await fetchExportPlan(env.DB, id) };
-			});
-			const plan = begun.plan;
-			startedAt = begun.startedAt;
+			const plan_ = getConfig(env).CLOUDFLARE_PLAN;
+			stepBudget = EXPORT_STEP_BUDGET[plan_];
+			const stepsPerInstance = event.payload.stepsPerInstance ?? PLAN_LIMITS[plan_].stepsPerInstance;
+			if (shouldContinueElsewhere(1, stepBudget.chunkParts, stepsPerInstance)) {
+				// An instance must be able to write at least one chunk, or the chain never ends.
+				throw new NonRetryableError(`${stepsPerInstance} steps per instance cannot hold one chunk of ${stepBudget.chunkParts} parts`);
+			}
+			// Steps taken by this instance (run() replays deterministically, so does this count).
+			let stepsTaken = 0;
+			let plan: ExportPlan;
+			if (continuation) {
+				plan = continuation.plan;
+				startedAt = continuation.startedAt;
+				entries.push(...continuation.entries);
+				for (const e of entries) {
+					totals.rows += e.rows;
+					totals.bytes += e.bytes;
+				}
+				totals.chunks = entries.length;
+			} else {
+				stepsTaken++;
+				const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					const started = new Date().toISOString();
+					const id = buildSnapshotId(requestedAt, randomSuffix());
+					await markRunRunning(env.DB, { id: runId, trigger, startedAt: started, snapshotId: id });
+					return { startedAt: started, plan: await fetchExportPlan(env.DB, id) };
+				});
+				plan = begun.plan;
+				startedAt = begun.startedAt;
+			}
 			snapshotId = plan.snapshotId;
 
 			stage = "export";
-			const exported: Record<string, string> = {};
-			let cursor: ExportCursor | null = START_CURSOR;
-			for (let n = 1; cursor; n++) {
-				if (n > MAX_CHUNKS) throw new NonRetryableError(`more than ${MAX_CHUNKS} chunks`);
-				const from: ExportCursor = cursor;
-				const before = { ...totals };
-				const res = await step.do(`export chunk ${n}`, STEP_CONFIG, async (ctx) => {
-					track(ctx);
-					const r = await exportChunk(env.DB, primaryStore(env), plan, from, n, target);
-					if (r.entry) {
-						await updateRunProgress(env.DB, runId, {
-							stage: "export",
-							rows: before.rows + r.entry.rows,
-							bytes: before.bytes + r.entry.bytes,
-							chunks: n,
-						});
+			const exported: Record<string, string> = { ...continuation?.digests };
+			// Parts wait here (as step results, durable) until they fill a chunk.
+			let pending: ExportedPart[] = [];
+			let cursor: ExportCursor | null = continuation?.cursor ?? START_CURSOR;
+			for (let part = continuation?.part ?? 1; cursor; part++) {
+				if (pending.length === 0 && shouldContinueElsewhere(stepsTaken, stepBudget.chunkParts, stepsPerInstance)) {
+					const next = buildContinuationId(runId, (continuation?.index ?? 1) + 1);
+					const state: BackupContinuation = {
+						runId,
+						index: (continuation?.index ?? 1) + 1,
+						startedAt,
+						plan,
+						cursor,
+						part,
+						entries,
+						digests: exported,
+					};
+					if (JSON.stringify(state).length > MAX_CONTINUATION_BYTES) {
+						throw new NonRetryableError(`too many chunks (${entries.length}) to hand the run over to another instance`);
 					}
-					return r;
-				});
-				if (res.entry) {
-					entries.push(res.entry);
-					totals.rows += res.entry.rows;
-					totals.bytes += res.entry.bytes;
-					totals.chunks = entries.length;
+					await step.do(`continue in ${next}`, STEP_CONFIG, async (ctx) => {
+						track(ctx);
+						const params: BackupParams = { ...event.payload, continuation: state };
+						try {
+							await env.BACKUP_WORKFLOW.create({ id: next, params });
+						} catch (err) {
+							// A retried step finds the instance its first attempt created.
+							const exists = await env.BACKUP_WORKFLOW.get(next).then(
+								() => true,
+								() => false,
+							);
+							if (!exists) throw err;
+						}
+					});
+					logEvent("backup_continued", { runId, next, chunks: entries.length, rows: totals.rows });
+					return { status: "continued", next } satisfies ContinuedOutput;
 				}
+				if (part > MAX_PARTS) throw new NonRetryableError(`more than ${MAX_PARTS} parts`);
+				const from: ExportCursor = cursor;
+				stepsTaken++;
+				const res = await step.do(`export part ${part}`, STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					return exportPart(env.DB, plan, from, stepBudget, target);
+				});
 				for (const [t, d] of Object.entries(res.digests)) exported[t] = addDigests(exported[t] ?? EMPTY_DIGEST, d);
 				cursor = res.next;
+				// An empty part adds nothing, except to a snapshot that would otherwise have no chunk.
+				if (res.rows > 0 || (!cursor && entries.length === 0 && pending.length === 0)) pending.push(res);
+				if (!isChunkFull(pending, stepBudget, target, !cursor)) continue;
+				const n = entries.length + 1;
+				const parts = pending;
+				pending = [];
+				const before = { ...totals };
+				stepsTaken++;
+				const entry = await step.do(`write chunk ${n}`, STEP_CONFIG, async (ctx) => {
+					track(ctx);
+					const e = await writeChunk(primaryStore(env), plan.snapshotId, n, parts);
+					await updateRunProgress(env.DB, runId, { stage: "export", rows: before.rows + e.rows, bytes: before.bytes + e.bytes, chunks: n });
+					return e;
+				});
+				entries.push(entry);
+				totals.rows += entry.rows;
+				totals.bytes += entry.bytes;
+				totals.chunks = entries.length;
 			}
 
-			// Every chunk was read back from R2 and compared record by record inside its export step
-			// (exportChunk -> checkReadBack) before we get here: the manifest is only ever written
-			// over verified chunks.
+			// Every part was checked against its lines in its own step, and every chunk read back
+			// from R2 (size, SHA-256, gunzip) in its write step, before we get here: the manifest
+			// is only ever written over verified chunks.
 			stage = "manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);

@@ -89,7 +89,20 @@ async function fetchInstanceStatus(env: Env, lock: DataLockRow, now: number): Pr
 	const binding = HELD_BY_INSTANCE[lock.kind];
 	if (!binding || !needsInstanceStatus(lock, now)) return "unchecked";
 	try {
-		return (await (await env[binding].get(lock.holder)).status()).status;
+		// A backup too long for one instance hands over to chained instances of the same run
+		// (`<runId>-part2`…, output { status: "continued", next }): the run is alive while the
+		// last instance of its chain is (a bounded walk: a chain has few links).
+		let id = lock.holder;
+		for (let link = 0; link < 64; link++) {
+			const s = await (await env[binding].get(id)).status();
+			const output = s.output as { status?: unknown; next?: unknown } | undefined;
+			if (s.status === "complete" && output?.status === "continued" && typeof output.next === "string") {
+				id = output.next;
+				continue;
+			}
+			return s.status;
+		}
+		return "unchecked";
 	} catch {
 		return "missing";
 	}

@@ -33,6 +33,7 @@ import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { buildAuditStatement } from "../db/audit-log";
 import { buildRecountStatements } from "../db/counters";
 import { buildRestoreCompleteStatement, buildRestoreStoppedStatement, updateRestoreStage, type RestoreProgress } from "../db/restore-runs";
+import { markSteps } from "./step-marks";
 
 export type RestoreParams = {
 	runId: string;
@@ -57,7 +58,8 @@ class Refused extends Error {
 const STEP = { retries: { limit: 3, delay: "2 seconds", backoff: "exponential" }, timeout: "10 minutes" } as const;
 
 export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
-	override async run(event: Readonly<WorkflowEvent<RestoreParams>>, step: WorkflowStep): Promise<unknown> {
+	override async run(event: Readonly<WorkflowEvent<RestoreParams>>, workflowStep: WorkflowStep): Promise<unknown> {
+		const step = markSteps(workflowStep, this.env, "restore", event.instanceId);
 		const { runId, snapshotId, mode, allowUnsigned = false } = event.payload;
 		const db = this.env.DB;
 		const store = primaryStore(this.env);

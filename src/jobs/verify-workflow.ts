@@ -1,4 +1,4 @@
-// VerifyWorkflow: the weekly verification (cron "0 3 * * 1"). Re-reads the retained snapshots
+// VerifyWorkflow: the weekly verification (Monday 03:00 UTC). Re-reads the retained snapshots
 // chunk by chunk, runs the restore drill on the newest, records the outcome and reports it.
 // A Workflow, not a cron handler: re-reading every snapshot can outlast one invocation.
 import { NonRetryableError } from "cloudflare:workflows";
@@ -12,6 +12,7 @@ import { checkChunkBatch, digestLivePage, planVerification, type DrillSnapshotTa
 import { primaryStore } from "../snapshots/r2-store";
 import { finishVerificationRun, insertVerificationRun, type CorruptItem } from "../db/verification-runs";
 import { recordSnapshotCheck } from "../db/snapshot-checks";
+import { markSteps } from "./step-marks";
 
 export type VerifyParams = {
 	/** The cron's scheduledTime (ms since epoch): the run's "now". */
@@ -59,7 +60,7 @@ const ALERT_CONFIG = { retries: { limit: 1, delay: "30 seconds", backoff: "const
 /** Safety net: 100,000 live pages of 20,000 rows is 2 billion rows. */
 const MAX_LIVE_STEPS = 100_000;
 
-/** Weekly, Monday 03:00 UTC (after the 02:00 backup). Mirrored in wrangler.jsonc `triggers.crons`. */
+/** Weekly, Monday 03:00 UTC (after the 02:00 backup): started by that delivery of the hourly trigger (jobs/cron.ts). */
 export const VERIFY_CRON = "0 3 * * 1";
 
 /** Pure: `verify-YYYY-MM-DD` from the cron's scheduled time (one run per day, whatever the deliveries). */
@@ -93,7 +94,8 @@ export function buildCorruptReason(problems: CorruptItem[]): string {
 }
 
 export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
-	override async run(event: WorkflowEvent<VerifyParams>, step: WorkflowStep): Promise<VerifySummary> {
+	override async run(event: WorkflowEvent<VerifyParams>, workflowStep: WorkflowStep): Promise<VerifySummary> {
+		const step = markSteps(workflowStep, this.env, "verify", event.instanceId);
 		const runId = event.instanceId;
 		const now = new Date(event.payload.scheduledTime);
 		const env = this.env;

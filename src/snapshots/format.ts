@@ -199,6 +199,24 @@ export function recordHashBytes(table: string, canonical: string): Uint8Array {
 	return hashBase.copy().update(scratch.subarray(0, written)).digest();
 }
 
+const tableHashes = new Map<string, ReturnType<typeof createHash>>();
+
+/**
+ * The record hash of one record whose canonical row is given as its UTF-8 bytes: the same value
+ * as recordHashBytes(table, canonical), for callers that already hold the encoded bytes (the
+ * export reads them out of the chunk it is writing). One pristine hash of `table + "\n"` per
+ * table is copied per record: no string, no second encoding.
+ */
+export function recordHasher(table: string): (canonical: Uint8Array) => Uint8Array {
+	let base = tableHashes.get(table);
+	if (!base) {
+		base = createHash("sha256").update(`${table}\n`);
+		tableHashes.set(table, base);
+	}
+	const pristine = base;
+	return (canonical) => pristine.copy().update(canonical).digest();
+}
+
 /**
  * The content digest of a set of records is the sum, modulo 2^256, of SHA-256(table + "\n" +
  * canonical row) over its records, as 64 hex digits. It does not depend on record order or on
