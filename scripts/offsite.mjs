@@ -150,15 +150,21 @@ function progress(total) {
 	};
 }
 
-/** Apply the mirror's retention (the Worker's policy code) and remove what it does not keep. */
+/** The ids the mirror's retention (the Worker's policy code) keeps among `ids`. */
+function planKept(ids, policy, now) {
+	const facts = ids.map((id) => ({ id, time: parseSnapshotTime(id), verified: true, tables: {} }));
+	return new Set(keepNewestVerified(applyPolicy(facts, policy, now), facts, now).filter((d) => d.keep).map((d) => d.id));
+}
+
+/** Remove the mirrored snapshots its retention does not keep. */
 async function pruneMirror(dir, mirror, policy, now) {
 	const ids = await listCopiedSnapshots(mirror);
-	const facts = ids.map((id) => ({ id, time: parseSnapshotTime(id), verified: true, tables: {} }));
+	const kept = planKept(ids, policy, now);
 	const removed = [];
-	for (const d of keepNewestVerified(applyPolicy(facts, policy, now), facts, now)) {
-		if (d.keep) continue;
-		await rm(path.join(dir, d.id), { recursive: true, force: true });
-		removed.push(d.id);
+	for (const id of ids) {
+		if (kept.has(id)) continue;
+		await rm(path.join(dir, id), { recursive: true, force: true });
+		removed.push(id);
 	}
 	return removed;
 }
@@ -173,7 +179,12 @@ export async function pull(dir, opts, { baseUrl, token }) {
 	const staging = directorySnapshotStore(path.join(root, STAGING), { keyPrefix: "snapshots/" });
 	const encrypt = readRecipients(opts);
 	const have = new Set(await listCopiedSnapshots(mirror));
-	const todo = (await source.trusted()).filter((id) => !have.has(id));
+	const remote = await source.trusted();
+	// Only what the mirror's retention would keep is copied: never a snapshot deleted right after.
+	const policy = keepCounts(opts);
+	const now = new Date();
+	const kept = planKept([...new Set([...have, ...remote])], policy, now);
+	const todo = remote.filter((id) => !have.has(id) && kept.has(id));
 	const step = progress(todo.length);
 	let bytes = 0;
 	for (const [i, id] of todo.entries()) {
@@ -192,7 +203,7 @@ export async function pull(dir, opts, { baseUrl, token }) {
 	}
 	step(todo.length, "à jour");
 	await rm(path.join(root, STAGING), { recursive: true, force: true });
-	const removed = await pruneMirror(root, mirror, keepCounts(opts), new Date());
+	const removed = await pruneMirror(root, mirror, policy, now);
 	const total = (await listCopiedSnapshots(mirror)).length;
 	console.log(
 		todo.length === 0
