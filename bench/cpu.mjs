@@ -144,6 +144,16 @@ async function runSize(n) {
 		/** Run `body` with the profiler on; returns its samples and what body returned. */
 		const profiled = async (body) => {
 			const thread = workerdPid ? pollThreadCpu(workerdPid) : null;
+			// The isolate's used JS heap, every 500 ms (a growing heap shows as long collector pauses).
+			let heapPeak = 0;
+			let sampling = true;
+			const heapLoop = (async () => {
+				while (sampling) {
+					const h = await Promise.race([insp.call("Runtime.getHeapUsage"), sleep(2000).then(() => null)]);
+					if (h?.usedSize) heapPeak = Math.max(heapPeak, h.usedSize);
+					await sleep(500);
+				}
+			})();
 			await insp.call("Profiler.start");
 			const t0 = monoNowUs();
 			let value;
@@ -152,6 +162,8 @@ async function runSize(n) {
 			} finally {
 				var { profile } = await insp.call("Profiler.stop");
 				thread?.stop();
+				sampling = false;
+				await heapLoop;
 			}
 			if (process.env.BENCH_CPU_SAVE) {
 				// For offline analysis: the raw profile and the marks so far.
@@ -159,7 +171,7 @@ async function runSize(n) {
 				writeFileSync(file, JSON.stringify({ profile, marks }));
 				progress(`profile saved: ${file}`);
 			}
-			return { value, thread, wallMs: (monoNowUs() - t0) / 1000, ...buildSamples(profile) };
+			return { value, thread, heapPeakMB: heapPeak / 1e6, wallMs: (monoNowUs() - t0) / 1000, ...buildSamples(profile) };
 		};
 
 		/** Steps of one Workflow instance, with their CPU, from the marks and the samples. */
@@ -208,7 +220,7 @@ async function runSize(n) {
 			});
 			const s = stepsOf(p.value.id, p.samples, p.thread);
 			snapshotId = run.snapshotId ?? run.snapshot_id ?? null;
-			results.jobs.backup = { status: run.status, wallS: p.value.wallS, rows: run.rows, chunks: run.chunks, bytes: run.bytes, ...summarize(s), medianIntervalUs: p.medianIntervalUs };
+			results.jobs.backup = { status: run.status, heapPeakMB: p.heapPeakMB, wallS: p.value.wallS, rows: run.rows, chunks: run.chunks, bytes: run.bytes, ...summarize(s), medianIntervalUs: p.medianIntervalUs };
 			if (process.env.BENCH_CPU_TOP === "1") {
 				results.jobs.backup.top = topFunctions(p.samples, s.first, s.lastEnd, 20);
 				results.jobs.backup.inclusive = inclusiveTimes(p.samples, s.first, s.lastEnd, [
@@ -314,6 +326,10 @@ function summarize(s) {
 		steps: all.length,
 		instances: s.instances,
 		maxStepUs: all.length ? Math.max(...all) : 0,
+		p90StepUs: pct(all, 0.9),
+		p99StepUs: pct(all, 0.99),
+		over5ms: all.filter((x) => x > 5000).length,
+		over10ms: all.filter((x) => x > 10_000).length,
 		p50StepUs: pct(all, 0.5),
 		totalUs: all.reduce((a, b) => a + b, 0),
 		sampledTotalUs: s.steps.reduce((a, x) => a + x.sampledUs, 0),
@@ -329,8 +345,9 @@ function printSteps(title, job) {
 	console.log("|---|---:|---:|---:|---:|");
 	for (const g of job.groups) console.log(`| ${g.name} | ${g.n} | ${ms(g.p50)} | ${ms(g.max)} | ${ms(g.total)} |`);
 	console.log(`| **all steps** | ${job.steps} | ${ms(job.p50StepUs)} | ${ms(job.maxStepUs)} | ${ms(job.totalUs)} |`);
+	console.log(`\nall steps: p90 ${ms(job.p90StepUs)} ms, p99 ${ms(job.p99StepUs)} ms; ${job.over5ms} over 5 ms, ${job.over10ms} over 10 ms`);
 	console.log(`| run() between steps | | | | ${ms(job.betweenUs)} |`);
-	console.log(`\nsamples alone: ${ms(job.sampledTotalUs)} ms over all steps; ${job.clampedSteps} step(s) bounded by their thread's CPU; the thread (isolate + local D1, R2, engine) used ${ms(job.threadTotalUs)} ms in the same windows`);
+	console.log(`samples alone: ${ms(job.sampledTotalUs)} ms over all steps; ${job.clampedSteps} step(s) bounded by their thread's CPU; the thread (isolate + local D1, R2, engine) used ${ms(job.threadTotalUs)} ms in the same windows`);
 }
 
 const all = [];
@@ -359,7 +376,7 @@ for (const r of all) {
 	const b = r.jobs.backup;
 	if (b) {
 		printSteps(`backup, ${r.rows.toLocaleString("en")} submissions (${b.status}; ${b.rows} records, ${b.chunks} chunks, ${(b.bytes / 2 ** 20).toFixed(1)} MiB, ${b.instances} Workflow instance(s))`, b);
-		console.log(`\nwall: backup ${b.wallS.toFixed(2)} s vs sqlite3 .dump | gzip -6 ${(r.dump.ms / 1000).toFixed(2)} s (${(b.wallS / (r.dump.ms / 1000)).toFixed(1)}×, profiler on); per row ${(b.totalUs / b.rows).toFixed(1)} µs; sampling interval median ${b.medianIntervalUs} µs`);
+		console.log(`\nwall: backup ${b.wallS.toFixed(2)} s vs sqlite3 .dump | gzip -6 ${(r.dump.ms / 1000).toFixed(2)} s (${(b.wallS / (r.dump.ms / 1000)).toFixed(1)}×, profiler on); per row ${(b.totalUs / b.rows).toFixed(1)} µs; sampling interval median ${b.medianIntervalUs} µs; isolate heap peak ${b.heapPeakMB.toFixed(1)} MB`);
 		if (b.inclusive) console.log("inclusive ms:", Object.entries(b.inclusive).map(([k, v]) => `${k} ${ms(v)}`).join(", "));
 		if (b.top) console.log("self ms:", b.top.map(([k, v]) => `${k} ${ms(v)}`).join(", "));
 	}

@@ -236,9 +236,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				}
 			}
 			stage = "begin";
-			const plan_ = getConfig(env).CLOUDFLARE_PLAN;
-			stepBudget = EXPORT_STEP_BUDGET[plan_];
-			const stepsPerInstance = event.payload.stepsPerInstance ?? PLAN_LIMITS[plan_].stepsPerInstance;
+			const planName = getConfig(env).CLOUDFLARE_PLAN;
+			stepBudget = EXPORT_STEP_BUDGET[planName];
+			const stepsPerInstance = event.payload.stepsPerInstance ?? PLAN_LIMITS[planName].stepsPerInstance;
 			if (shouldContinueElsewhere(1, stepBudget.chunkParts, stepsPerInstance)) {
 				// An instance must be able to write at least one chunk, or the chain never ends.
 				throw new NonRetryableError(`${stepsPerInstance} steps per instance cannot hold one chunk of ${stepBudget.chunkParts} parts`);
