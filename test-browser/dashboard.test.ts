@@ -107,6 +107,8 @@ describe("administrator dashboard", () => {
 		const { page, errors } = await openDashboard();
 		await signIn(page, BROWSER_TEST_ADMIN_TOKEN);
 		await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
+		// This deployment has no copy outside Cloudflare: the status says so, and where to read how.
+		await expect.poll(() => page.locator("[data-testid=offsite]").innerText()).toMatch(/aucune.*configurez-la \(docs\/offsite\.md\)/);
 		// A snapshot of its own, so that the policy has something to keep.
 		await backUpNow(page);
 		const snapshots = await page.locator("#snapshots tbody tr").count();

@@ -12,6 +12,7 @@ const RANK: Record<string, number> = {
 	log: 0,
 	version: 0,
 	questionnaire: 0,
+	platform: 0,
 	snapshots: 1,
 	db: 1,
 	config: 2,

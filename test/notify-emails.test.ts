@@ -105,7 +105,7 @@ describe("backup e-mails, from real backups", () => {
 		await runBackup(
 			runId,
 			{ trigger: "manual", requestedAt: Date.parse("2026-11-26T02:00:00Z") },
-			async (m) => m.mockStepError({ name: "export chunk 1" }, new Error("put: Unspecified error (0)")),
+			async (m) => m.mockStepError({ name: "export part 1" }, new Error("put: Unspecified error (0)")),
 			"errored",
 		);
 		const [mail, ...more] = await mailsMentioning(runId);

@@ -44,7 +44,7 @@ describe("privacy scanner: backup, restore, erasure and notifications", () => {
 		const snapshotId = await snapshotIdOfRun(okRun);
 		const failedRun = "manual-20261125T030000Z-privko";
 		await runBackup(failedRun, { trigger: "manual", requestedAt: t + 1000 }, async (m) => {
-			await m.mockStepError({ name: "export chunk 1" }, new Error("D1_ERROR: disk I/O error"));
+			await m.mockStepError({ name: "export part 1" }, new Error("D1_ERROR: disk I/O error"));
 		}, "errored");
 
 		// Restores of the snapshot holding the respondent: dry run, merge, replace and undo.

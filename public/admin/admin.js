@@ -15,6 +15,8 @@ const TEXT = {
 		lastRun: "Dernière sauvegarde", newest: "Sauvegarde vérifiée la plus récente", age: "Âge",
 		nextRun: "Prochaine sauvegarde automatique", count: "Nombre de sauvegardes", size: "Taille totale",
 		channels: "Canaux d'alerte", weekly: "Dernière vérification hebdomadaire",
+		offsite: "Copie hors Cloudflare", offsiteNone: "aucune : configurez-la (docs/offsite.md)", offsiteEmpty: "vide",
+		offsiteUnreadable: "illisible : {error}", encrypted: "chiffrée", outOfDate: "pas à jour",
 		weeklyFacts: "{checked} sauvegardes relues, {corrupt} endommagée(s), exercice de restauration : {drill}", policy: "Politique de conservation", none: "aucune",
 		ok: "OK", stale: "EN RETARD", failed: "ÉCHEC", running: "en cours", complete: "réussie", queued: "en attente",
 		hours: "h", staleExplain: "Aucune sauvegarde vérifiée depuis plus de {h} heures.",
@@ -65,6 +67,8 @@ const TEXT = {
 		toolsTitle: "Data", exportCsv: "Download the answers (CSV spreadsheet)", undo: "Undo the last replace",
 		lastRun: "Last backup", newest: "Newest verified backup", age: "Age", nextRun: "Next automatic backup",
 		count: "Number of backups", size: "Total size", channels: "Alert channels", weekly: "Last weekly verification",
+		offsite: "Copy outside Cloudflare", offsiteNone: "none: set it up (docs/offsite.md)", offsiteEmpty: "empty",
+		offsiteUnreadable: "unreadable: {error}", encrypted: "encrypted", outOfDate: "out of date",
 		weeklyFacts: "{checked} backups re-read, {corrupt} damaged, restore drill: {drill}", policy: "Retention policy",
 		none: "none", ok: "OK", stale: "OVERDUE", failed: "FAILED", running: "running", complete: "succeeded",
 		queued: "queued", hours: "h", staleExplain: "No verified backup for more than {h} hours.", date: "Date",
@@ -235,6 +239,11 @@ function renderStatus(s) {
 				` — ${t("weeklyFacts", { checked: s.verification.snapshotsChecked, corrupt: s.verification.snapshotsCorrupt, drill: s.verification.drillStatus ?? "—" })}`,
 				...(s.verification.corrupt ?? []).map((c) => h("div", { class: "error" }, `${c.snapshotId} ${c.chunk ?? ""}: ${c.reason}`)),
 			]),
+			h("dt", {}, t("offsite")),
+			h("dd", { "data-testid": "offsite" }, !s.offsite ? [badge("warn", t("none")), " ", t("offsiteNone")]
+				: s.offsite.error ? [badge("bad", t("outOfDate")), " ", t("offsiteUnreadable", { error: s.offsite.error })]
+				: !s.offsite.newest ? [badge("bad", t("outOfDate")), " ", t("offsiteEmpty")]
+				: [s.offsite.stale ? badge("bad", t("outOfDate")) : badge("ok", t("ok")), " ", fmtDate(s.offsite.newest.at), ` (${t("age")} ${numberFmt.format(Math.round(s.offsite.newest.ageHours * 10) / 10)} ${t("hours")}${s.offsite.encrypted ? `, ${t("encrypted")}` : ""})`]),
 			h("dt", {}, t("policy")),
 			h("dd", {}, s.retention ? t("policyFacts", { d: s.retention.keepDaily, w: s.retention.keepWeekly, m: s.retention.keepMonthly }) : "—"),
 		),
