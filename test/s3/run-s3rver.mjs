@@ -13,7 +13,12 @@ const server = new S3rver({
 });
 const address = await server.run();
 process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-process.on("SIGTERM", async () => {
+const stop = async () => {
 	await server.close();
 	process.exit(0);
-});
+};
+process.on("SIGTERM", stop);
+// The test run holds our stdin open: when it ends in any way (even killed), so does this server.
+process.stdin.on("end", stop);
+process.stdin.on("error", stop);
+process.stdin.resume();

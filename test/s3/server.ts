@@ -26,7 +26,8 @@ export default async function setup(project: TestProject) {
 	const directory = await mkdtemp(path.join(tmpdir(), "s3rver-"));
 	const script = path.join(import.meta.dirname, "run-s3rver.mjs");
 	const child = spawn(process.execPath, ["--openssl-legacy-provider", script, directory, ...S3_BUCKETS], {
-		stdio: ["ignore", "pipe", "inherit"],
+		// stdin stays open while this process lives: the server exits when it closes.
+		stdio: ["pipe", "pipe", "inherit"],
 	});
 	const port = await new Promise<number>((resolve, reject) => {
 		child.once("exit", (code) => reject(new Error(`s3rver exited with code ${code}`)));
