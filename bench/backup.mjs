@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { freezeWorkerConfig } from "./local-worker.mjs";
+import { freezeWorkerConfig, stopDev } from "./local-worker.mjs";
 import { cpuSeconds, fillTo, findSqlite, timeDumpGzip } from "./seed.mjs";
 
 const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
@@ -47,12 +47,6 @@ async function startDev() {
 	}
 	dev.kill("SIGTERM");
 	throw new Error("wrangler dev did not start");
-}
-
-async function stopDev(dev) {
-	dev.kill("SIGTERM");
-	for (let i = 0; i < 40 && dev.exitCode === null && dev.signalCode === null; i++) await sleep(250);
-	if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
 }
 
 /** Sample the worker isolate's used JS heap through the inspector until stopped. */

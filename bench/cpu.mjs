@@ -16,7 +16,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort, freezeWorkerConfig } from "./local-worker.mjs";
+import { freePort, freezeWorkerConfig, stopDev } from "./local-worker.mjs";
 import { fillTo, findSqlite, timeDumpGzip } from "./seed.mjs";
 import { attribute, buildSamples, connectInspector, findWorkerdPid, inclusiveTimes, measureWallOffsetUs, monoNowUs, pollThreadCpu, topFunctions } from "./isolate-profile.mjs";
 
@@ -63,12 +63,6 @@ async function startDev() {
 	}
 	dev.kill("SIGTERM");
 	throw new Error("wrangler dev did not start");
-}
-
-async function stopDev(dev) {
-	dev.kill("SIGTERM");
-	for (let i = 0; i < 40 && dev.exitCode === null && dev.signalCode === null; i++) await sleep(250);
-	if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
 }
 
 /** Marks of a run: its instance and the instances it chained to (`<id>-part2`, …). */

@@ -232,3 +232,10 @@ export function queryLocalD1({ configPath, persistDir, sql, binding = "DB" }) {
 	const parsed = JSON.parse(out.slice(out.indexOf("[")));
 	return parsed[0]?.results ?? [];
 }
+
+/** Stop a `wrangler dev` child: SIGTERM, then SIGKILL if it has not exited within 10 s. */
+export async function stopDev(dev) {
+	dev.kill("SIGTERM");
+	for (let i = 0; i < 40 && dev.exitCode === null && dev.signalCode === null; i++) await new Promise((r) => setTimeout(r, 250));
+	if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
+}
