@@ -1,14 +1,19 @@
-// Worker entry: wires fetch to the HTTP app, scheduled to the jobs, and exports Workflow classes.
+// Worker entry: wires fetch to the HTTP app, scheduled to the jobs, and exports Workflow classes
+// (each metered: its usage is counted for the status's platform budget, src/jobs/metering.ts).
 import { app } from "./http/app";
 import { runScheduled } from "./jobs/cron";
+import { BackupWorkflow as BackupSteps } from "./jobs/backup-workflow";
+import { meteredWorkflow, runMetered } from "./jobs/metering";
+import { RestoreWorkflow as RestoreSteps } from "./jobs/restore-workflow";
+import { VerifyWorkflow as VerifySteps } from "./jobs/verify-workflow";
 
-export { BackupWorkflow } from "./jobs/backup-workflow";
-export { RestoreWorkflow } from "./jobs/restore-workflow";
-export { VerifyWorkflow } from "./jobs/verify-workflow";
+export const BackupWorkflow = meteredWorkflow(BackupSteps, "backup");
+export const RestoreWorkflow = meteredWorkflow(RestoreSteps, "restore");
+export const VerifyWorkflow = meteredWorkflow(VerifySteps, "verify");
 
 export default {
 	fetch: app.fetch,
 	async scheduled(controller, env, ctx) {
-		await runScheduled(controller, env, ctx);
+		await runMetered(env, () => new Date(controller.scheduledTime), (metered) => runScheduled(controller, metered, ctx));
 	},
 } satisfies ExportedHandler<Env>;

@@ -187,3 +187,15 @@ export async function markRestoreRunFailed(db: D1Database, id: string, error: st
 		.bind(id, error, finishedAt ?? null)
 		.run();
 }
+
+/** The report of the newest completed dry run of `snapshotId` (null: none), for the write budget. */
+export async function fetchLatestDryRunReport(db: D1Database, snapshotId: string): Promise<string | null> {
+	const row = await db
+		.prepare(
+			`SELECT report FROM restore_runs WHERE snapshot_id = ? AND mode = 'dry-run' AND status = 'complete' AND report IS NOT NULL
+			 ORDER BY requested_at DESC LIMIT 1`,
+		)
+		.bind(snapshotId)
+		.first<{ report: string }>();
+	return row?.report ?? null;
+}

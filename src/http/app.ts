@@ -11,6 +11,7 @@ import { backupRoutes } from "./backups";
 import { erasureRoutes } from "./erasures";
 import { ApiError, buildAllowedMethods } from "./errors";
 import { healthRoutes } from "./health";
+import { meterUsage } from "./metering";
 import { importRoutes } from "./imports";
 import { pinRoutes } from "./pins";
 import { registerOpenApiRoute } from "./openapi";
@@ -26,6 +27,8 @@ export const app = createRouter();
 
 // Middleware first: Hono runs handlers in the order they were registered.
 app.use("*", withConfig);
+// After withConfig (which parses the configuration of the real env): D1 and R2 usage is counted.
+app.use("*", meterUsage);
 // Every administrator path, whatever its method (a wrong method says 401 before 405).
 app.use("/api/admin/*", requireAdmin);
 app.use("/api/backup-cron", requireAdmin);

@@ -4,6 +4,7 @@ import { z } from "@hono/zod-openapi";
 import { randomHex } from "../questionnaire/erasure";
 import { undoReplace, verifyManifest } from "../restore/load";
 import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../restore/plan";
+import { checkWriteBudget } from "../restore/budget";
 import { findActiveWrite } from "../restore/runs";
 import { describeBlocker, findDataLockBlocker } from "../jobs/data-lock";
 import { holdDataLock } from "./data-lock";
@@ -103,7 +104,9 @@ restoreRoutes.openapi(
 			202: jsonResponse(RestoreStartedSchema, "Queued; follow it at `statusUrl` (also in Location)."),
 			400: errorResponse("`invalid_json`, or `invalid_request` (`fields` names each wrong field)."),
 			404: errorResponse("`snapshot_not_found`: no complete snapshot with this id."),
-			409: errorResponse("`restore_in_progress`, `undo_pending`, `backup_in_progress`, `erasure_in_progress` or `undo_in_progress`."),
+			409: errorResponse(
+				"`restore_in_progress`, `undo_pending`, `backup_in_progress`, `erasure_in_progress`, `undo_in_progress`, or `daily_write_limit`: on the Free plan the rows this restore would write (from the newest dry run of the snapshot, else its row count) do not fit in what is left of today's D1 write limit; the message says when or how to proceed.",
+			),
 			415: errorResponse("`unsupported_media_type`: the body must be application/json."),
 			422: errorResponse("`snapshot_invalid`: the manifest is refused (the message says why; an unauthenticated one needs `allowUnsigned: true`)."),
 			500: SERVER_ERROR,
@@ -137,6 +140,16 @@ restoreRoutes.openapi(
 					);
 				}
 			}
+		}
+		if (mode !== "dry-run") {
+			// D1's daily write limit (Free): refuse now what could not finish today (nothing written).
+			const budget = await checkWriteBudget(
+				db,
+				c.var.config.CLOUDFLARE_PLAN,
+				{ snapshotId, mode, rows: manifest.rows, chunks: manifest.chunks.length },
+				new Date(),
+			);
+			if (!budget.ok) throw new ApiError(409, "daily_write_limit", budget.message.en);
 		}
 		if (mode !== "dry-run") {
 			// One lock discipline for every writer (docs/decisions.md, "The data lock").

@@ -2,6 +2,8 @@
 import { z } from "@hono/zod-openapi";
 import { logEvent } from "../log";
 import { fetchBackupStatus } from "../monitor/status";
+import { fetchPlatformReport } from "../monitor/platform";
+import { PlatformReportSchema } from "./platform-schema";
 import { createAdminRoute, createRouter } from "./router";
 import { IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 
@@ -92,6 +94,7 @@ export const BackupStatusSchema = z
 				error: z.string().nullable(),
 			})
 			.nullable(),
+		platform: PlatformReportSchema,
 	})
 	.openapi("BackupStatus");
 
@@ -107,8 +110,10 @@ statusRoutes.openapi(
 	}),
 	async (c) => {
 		// The request time is "now" for ages and the next run.
-		const status = await fetchBackupStatus(c.env, c.var.config, new Date());
-		logEvent("admin_status", { stale: status.stale, snapshots: status.snapshots.count });
-		return c.json(status, 200, { "Cache-Control": "no-store" });
+		const now = new Date();
+		const status = await fetchBackupStatus(c.env, c.var.config, now);
+		const platform = await fetchPlatformReport(c.env.DB, c.var.config, now, status.snapshots.totalBytes);
+		logEvent("admin_status", { stale: status.stale, snapshots: status.snapshots.count, platformWarnings: platform.warnings.length });
+		return c.json({ ...status, platform }, 200, { "Cache-Control": "no-store" });
 	},
 );

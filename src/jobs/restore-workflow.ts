@@ -33,6 +33,7 @@ import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { buildAuditStatement } from "../db/audit-log";
 import { buildRecountStatements } from "../db/counters";
 import { buildRestoreCompleteStatement, buildRestoreStoppedStatement, updateRestoreStage, type RestoreProgress } from "../db/restore-runs";
+import { fetchDryRunBudget } from "../restore/budget";
 import { markSteps } from "./step-marks";
 
 export type RestoreParams = {
@@ -129,8 +130,10 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				const report = rejected.total > 0 ? { tables, rejected } : { tables };
 				await doStep("dry-run report", async () => {
 					const now = new Date().toISOString();
+					// The rows a merge and a replace would write, against today's D1 write budget.
+					const budget = await fetchDryRunBudget(db, getConfig(this.env).CLOUDFLARE_PLAN, tables, chunks.length, new Date(now));
 					await db.batch([
-						buildRestoreCompleteStatement(db, runId, now, report),
+						buildRestoreCompleteStatement(db, runId, now, { ...report, budget }),
 						buildAuditStatement(db, now, "restore", { runId, snapshotId, mode }),
 					]);
 				});

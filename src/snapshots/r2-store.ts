@@ -1,5 +1,6 @@
 // The R2 adapter of the SnapshotStore port: the primary copy, in this Worker's own bucket. The only
 // module that touches the R2 API; everything else receives a SnapshotStore.
+import { usageMeterOf, type UsageMeter } from "../platform/usage-meter";
 import { StoreError, type ObjectInfo, type SnapshotStore } from "./store";
 
 /**
@@ -25,11 +26,17 @@ function infoOf(obj: R2Object): ObjectInfo {
 /** One R2 delete call takes at most 1,000 keys. */
 const DELETE_BATCH = 1000;
 
-export function r2SnapshotStore(bucket: R2Bucket): SnapshotStore {
+/**
+ * `meter` (optional) counts the operations R2 bills: Class A for each put and each listing page,
+ * Class B for each get and head; deletions are free (R2 pricing), so they are not counted.
+ */
+export function r2SnapshotStore(bucket: R2Bucket, meter?: UsageMeter): SnapshotStore {
+	const count = (kind: "A" | "B") => meter?.addR2(kind);
 	return {
 		kind: "r2",
 		async put(key, body, options = {}) {
 			let written: R2Object | null;
+			count("A");
 			try {
 				written = await bucket.put(key, body, {
 					...(options.sha256 ? { sha256: options.sha256 } : {}),
@@ -45,16 +52,19 @@ export function r2SnapshotStore(bucket: R2Bucket): SnapshotStore {
 			return { written: written !== null };
 		},
 		async get(key) {
+			count("B");
 			const obj = await bucket.get(key);
 			if (!obj) return undefined;
 			return { ...infoOf(obj), bytes: new Uint8Array(await obj.arrayBuffer()) };
 		},
 		async getStream(key) {
+			count("B");
 			const obj = await bucket.get(key);
 			if (!obj) return undefined;
 			return { ...infoOf(obj), body: obj.body };
 		},
 		async head(key) {
+			count("B");
 			const obj = await bucket.head(key);
 			return obj ? infoOf(obj) : undefined;
 		},
@@ -62,6 +72,7 @@ export function r2SnapshotStore(bucket: R2Bucket): SnapshotStore {
 			const out: ObjectInfo[] = [];
 			let cursor: string | undefined;
 			do {
+				count("A");
 				const page = await bucket.list({ prefix, cursor, include: ["customMetadata"] });
 				for (const o of page.objects) out.push(infoOf(o));
 				cursor = page.truncated ? page.cursor : undefined;
@@ -72,6 +83,7 @@ export function r2SnapshotStore(bucket: R2Bucket): SnapshotStore {
 			const out: string[] = [];
 			let cursor: string | undefined;
 			do {
+				count("A");
 				const page = await bucket.list({ prefix, delimiter: "/", cursor });
 				out.push(...page.delimitedPrefixes);
 				cursor = page.truncated ? page.cursor : undefined;
@@ -92,7 +104,10 @@ export function r2SnapshotStore(bucket: R2Bucket): SnapshotStore {
 	} satisfies SnapshotStore;
 }
 
-/** The Worker's primary snapshot store: the R2 bucket bound as R2_BUCKET. */
+/**
+ * The Worker's primary snapshot store: the R2 bucket bound as R2_BUCKET. In a metered env
+ * (src/platform/usage-meter.ts) its operations are counted.
+ */
 export function primaryStore(env: Pick<Env, "R2_BUCKET">): SnapshotStore {
-	return r2SnapshotStore(env.R2_BUCKET);
+	return r2SnapshotStore(env.R2_BUCKET, usageMeterOf(env));
 }
