@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkChunk } from "../src/snapshots/codec.ts";
 import { OffsiteError, pull, push, verifyLocal } from "./offsite.mjs";
+import { formatPlatform, formatRestoreBudget, isRefusedByBudget } from "./cli/platform.mjs";
 
 const HELP = `Usage: npm run admin -- <command> [options]
 
@@ -224,6 +225,7 @@ const commands = {
 			if (s.signing && !s.signing.configured) console.log("Signing:          BACKUP_SIGNING_KEY is not set: planted snapshots cannot be told apart");
 			for (const c of s.channels) console.log(`Channel ${c.channel.padEnd(10)} ${c.health}${c.lastError ? ` — ${c.lastError}` : ""}`);
 			if (s.channels.length === 0) console.log("Channels:         none configured — nobody will be alerted (see docs/notifications.md)");
+			for (const line of formatPlatform(s.platform)) console.log(line);
 		});
 	},
 
@@ -305,6 +307,13 @@ const commands = {
 		if (preview.report?.rejected) {
 			// A write restore would be refused (docs/restore-runbook.md, "Contrôle des lignes").
 			if (mode !== "dry-run") console.log(`Not starting the ${mode}: it would be refused, nothing would be written.`);
+			process.exitCode = 1;
+			return;
+		}
+		if (!opts.json) for (const line of formatRestoreBudget(preview.report?.budget)) console.log(line);
+		if (isRefusedByBudget(preview.report?.budget, mode)) {
+			// D1's daily write limit (docs/restore-runbook.md): the server would refuse it too.
+			console.log(`Not starting the ${mode}: nothing was written.`);
 			process.exitCode = 1;
 			return;
 		}

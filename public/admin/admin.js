@@ -141,7 +141,7 @@ function flash(message, isError = false) {
 
 class ApiFailure extends Error {
 	constructor(status, body) {
-		super(body?.error?.message ?? `HTTP ${status}`);
+		super(localApiMessage(body) ?? body?.error?.message ?? `HTTP ${status}`);
 		this.status = status;
 		this.body = body;
 	}
@@ -296,6 +296,7 @@ function renderSnapshots(list, pinned = new Set()) {
 async function refresh() {
 	const [status, snaps, pins] = await Promise.all([getJson("/api/admin/status"), getJson("/api/admin/snapshots"), getJson("/api/admin/pins")]);
 	renderStatus(status);
+	renderPlatform(status.platform);
 	const list = pins.pins ?? [];
 	renderSnapshots(snaps.snapshots ?? [], new Set(list.filter((p) => p.active).flatMap((p) => p.snapshotIds)));
 	renderPins(list);
@@ -444,6 +445,7 @@ function openRestore(id) {
 			const run = await runRestore(id, "dry-run");
 			if (run.status !== "complete") return result.replaceChildren(h("p", { class: "error" }, t("restoreFailed", { error: run.error ?? run.status })));
 			result.replaceChildren(diffTable(run.report?.tables ?? {}));
+			result.append(...restoreBudgetNotice(run.report?.budget));
 			if (run.report?.rejected) {
 				result.append(rejectedList(run.report.rejected));
 				return actions.replaceChildren(h("button", { type: "button", class: "secondary", onclick: () => (card.hidden = true) }, t("cancel")));
@@ -589,6 +591,111 @@ document.addEventListener("DOMContentLoaded", () => {
 	if (sessionStorage.getItem(TOKEN_KEY)) showApp();
 	else showLogin();
 });
+
+// ---------------------------------------------------------------------------------------------
+// Platform budget: the Cloudflare plan's limits and this deployment's figures against them
+// (GET /api/admin/status `platform`), and the restore preview's check of D1's daily write limit.
+
+Object.assign(TEXT.fr, {
+	platformTitleFree: "Budget Cloudflare (offre gratuite)",
+	platformTitlePaid: "Budget Cloudflare (offre payante)",
+	platformWhat: "Quoi", platformUsed: "Utilisé", platformLimit: "Limite", platformShare: "Part de la limite",
+	platformNoLimit: "pas de limite (facturé à l'usage)",
+	platformAllGood: "Tout est dans les limites de l'offre.",
+	platformWarnings: "{n} chiffre(s) au-dessus de 80 % de la limite :",
+	platformHint: "Chiffres comptés par l'application elle-même : « aujourd'hui » commence à minuit UTC (1 h ou 2 h du matin à Paris), « ce mois-ci » le 1er. Ce qui est fait depuis la console Cloudflare, avec wrangler ou par un autre Worker du compte n'y figure pas.",
+	platformUnknown: "Budget indisponible (serveur d'une version antérieure).",
+	platformRestoreFits: "Limite quotidienne d'écriture : une fusion écrirait jusqu'à {merge} lignes, un remplacement jusqu'à {replace} ; il en reste {left} aujourd'hui. Les deux tiennent.",
+	platformRestoreRefused: "Restauration refusée : elle écrirait plus de lignes qu'il n'en reste aujourd'hui dans la limite quotidienne de l'offre gratuite de Cloudflare. L'aperçu dit quand la relancer ou que faire (docs/restore-runbook.md).",
+});
+Object.assign(TEXT.en, {
+	platformTitleFree: "Cloudflare budget (Free plan)",
+	platformTitlePaid: "Cloudflare budget (Paid plan)",
+	platformWhat: "What", platformUsed: "Used", platformLimit: "Limit", platformShare: "Share of the limit",
+	platformNoLimit: "no limit (billed by use)",
+	platformAllGood: "Everything is within the plan's limits.",
+	platformWarnings: "{n} figure(s) above 80 % of the limit:",
+	platformHint: "Figures counted by the application itself: \"today\" starts at 00:00 UTC, \"this month\" on the 1st. What is done from the Cloudflare dashboard, with wrangler or by another Worker of the account is not included.",
+	platformUnknown: "Budget unavailable (server of an older version).",
+	platformRestoreFits: "Daily write limit: a merge would write up to {merge} rows, a replace up to {replace}; {left} are left today. Both fit.",
+	platformRestoreRefused: "Restore refused: it would write more rows than are left today within Cloudflare's Free plan daily limit. The preview says when to start it again or what to do (docs/restore-runbook.md).",
+});
+
+/** The dashboard's own words for an API refusal whose English message it should not show as is. */
+function localApiMessage(body) {
+	return body?.error?.code === "daily_write_limit" ? t("platformRestoreRefused") : null;
+}
+
+function fmtPlatformValue(value, unit) {
+	if (unit === "bytes") return value >= 1024 ** 3 ? `${numberFmt.format(Math.round((value / 1024 ** 3) * 10) / 10)} Gio` : fmtBytes(value);
+	return numberFmt.format(value);
+}
+
+function renderPlatform(p) {
+	const box = $("platform");
+	box.replaceChildren();
+	box.removeAttribute("aria-busy");
+	if (!p) return box.append(h("p", {}, t("platformUnknown")));
+	$("platform-title").textContent = t(p.plan === "paid" ? "platformTitlePaid" : "platformTitleFree");
+	const headers = [t("platformWhat"), t("platformUsed"), t("platformLimit"), t("platformShare")];
+	const rows = p.figures.map((f) =>
+		h(
+			"tr",
+			{ "data-key": f.key, class: f.warning ? "over" : null },
+			h("th", { scope: "row" }, f.label[lang] ?? f.label.fr),
+			h("td", { class: "num", "data-label": headers[1] }, fmtPlatformValue(f.value, f.unit)),
+			h("td", { class: "num", "data-label": headers[2] }, f.limit === null ? t("platformNoLimit") : fmtPlatformValue(f.limit, f.unit)),
+			h(
+				"td",
+				{ "data-label": headers[3] },
+				f.percent === null
+					? "—"
+					: [
+							h("progress", { max: "100", value: String(Math.min(100, f.percent)), "aria-label": f.label[lang] ?? f.label.fr }),
+							" ",
+							f.warning ? badge("bad", `${numberFmt.format(f.percent)} %`) : `${numberFmt.format(f.percent)} %`,
+						],
+			),
+		),
+	);
+	appendAll(
+		box,
+		p.warnings.length === 0
+			? h("p", { class: "notice" }, badge("ok", t("ok")), " ", t("platformAllGood"))
+			: h(
+					"div",
+					{ class: "notice error", role: "alert", "data-testid": "platform-warnings" },
+					h("p", {}, t("platformWarnings", { n: p.warnings.length })),
+					h("ul", {}, p.warnings.map((w) => h("li", {}, w.message[lang] ?? w.message.fr))),
+				),
+		h(
+			"div",
+			{ class: "table-wrap" },
+			h(
+				"table",
+				{ class: "cards platform" },
+				h("thead", {}, h("tr", {}, headers.map((x, i) => h("th", { scope: "col", class: i === 1 || i === 2 ? "num" : null }, x)))),
+				h("tbody", {}, rows),
+			),
+		),
+		h("p", { class: "hint" }, t("platformHint")),
+	);
+}
+
+/** The restore preview's line about D1's daily write limit: elements to append (none without a budget). */
+function restoreBudgetNotice(budget) {
+	if (!budget) return [];
+	if (budget.message) return [h("p", { class: "notice error", role: "alert", "data-testid": "restore-budget" }, budget.message[lang] ?? budget.message.fr)];
+	if (budget.dailyLimit === null) return [];
+	const left = Math.max(0, budget.dailyLimit - budget.writtenToday);
+	return [
+		h(
+			"p",
+			{ class: "hint", "data-testid": "restore-budget" },
+			t("platformRestoreFits", { merge: numberFmt.format(budget.merge.rows), replace: numberFmt.format(budget.replace.rows), left: numberFmt.format(left) }),
+		),
+	];
+}
 
 // ---------------------------------------------------------------------------------------------
 // Roles: which roles respondents are offered, and the administrator's approve / rename / merge

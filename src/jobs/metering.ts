@@ -3,9 +3,33 @@
 // they used is written ONCE at their end, in one upsert of today's platform_usage row.
 // A failed flush is logged and dropped: accounting never fails the work it counts.
 import type { WorkflowEntrypoint, WorkflowStep } from "cloudflare:workers";
+import { meterD1 } from "../db/metered";
 import { buildUsageUpsert } from "../db/platform-usage";
 import { describeError, logError } from "../log";
-import { UsageMeter, meteredEnv, usageDay, type MeteredWorkflow } from "../platform/usage-meter";
+import { USAGE_METER, UsageMeter, usageDay, type MeteredWorkflow } from "../platform/usage-meter";
+
+/** `env` with its D1 binding metered and the meter attached (for the R2 adapter). */
+export function meteredEnv<E extends { DB: D1Database }>(env: E, meter: UsageMeter): E {
+	return { ...env, DB: meterD1(env.DB, meter), [USAGE_METER]: meter };
+}
+
+const shared = new WeakMap<object, { env: object; meter: UsageMeter }>();
+
+/**
+ * The metered env of requests and cron invocations: ONE per env object (per isolate), so that what
+ * is cached per env (the configuration, /api/health's answer) stays cached. Its meter is shared by
+ * the invocations running at the same time: each flush writes everything counted so far, so the
+ * day's totals are exact even though one flush may carry part of another invocation's count.
+ */
+export function sharedMeteredEnv<E extends { DB: D1Database }>(env: E): { env: E; meter: UsageMeter } {
+	let entry = shared.get(env);
+	if (!entry) {
+		const meter = new UsageMeter();
+		entry = { env: meteredEnv(env, meter), meter };
+		shared.set(env, entry);
+	}
+	return entry as { env: E; meter: UsageMeter };
+}
 
 /** Write what `meter` counted since its last flush (nothing when it counted nothing). `now` dates it. */
 export async function flushUsage(db: D1Database, meter: UsageMeter, now: Date): Promise<void> {
@@ -18,13 +42,13 @@ export async function flushUsage(db: D1Database, meter: UsageMeter, now: Date): 
 	}
 }
 
-/** Run `job` with a metered env, then flush its usage (also when it throws). */
+/** Run `job` with the metered env, then flush the usage (also when it throws). */
 export async function runMetered<T>(env: Env, now: () => Date, job: (env: Env) => Promise<T>): Promise<T> {
-	const meter = new UsageMeter();
+	const metered = sharedMeteredEnv(env);
 	try {
-		return await job(meteredEnv(env, meter));
+		return await job(metered.env);
 	} finally {
-		await flushUsage(env.DB, meter, now());
+		await flushUsage(env.DB, metered.meter, now());
 	}
 }
 

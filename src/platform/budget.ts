@@ -18,9 +18,16 @@ export type PlatformAllowances = {
 	r2ClassBPerMonth: number;
 };
 
+const MB = 1024 * 1024;
+const GB = 1024 * MB;
+
+/**
+ * Sizes in powers of 1024, as the dashboard and the CLI show them (Cloudflare writes "500 MB" and
+ * "10 GB" without saying which; the 80 % warning leaves far more room than the difference).
+ */
 export const PLATFORM_ALLOWANCES: Readonly<Record<PlanName, PlatformAllowances>> = {
-	free: { d1DatabaseBytes: 500_000_000, r2StorageBytes: 10_000_000_000, r2ClassAPerMonth: 1_000_000, r2ClassBPerMonth: 10_000_000 },
-	paid: { d1DatabaseBytes: 10_000_000_000, r2StorageBytes: 10_000_000_000, r2ClassAPerMonth: 1_000_000, r2ClassBPerMonth: 10_000_000 },
+	free: { d1DatabaseBytes: 500 * MB, r2StorageBytes: 10 * GB, r2ClassAPerMonth: 1_000_000, r2ClassBPerMonth: 10_000_000 },
+	paid: { d1DatabaseBytes: 10 * GB, r2StorageBytes: 10 * GB, r2ClassAPerMonth: 1_000_000, r2ClassBPerMonth: 10_000_000 },
 };
 
 /** What this deployment used, as it counted it (src/db/platform-usage.ts) plus the snapshots' bytes. */

@@ -1,8 +1,8 @@
 // Usage accounting of one invocation (a request, a cron invocation, a Workflow step): the D1 rows
 // its statements read and wrote (from each result's `meta`), and the R2 operations it issued.
 // Kept in memory and flushed ONCE at the end of the invocation (src/jobs/metering.ts), so that the
-// accounting costs one D1 statement, never one per query. No bindings are held here beyond the
-// D1Database it wraps.
+// accounting costs one D1 statement, never one per query. The D1 wrapper that feeds it is
+// src/db/metered.ts; the R2 adapter counts its own operations (src/snapshots/r2-store.ts).
 
 /** What one invocation adds (sums) or raises (maxima) in the day's platform_usage row. */
 export type UsageDelta = {
@@ -85,66 +85,6 @@ export const USAGE_METER: unique symbol = Symbol.for("cafes.usage-meter");
 /** The meter an env carries, if it is a metered env. */
 export function usageMeterOf(env: object): UsageMeter | undefined {
 	return (env as { [USAGE_METER]?: UsageMeter })[USAGE_METER];
-}
-
-const INNER = Symbol("inner statement");
-type Wrapped = D1PreparedStatement & { [INNER]: D1PreparedStatement };
-
-function wrapStatement(inner: D1PreparedStatement, meter: UsageMeter): D1PreparedStatement {
-	const wrapped = {
-		[INNER]: inner,
-		bind: (...values: unknown[]) => wrapStatement(inner.bind(...values), meter),
-		async run() {
-			const r = await inner.run();
-			meter.addD1(r.meta);
-			return r;
-		},
-		async all() {
-			const r = await inner.all();
-			meter.addD1(r.meta);
-			return r;
-		},
-		// D1's own first() runs the whole statement and takes its first row: the same through all(),
-		// which also returns the metadata first() drops.
-		async first(column?: string) {
-			const r = await inner.all<Record<string, unknown>>();
-			meter.addD1(r.meta);
-			const row = r.results[0];
-			if (!row) return null;
-			if (column === undefined) return row;
-			if (!(column in row)) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
-			return row[column];
-		},
-		// raw() returns no metadata: its rows go uncounted (one statement in the code base, a read).
-		raw: (options?: { columnNames?: boolean }) => inner.raw(options as { columnNames: true }),
-	};
-	return wrapped as unknown as D1PreparedStatement;
-}
-
-function unwrap(statement: D1PreparedStatement): D1PreparedStatement {
-	return (statement as Partial<Wrapped>)[INNER] ?? statement;
-}
-
-/** A D1Database whose statements and batches add their `meta` to `meter`; otherwise the same. */
-export function meterD1(db: D1Database, meter: UsageMeter): D1Database {
-	const metered = {
-		prepare: (query: string) => wrapStatement(db.prepare(query), meter),
-		async batch<T = unknown>(statements: D1PreparedStatement[]) {
-			const results = await db.batch<T>(statements.map(unwrap));
-			for (const r of results) meter.addD1(r.meta);
-			return results;
-		},
-		// exec() and sessions return no per-statement metadata; the code base uses neither.
-		exec: (query: string) => db.exec(query),
-		withSession: (...args: Parameters<D1Database["withSession"]>) => db.withSession(...args),
-		dump: () => db.dump(),
-	};
-	return metered as unknown as D1Database;
-}
-
-/** `env` with its D1 binding metered and the meter attached (for the R2 adapter). */
-export function meteredEnv<E extends { DB: D1Database }>(env: E, meter: UsageMeter): E {
-	return { ...env, DB: meterD1(env.DB, meter), [USAGE_METER]: meter };
 }
 
 /** The UTC day (YYYY-MM-DD) of an instant: D1's daily limits reset at 00:00 UTC. */
