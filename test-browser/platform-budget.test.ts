@@ -116,7 +116,6 @@ describe("the Cloudflare budget", () => {
 		expect(status.out).toMatch(/^ATTENTION — Lignes écrites dans la base aujourd'hui .*refuse les écritures/m);
 		expect(status.out).toMatch(/^Lignes écrites dans la base aujourd'hui .*> 80 % !$/m);
 
-		console.log(status.out);
 		const en = admin(["status"], { LOCALE: "en" });
 		expect(en.out).toMatch(/^Cloudflare budget \(Free plan\)$/m);
 		expect(en.out).toMatch(/^WARNING — Database rows written today/m);
@@ -153,5 +152,5 @@ describe("the Cloudflare budget", () => {
 		expect(errors).toEqual([]);
 		await page.context().close();
 		expect(Number(sql(`SELECT COUNT(*) AS n FROM restore_runs WHERE mode <> 'dry-run'`)[0]!.n)).toBe(restoresBefore);
-	});
+	}, 240_000); // a backup, two dry runs by the CLI and one in the page
 });

@@ -10,6 +10,7 @@ import {
 	CRON_TRIGGERS_USED,
 	boundRestoreWrites,
 	buildRestoreBudget,
+	describeRestoreBudget,
 	estimateRestoreWrites,
 	platformReport,
 	type PlatformUsage,
@@ -106,6 +107,11 @@ describe("restore write budget (pure)", () => {
 		expect(b.message!.fr).toMatch(/Un remplacement écrirait jusqu'à 90\s000 lignes.*100\s000 par jour.*20\s000 ont déjà été écrites.*il en reste 80\s000.*après minuit UTC.*Une fusion.*tient dans le budget/);
 		expect(b.message!.en).toMatch(/A replace would write up to 90,000 rows.*Start it again after 00:00 UTC.*A merge.*fits today's budget/);
 		expect(buildRestoreBudget("free", { merge: 5_000, replace: 90_000 }, 0, now).message).toBeNull();
+		// The refusal of a replace points to the merge that fits; the refusal of a merge does not.
+		expect(describeRestoreBudget(b, "replace").en).toMatch(/^A replace would write .*A merge, which only adds the missing rows \(5,000\), fits today's budget\.$/);
+		const both = buildRestoreBudget("free", { merge: 85_000, replace: 90_000 }, 20_000, now);
+		expect(describeRestoreBudget(both, "merge").en).toMatch(/^A merge would write up to 85,000 rows.*Start it again after 00:00 UTC[^]*$/);
+		expect(describeRestoreBudget(both, "merge").en).not.toMatch(/A replace/);
 	});
 
 	it("larger than a whole day: Paid or a fresh database; on Paid nothing is ever refused", () => {

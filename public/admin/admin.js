@@ -602,7 +602,8 @@ Object.assign(TEXT.fr, {
 	platformWhat: "Quoi", platformUsed: "Utilisé", platformLimit: "Limite", platformShare: "Part de la limite",
 	platformNoLimit: "pas de limite (facturé à l'usage)",
 	platformAllGood: "Tout est dans les limites de l'offre.",
-	platformWarnings: "{n} chiffre(s) au-dessus de 80 % de la limite :",
+	platformWarningsOne: "Un chiffre dépasse 80 % de sa limite :",
+	platformWarningsMany: "{n} chiffres dépassent 80 % de leur limite :",
 	platformHint: "Chiffres comptés par l'application elle-même : « aujourd'hui » commence à minuit UTC (1 h ou 2 h du matin à Paris), « ce mois-ci » le 1er. Ce qui est fait depuis la console Cloudflare, avec wrangler ou par un autre Worker du compte n'y figure pas.",
 	platformUnknown: "Budget indisponible (serveur d'une version antérieure).",
 	platformRestoreFits: "Limite quotidienne d'écriture : une fusion écrirait jusqu'à {merge} lignes, un remplacement jusqu'à {replace} ; il en reste {left} aujourd'hui. Les deux tiennent.",
@@ -614,7 +615,8 @@ Object.assign(TEXT.en, {
 	platformWhat: "What", platformUsed: "Used", platformLimit: "Limit", platformShare: "Share of the limit",
 	platformNoLimit: "no limit (billed by use)",
 	platformAllGood: "Everything is within the plan's limits.",
-	platformWarnings: "{n} figure(s) above 80 % of the limit:",
+	platformWarningsOne: "One figure is above 80 % of its limit:",
+	platformWarningsMany: "{n} figures are above 80 % of their limit:",
 	platformHint: "Figures counted by the application itself: \"today\" starts at 00:00 UTC, \"this month\" on the 1st. What is done from the Cloudflare dashboard, with wrangler or by another Worker of the account is not included.",
 	platformUnknown: "Budget unavailable (server of an older version).",
 	platformRestoreFits: "Daily write limit: a merge would write up to {merge} rows, a replace up to {replace}; {left} are left today. Both fit.",
@@ -624,6 +626,11 @@ Object.assign(TEXT.en, {
 /** The dashboard's own words for an API refusal whose English message it should not show as is. */
 function localApiMessage(body) {
 	return body?.error?.code === "daily_write_limit" ? t("platformRestoreRefused") : null;
+}
+
+/** "12,5 %", or "< 0,1 %" for a figure that is not zero but rounds to it. */
+function fmtPlatformPercent(f) {
+	return f.percent === 0 && f.value > 0 ? `< ${numberFmt.format(0.1)} %` : `${numberFmt.format(f.percent)} %`;
 }
 
 function fmtPlatformValue(value, unit) {
@@ -653,7 +660,7 @@ function renderPlatform(p) {
 					: [
 							h("progress", { max: "100", value: String(Math.min(100, f.percent)), "aria-label": f.label[lang] ?? f.label.fr }),
 							" ",
-							f.warning ? badge("bad", `${numberFmt.format(f.percent)} %`) : `${numberFmt.format(f.percent)} %`,
+							f.warning ? badge("bad", fmtPlatformPercent(f)) : fmtPlatformPercent(f),
 						],
 			),
 		),
@@ -665,7 +672,7 @@ function renderPlatform(p) {
 			: h(
 					"div",
 					{ class: "notice error", role: "alert", "data-testid": "platform-warnings" },
-					h("p", {}, t("platformWarnings", { n: p.warnings.length })),
+					h("p", {}, t(p.warnings.length === 1 ? "platformWarningsOne" : "platformWarningsMany", { n: p.warnings.length })),
 					h("ul", {}, p.warnings.map((w) => h("li", {}, w.message[lang] ?? w.message.fr))),
 				),
 		h(

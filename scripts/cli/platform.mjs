@@ -9,9 +9,12 @@ function figureValue(value, unit) {
 	return unit === "bytes" ? size(value) : num(value);
 }
 
-function percentText(p) {
-	if (p === null || p === undefined) return "—";
-	return `${new Intl.NumberFormat(LANG === "en" ? "en-GB" : "fr-FR", { maximumFractionDigits: 1 }).format(p)}\u00a0%`;
+const percentFmt = new Intl.NumberFormat(LANG === "en" ? "en-GB" : "fr-FR", { maximumFractionDigits: 1 });
+
+/** "12,5 %", or "< 0,1 %" for a figure that is not zero but rounds to it. */
+function percentText(f) {
+	if (f.percent === null || f.percent === undefined) return "—";
+	return f.percent === 0 && f.value > 0 ? `<\u00a0${percentFmt.format(0.1)}\u00a0%` : `${percentFmt.format(f.percent)}\u00a0%`;
 }
 
 /** Lines for the status: a title naming the plan, one warning per figure above 80 %, then the table. */
@@ -34,7 +37,7 @@ export function formatPlatform(platform) {
 				words(f.label),
 				figureValue(f.value, f.unit),
 				f.limit === null ? say("aucune (facturé)", "none (billed)") : figureValue(f.limit, f.unit),
-				percentText(f.percent),
+				percentText(f),
 				f.warning ? say("> 80 % !", "> 80% !") : "",
 			]),
 		),

@@ -286,7 +286,7 @@ export function describeRestoreBudget(b: RestoreBudget, mode?: "merge" | "replac
 			);
 		}
 	}
-	if (!mode && b.merge.fits && !b.replace.fits) {
+	if (mode !== "merge" && b.merge.fits && !b.replace.fits) {
 		fr.push(`Une fusion, qui n'ajoute que les lignes manquantes (${formatCount(b.merge.rows, "fr")}), tient dans le budget d'aujourd'hui.`);
 		en.push(`A merge, which only adds the missing rows (${formatCount(b.merge.rows, "en")}), fits today's budget.`);
 	}
