@@ -109,7 +109,7 @@ describe("the Cloudflare budget", () => {
 		expect(status.out).toMatch(/^Tout est dans les limites de l'offre\.$/m);
 		expect(status.out).toMatch(/^Quoi +Utilisé +Limite +%/m);
 		expect(status.out).toMatch(/^Déclencheurs planifiés utilisés +1 +5 +20\u00a0%$/m);
-		expect(status.out).toMatch(/^Lignes écrites dans la base aujourd'hui .* +[\d\u202f]+ +100\u202f000 +\d/m);
+		expect(status.out).toMatch(/^Lignes écrites dans la base aujourd'hui .* +[\d\u202f]+ +100\u202f000 +(<\u00a0)?[\d,]+\u00a0%$/m);
 
 		addWrittenToday(90_000);
 		status = admin(["status"]);
