@@ -38,6 +38,10 @@ const ChannelHealthSchema = z.strictObject({
 export const BackupStatusSchema = z
 	.strictObject({
 		now: IsoTime,
+		timezone: z.string().openapi({
+			description: "The organisation's time zone (TIMEZONE, IANA name, default Europe/Paris): clients show every date in it; ids stay in UTC.",
+			example: "Europe/Paris",
+		}),
 		lastRun: BackupRunSchema.omit({ chunks: true }).nullable(),
 		newestSnapshot: z.strictObject({ snapshotId: z.string(), finishedAt: IsoTime, ageHours: z.number() }).nullable(),
 		stale: z.boolean(),
@@ -109,6 +113,6 @@ statusRoutes.openapi(
 		// The request time is "now" for ages and the next run.
 		const status = await fetchBackupStatus(c.env, c.var.config, new Date());
 		logEvent("admin_status", { stale: status.stale, snapshots: status.snapshots.count });
-		return c.json(status, 200, { "Cache-Control": "no-store" });
+		return c.json({ ...status, timezone: c.var.config.TIMEZONE }, 200, { "Cache-Control": "no-store" });
 	},
 );
