@@ -14,6 +14,7 @@ import {
 	csvSentence,
 	damagedSentence,
 	describeApiError,
+	nothingToUndo,
 	printRestoreRun,
 	printRetention,
 	printSnapshots,
@@ -311,6 +312,7 @@ const commands = {
 	async undo() {
 		// What is undone, named by its dates, is read first (GET): the POST only answers its id.
 		const state = await getJson("/api/admin/restore/undo");
+		if (!state.available) throw new CliError(nothingToUndo(state));
 		const undone = await postJson("/api/admin/restore/undo", {});
 		print(undone, () => printUndone(state));
 	},

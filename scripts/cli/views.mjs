@@ -1,7 +1,7 @@
 // What the admin CLI says about snapshots, retention, restores, the undo and API refusals: plain
 // sentences and aligned tables in the administrator's language (text.mjs: LOCALE, TIMEZONE).
 // Backups are named by their local date; ids stay in UTC and appear only in the `id` column.
-import { LANG, num, plural, say, size, table, when } from "./text.mjs";
+import { LANG, TIMEZONE, num, plural, say, size, table, when } from "./text.mjs";
 
 /** The instant a snapshot id names (`2026-12-02T020000Z-…`, UTC), as ISO; null if not an id. */
 export function snapshotTime(id) {
@@ -84,7 +84,8 @@ export function printSnapshots(items) {
 		s.id,
 	]);
 	console.log(table(columns, rows));
-	console.log(`\n${plural(items.length, say("sauvegarde", "backup"), say("sauvegardes", "backups"))}, ${say("heures", "times")} ${say("de", "in")} ${process.env.TIMEZONE || "Europe/Paris"}.`);
+	const count = plural(items.length, say("sauvegarde", "backup"), say("sauvegardes", "backups"));
+	console.log(`\n${count} (${say("heures", "times")}: ${TIMEZONE})`.replace("heures:", "heures :"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,14 +131,15 @@ export function printRetention(r) {
 	const columns = [{ title: say("Sauvegarde", "Backup") }, { title: say("Décision", "Decision") }, { title: say("Raison", "Reason") }, { title: "id" }];
 	const rows = decisions.map((d) => {
 		const fate = d.fate ?? (d.keep ? "keep" : "remove");
-		return [when(d.time), FATE[fate](), (d.why ?? []).map(reasonWords).join(" ; ") || (d.reasons ?? []).join(" ; "), d.id];
+		const sep = say(" ; ", "; ");
+		return [when(d.time), FATE[fate](), (d.why ?? []).map(reasonWords).join(sep) || (d.reasons ?? []).join(sep), d.id];
 	});
 	console.log(table(columns, rows));
 	const later = decisions.filter((d) => d.fate === "remove_later").length;
 	const removed = decisions.filter((d) => (d.fate ?? (d.keep ? "keep" : "remove")) === "remove").length;
 	const p = r.policy ?? {};
 	console.log(
-		`\n${say("Politique", "Policy")} : ${plural(p.keepDaily ?? 0, say("jour", "day"), say("jours", "days"))}, ${plural(p.keepWeekly ?? 0, say("semaine", "week"), say("semaines", "weeks"))}, ${plural(p.keepMonthly ?? 0, "mois", say("mois", "months"))}.`,
+		`\n${say("Politique :", "Policy:")} ${plural(p.keepDaily ?? 0, say("jour", "day"), say("jours", "days"))}, ${plural(p.keepWeekly ?? 0, say("semaine", "week"), say("semaines", "weeks"))}, ${plural(p.keepMonthly ?? 0, "mois", say("mois", "months"))}.`,
 	);
 	console.log(
 		say(
@@ -178,6 +180,22 @@ export function printRestoreRun(run) {
 	if (run.error) console.log(`  ${say("Erreur", "Error")} : ${run.error}`);
 	if (run.undoAvailable) console.log(say("  Ce remplacement peut être annulé jusqu'à la prochaine sauvegarde réussie : npm run admin -- undo", "  This replace can be undone until the next successful backup: npm run admin -- undo"));
 	if (run.undoneAt) console.log(say(`  Annulé le ${when(run.undoneAt)}.`, `  Undone on ${when(run.undoneAt)}.`));
+}
+
+/** Why nothing can be undone (`reason` of GET /api/admin/restore/undo), in a sentence. */
+export function nothingToUndo(state) {
+	const done = when(state.replace?.finishedAt);
+	switch (state.reason) {
+		case "undone":
+			return say(`Rien à annuler : le dernier remplacement (le ${done}) a déjà été annulé le ${when(state.replace?.undoneAt)}.`, `Nothing to undo: the last replace (${done}) was already undone on ${when(state.replace?.undoneAt)}.`);
+		case "released":
+			return say(
+				`Rien à annuler : une sauvegarde réussie depuis le dernier remplacement (le ${done}) a libéré les données gardées.`,
+				`Nothing to undo: a successful backup since the last replace (${done}) released the kept data.`,
+			);
+		default:
+			return say("Rien à annuler : aucun remplacement n'a été fait.", "Nothing to undo: no replace has been done.");
+	}
 }
 
 /** The undo's outcome, naming the replace by its dates. */

@@ -2,7 +2,7 @@
 // and why. Changes nothing. Optional keepDaily/keepWeekly/keepMonthly preview a policy change.
 import { z } from "@hono/zod-openapi";
 import { runRetention } from "../retention/job";
-import { buildRetentionFate, parseRetentionReason } from "../retention/reason";
+import { buildFateOf, parseRetentionReason } from "../retention/reason";
 import { PinSchema } from "./pins";
 import { createAdminRoute, createRouter } from "./router";
 import { errorResponse, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
@@ -88,7 +88,10 @@ retentionRoutes.openapi(
 			dryRun: true,
 			policy: c.req.valid("query"),
 		});
-		const snapshots = summary.snapshots.map((d) => ({ ...d, fate: buildRetentionFate(d), why: d.reasons.map(parseRetentionReason) }));
+		const snapshots = summary.snapshots.map((d) => {
+			const why = d.reasons.map(parseRetentionReason);
+			return { ...d, fate: buildFateOf(d.keep, why), why };
+		});
 		return c.json({ ...summary, snapshots }, 200);
 	},
 );

@@ -24,31 +24,35 @@ export type RetentionReason =
  */
 export type RetentionFate = "keep" | "remove" | "remove_later";
 
-const RULES: Array<[RegExp, (m: RegExpExecArray) => RetentionReason]> = [
-	[/^daily (\d{4}-\d{2}-\d{2})$/, (m) => ({ code: "daily", period: m[1]! })],
-	[/^weekly (\d{4}-W\d{2})$/, (m) => ({ code: "weekly", period: m[1]! })],
-	[/^monthly (\d{4}-\d{2})$/, (m) => ({ code: "monthly", period: m[1]! })],
-	[/^newest verified$/, () => ({ code: "newest" })],
-	[/^future-dated/, () => ({ code: "future" })],
-	[/^pinned: data loss seen in (\S+?):/, (m) => ({ code: "pinned", detectedIn: m[1]! })],
-	[/^in use: (restore|verification) (\S+)/, (m) => ({ code: "in_use", reader: m[1] as "restore" | "verification", runId: m[2]! })],
-	[/^held:/, () => ({ code: "held" })],
-	[/^deferred: at most (\d+(?:\.\d+)?)%/, (m) => ({ code: "deferred", maxRemovePct: Number(m[1]) })],
-	[/^outside the daily, weekly and monthly slots$/, () => ({ code: "outside" })],
-];
+/** The policy's sentence shapes, by their first word (one regex tried per reason). */
+const RULES: Record<string, [RegExp, (m: RegExpExecArray) => RetentionReason]> = {
+	daily: [/^daily (\d{4}-\d{2}-\d{2})$/, (m) => ({ code: "daily", period: m[1]! })],
+	weekly: [/^weekly (\d{4}-W\d{2})$/, (m) => ({ code: "weekly", period: m[1]! })],
+	monthly: [/^monthly (\d{4}-\d{2})$/, (m) => ({ code: "monthly", period: m[1]! })],
+	newest: [/^newest verified$/, () => ({ code: "newest" })],
+	"future-dated:": [/^future-dated:/, () => ({ code: "future" })],
+	"pinned:": [/^pinned: data loss seen in (\S+?):/, (m) => ({ code: "pinned", detectedIn: m[1]! })],
+	in: [/^in use: (restore|verification) (\S+)/, (m) => ({ code: "in_use", reader: m[1] as "restore" | "verification", runId: m[2]! })],
+	"held:": [/^held:/, () => ({ code: "held" })],
+	"deferred:": [/^deferred: at most (\d+(?:\.\d+)?)%/, (m) => ({ code: "deferred", maxRemovePct: Number(m[1]) })],
+	outside: [/^outside the daily, weekly and monthly slots$/, () => ({ code: "outside" })],
+};
 
 /** Pure: a reason sentence of the policy as data (`other` keeps a sentence it does not know). */
 export function parseRetentionReason(reason: string): RetentionReason {
-	for (const [re, build] of RULES) {
-		const m = re.exec(reason);
-		if (m) return build(m);
-	}
-	return { code: "other", text: reason };
+	const space = reason.indexOf(" ");
+	const rule = Object.hasOwn(RULES, space < 0 ? reason : reason.slice(0, space)) ? RULES[space < 0 ? reason : reason.slice(0, space)] : undefined;
+	const m = rule?.[0].exec(reason);
+	return m ? rule![1](m) : { code: "other", text: reason };
+}
+
+/** Pure: a snapshot's real fate from its parsed reasons. Kept ONLY by the removal cap: removed later. */
+export function buildFateOf(keep: boolean, why: readonly RetentionReason[]): RetentionFate {
+	if (!keep) return "remove";
+	return why.length > 0 && why.every((w) => w.code === "deferred") ? "remove_later" : "keep";
 }
 
 /** Pure: a snapshot's real fate. A snapshot kept ONLY by the removal cap will be removed later. */
 export function buildRetentionFate(decision: Pick<Decision, "keep" | "reasons">): RetentionFate {
-	if (!decision.keep) return "remove";
-	const codes = decision.reasons.map((r) => parseRetentionReason(r).code);
-	return codes.length > 0 && codes.every((c) => c === "deferred") ? "remove_later" : "keep";
+	return buildFateOf(decision.keep, decision.reasons.map(parseRetentionReason));
 }
