@@ -154,6 +154,32 @@ describe("the dashboard in French", () => {
 		await page.context().close();
 	});
 
+	it("after a replace the undo button says until when, undoes it, then says it was undone", async () => {
+		const snapshotId = await backUp();
+		const headers = { Authorization: `Bearer ${BROWSER_TEST_ADMIN_TOKEN}`, "Content-Type": "application/json" };
+		const started = (await (await fetch(`${baseUrl}/api/admin/restore`, { method: "POST", headers, body: JSON.stringify({ snapshotId, mode: "replace" }) })).json()) as { statusUrl: string };
+		await expect.poll(async () => (await api(started.statusUrl)).status, { timeout: 60_000 }).toBe("complete");
+		const state = await api("/api/admin/restore/undo");
+		expect(state.available).toBe(true);
+
+		const { page, errors } = await openSignedIn();
+		const paris = new Intl.DateTimeFormat("fr-FR", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Paris" });
+		await expect.poll(() => page.locator("#undo-why").innerText()).toMatch(/^Possible/);
+		expect(await page.locator("#undo").isEnabled()).toBe(true);
+		const why = await page.locator("#undo-why").innerText();
+		expect(why).toContain(`Possible jusqu'à la prochaine sauvegarde réussie (la prochaine automatique : ${paris.format(new Date(state.nextBackupAt))})`);
+		expect(why).toContain(`Remplacement fait le ${paris.format(new Date(state.replace.finishedAt))}`);
+		expect(why).not.toContain(snapshotId);
+
+		await page.click("#undo");
+		await expect.poll(() => page.locator("#flash").innerText(), { timeout: 60_000 }).toMatch(/^Remplacement annulé : les données d'avant le remplacement du .+ sont revenues\.$/);
+		await expect.poll(() => page.locator("#undo-why").innerText()).toMatch(/^Rien à annuler : le dernier remplacement \(le .+\) a déjà été annulé le .+\.$/);
+		expect(await page.locator("#undo").isDisabled()).toBe(true);
+		expect((await api("/api/admin/restore/undo")).reason).toBe("undone");
+		expect(errors).toEqual([]);
+		await page.context().close();
+	});
+
 	it("the checks catch what they are for", () => {
 		expect(findPluralMistakes(["1 morceaux relus", "0 sauvegardes", "3 sauvegarde(s) relue(s)", "1 mois", "2 morceaux"])).toEqual([
 			"1 morceaux",

@@ -669,8 +669,7 @@ async function previewRetention(button) {
 								{ "data-fate": d.fate },
 								h("td", {}, fmtDate(d.time), h("br"), h("code", {}, d.id)),
 								h("td", {}, fateBadge(d)),
-								// A removed-later backup's only reason is the cap, already said next to its badge.
-								h("td", {}, d.fate === "remove_later" ? "" : (d.why ?? []).map(reasonText).join(" ; ")),
+								h("td", {}, (d.why ?? []).map(reasonText).join(lang === "fr" ? " ; " : "; ")),
 							),
 						),
 					),
