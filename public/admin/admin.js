@@ -470,7 +470,7 @@ async function verifySnapshot(id) {
 	const r = await poll(started.statusUrl);
 	if (r.status === "ok") flash(t("verifyOk", { date, chunks: plural(r.chunksChecked, "chunksRead"), size: fmtBytes(r.bytesChecked) }));
 	else {
-		const problems = (r.details?.corrupt ?? []).map((p) => `${p.chunk ?? "manifest"}: ${p.reason}`);
+		const problems = (r.details?.corrupt ?? []).map((p) => `${p.chunk ?? (lang === "fr" ? "manifeste" : "manifest")} : ${p.reason}`);
 		flash(t("verifyBad", { date, problems: problems.join(" ; ") || r.error || r.status }), true);
 	}
 }
