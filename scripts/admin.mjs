@@ -8,46 +8,21 @@ import { parseArgs } from "node:util";
 import { checkChunk } from "../src/snapshots/codec.ts";
 import { OffsiteError, pull, push, verifyLocal } from "./offsite.mjs";
 import { formatPlatform, formatRestoreBudget, isRefusedByBudget } from "./cli/platform.mjs";
-
-const HELP = `Usage: npm run admin -- <command> [options]
-
-Commands:
-  status                       State of the backups: last run, newest snapshot, alerts.
-  snapshots                    List the snapshots (newest first).
-  backup [--no-wait]           Start a backup now and wait for its result.
-  verify <snapshotId>          Download every chunk and check it here (SHA-256, gzip, records).
-  download <snapshotId> [--out DIR]
-                               Save manifest and chunks in DIR (default ./snapshots/<id>),
-                               checked against the manifest as they arrive.
-  restore <snapshotId> [--mode dry-run|merge|replace] [--yes]
-                               Restore from a snapshot. Always previews first (dry run);
-                               merge/replace then ask for confirmation (or --yes).
-  restore-status <restoreId>   Progress of a restore.
-  undo                         Bring back the data replaced by the last "replace" restore.
-  retention                    What the retention policy would keep and remove now (dry run).
-  pins [--all]                 Sauvegardes épinglées après une disparition de données, et pourquoi
-                               (--all : aussi les épinglages libérés).
-  release-pin <pinId> [--yes]  Libérer un épinglage : la conservation normale s'applique de nouveau
-                               à ses sauvegardes (demande une confirmation, sauf --yes).
-  export-csv [--out FILE]      Download all answers as a spreadsheet (CSV).
-
-Copies outside Cloudflare (docs/offsite.md):
-  pull <dir> [--recipient AGE_KEY]... [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
-                               Incremental, verified mirror of every complete snapshot in DIR
-                               (one folder per snapshot), encrypted with age when recipients are
-                               given (--recipient, or $BACKUP_AGE_RECIPIENTS).
-  verify-local <dir> [--identity KEYFILE]
-                               Re-check a mirror offline (with the age key file if encrypted).
-  push <dir>/<snapshotId> [--identity KEYFILE]
-                               Recovery: upload a local copy into this deployment (checked by
-                               the server), then restore from it.
-  Exit codes: 0 done, 1 error, 3 network, 4 authentication, 5 verification failed.
-
-Options:
-  --url URL      Server address (default: $ADMIN_URL or http://127.0.0.1:8787)
-  --token TOKEN  Administrator token (default: $ADMIN_TOKEN, or ADMIN_TOKEN in .dev.vars)
-  --json         Print raw JSON answers
-`;
+import { HELP } from "./cli/help.mjs";
+import { LANG, plural, say, when } from "./cli/text.mjs";
+import {
+	chunkProblem,
+	csvSentence,
+	damagedSentence,
+	describeApiError,
+	nothingToUndo,
+	printRestoreRun,
+	printRetention,
+	printSnapshots,
+	printUndone,
+	savedSentence,
+	verifiedSentence,
+} from "./cli/views.mjs";
 
 const { values: opts, positionals } = parseArgs({
 	allowPositionals: true,
@@ -81,31 +56,41 @@ function readToken() {
 		const m = /^ADMIN_TOKEN\s*=\s*"?([^"\s]+)"?/m.exec(readFileSync(".dev.vars", "utf8"));
 		if (m) return m[1];
 	}
-	throw new CliError("No administrator token: pass --token, set ADMIN_TOKEN, or run `npm start` once.");
+	throw new CliError(
+		say(
+			"Aucun jeton administrateur : passez --token, définissez ADMIN_TOKEN, ou lancez `npm start` une fois.",
+			"No administrator token: pass --token, set ADMIN_TOKEN, or run `npm start` once.",
+		),
+	);
 }
 
 async function call(path, init = {}) {
+	const token = readToken(); // outside the try: a missing token is not a network failure
 	let res;
 	try {
 		res = await fetch(`${baseUrl}${path}`, {
 			...init,
-			headers: { Authorization: `Bearer ${readToken()}`, ...(init.headers ?? {}) },
+			headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
 		});
 	} catch {
-		throw new CliError(`Cannot reach ${baseUrl}. Is the server running (npm start)?`);
+		throw new CliError(say(`Impossible de joindre ${baseUrl}. Le serveur est-il lancé (npm start) ?`, `Cannot reach ${baseUrl}. Is the server running (npm start)?`));
 	}
 	if (!res.ok) {
-		let detail = `${res.status} ${res.statusText}`;
-		try {
-			const body = await res.json();
-			if (body?.error) {
-				detail = `${res.status} ${body.error.code}: ${body.error.message}`;
-				for (const [field, why] of Object.entries(body.error.fields ?? {})) detail += `\n  - ${field}: ${why}`;
-			}
-		} catch {}
-		throw new CliError(detail);
+		const body = await res.json().catch(() => null);
+		throw new CliError(describeApiError(res.status, body, snapshotOfRequest(path, init)));
 	}
 	return res;
+}
+
+/** The snapshot a request is about (its path, or a JSON body's snapshotId), for a 404's sentence. */
+function snapshotOfRequest(path, init) {
+	const inPath = /^\/api\/admin\/snapshots\/([^/?]+)/.exec(path)?.[1];
+	if (inPath) return decodeURIComponent(inPath);
+	try {
+		return typeof init.body === "string" ? JSON.parse(init.body).snapshotId : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 const getJson = async (path, init) => (await call(path, init)).json();
@@ -194,7 +179,7 @@ async function fetchAndCheck(id, onChunk, beforeChunks) {
 			await (await call(`/api/admin/snapshots/${encodeURIComponent(id)}/chunks/${entry.n}`)).arrayBuffer(),
 		);
 		const problem = await checkChunkLocally(entry, bytes);
-		if (problem) problems.push(`chunk ${entry.n}: ${problem}`);
+		if (problem) problems.push(chunkProblem(entry.n, problem));
 		await onChunk?.(entry, bytes);
 	}
 	return { manifest, manifestText, problems };
@@ -232,15 +217,7 @@ const commands = {
 	async snapshots() {
 		const body = await getJson("/api/admin/snapshots");
 		const list = body.snapshots ?? body;
-		print(list, (items) => {
-			if (items.length === 0) return console.log("No snapshot yet.");
-			for (const s of items) {
-				const rows = Object.entries(s.rows ?? s.tables ?? {})
-					.map(([t, n]) => `${t}=${typeof n === "object" ? n.rows : n}`)
-					.join(" ");
-				console.log(`${s.id}  ${s.trigger ?? ""}  ${mib(s.bytes ?? 0)}  ${s.chunks ?? s.chunkCount ?? "?"} chunks  ${s.verified ? "verified" : "NOT verified"}  ${rows}`);
-			}
-		});
+		print(list, printSnapshots);
 	},
 
 	async backup() {
@@ -259,18 +236,18 @@ const commands = {
 	},
 
 	async verify(id) {
-		if (!id) throw new CliError("Which snapshot? `npm run admin -- verify <snapshotId>`");
+		if (!id) throw new CliError(whichSnapshot("verify"));
 		const { manifest, problems } = await fetchAndCheck(id);
 		if (problems.length === 0) {
-			console.log(`OK: ${manifest.chunks.length} chunks, ${manifest.rows} records, every SHA-256 matches.`);
+			console.log(verifiedSentence(id, manifest));
 		} else {
-			console.log(`CORRUPT snapshot ${id}:\n  ${problems.join("\n  ")}`);
+			console.log(damagedSentence(id, problems));
 			process.exitCode = 1;
 		}
 	},
 
 	async download(id) {
-		if (!id) throw new CliError("Which snapshot? `npm run admin -- download <snapshotId>`");
+		if (!id) throw new CliError(whichSnapshot("download"));
 		const dir = opts.out ?? join("snapshots", id);
 		const { manifest, manifestText, problems } = await fetchAndCheck(
 			id,
@@ -284,17 +261,17 @@ const commands = {
 			},
 		);
 		await writeFile(join(dir, "manifest.json"), manifestText);
-		console.log(`Saved ${manifest.chunks.length} chunks and manifest.json in ${dir}`);
-		console.log(`Check: (cd ${dir} && jq -r '.chunks[] | "\\(.sha256)  \\(.key | split("/") | last)"' manifest.json | sha256sum -c)`);
-		console.log(`Read:  zcat ${dir}/chunk-*.ndjson.gz | jq -c 'select(.table == "submissions")'`);
+		console.log(savedSentence(id, manifest, dir));
+		console.log(`${say("Vérifier", "Check")} : (cd ${dir} && jq -r '.chunks[] | "\\(.sha256)  \\(.key | split("/") | last)"' manifest.json | sha256sum -c)`);
+		console.log(`${say("Lire", "Read")} :     zcat ${dir}/chunk-*.ndjson.gz | jq -c 'select(.table == "submissions")'`);
 		if (problems.length) {
-			console.log(`WARNING, corrupt chunks:\n  ${problems.join("\n  ")}`);
+			console.log(`${say("ATTENTION, morceaux endommagés", "WARNING, corrupt chunks")} :\n  ${problems.join("\n  ")}`);
 			process.exitCode = 1;
 		}
 	},
 
 	async restore(id) {
-		if (!id) throw new CliError("Which snapshot? `npm run admin -- restore <snapshotId>`");
+		if (!id) throw new CliError(whichSnapshot("restore"));
 		const mode = opts.mode;
 		if (!["dry-run", "merge", "replace"].includes(mode)) throw new CliError('--mode must be dry-run, merge or replace');
 		const preview = await runRestore(id, "dry-run");
@@ -337,23 +314,31 @@ const commands = {
 	},
 
 	async "restore-status"(id) {
-		if (!id) throw new CliError("Which restore? `npm run admin -- restore-status <restoreId>`");
-		print(await getJson(`/api/admin/restores/${encodeURIComponent(id)}`));
+		if (!id) throw new CliError(say("Quelle restauration ? `npm run admin -- restore-status <restoreId>`", "Which restore? `npm run admin -- restore-status <restoreId>`"));
+		print(await getJson(`/api/admin/restores/${encodeURIComponent(id)}`), printRestoreRun);
 	},
 
 	async undo() {
-		print(await postJson("/api/admin/restore/undo", {}));
+		// What is undone, named by its dates, is read first (GET): the POST only answers its id.
+		const state = await getJson("/api/admin/restore/undo");
+		if (!state.available) throw new CliError(nothingToUndo(state));
+		const undone = await postJson("/api/admin/restore/undo", {});
+		print(undone, () => printUndone(state));
 	},
 
 	async retention() {
-		print(await getJson("/api/admin/retention"));
+		print(await getJson("/api/admin/retention"), printRetention);
 	},
 
 	async pins() {
 		const { pins } = await getJson(`/api/admin/pins${opts.all ? "" : "?status=active"}`);
 		print(pins, (list) => {
 			if (list.length === 0) {
-				console.log(opts.all ? "Aucun épinglage." : "Aucune sauvegarde épinglée : aucune disparition de données constatée.");
+				console.log(
+					opts.all
+						? say("Aucun épinglage.", "No pin.")
+						: say("Aucune sauvegarde épinglée : aucune disparition de données constatée.", "No pinned backup: no data loss seen."),
+				);
 				return;
 			}
 			for (const p of list) printPin(p);
@@ -361,43 +346,50 @@ const commands = {
 	},
 
 	async "release-pin"(id) {
-		if (!id) throw new CliError("Quel épinglage ? `npm run admin -- release-pin <pinId>` (voir `npm run admin -- pins`)");
+		if (!id) throw new CliError(say("Quel épinglage ? `npm run admin -- release-pin <pinId>` (voir `npm run admin -- pins`)", "Which pin? `npm run admin -- release-pin <pinId>` (see `npm run admin -- pins`)"));
 		const pin = await getJson(`/api/admin/pins/${encodeURIComponent(id)}`);
-		if (!pin.active) throw new CliError(`L'épinglage ${id} est déjà libéré (${frenchTime(pin.releasedAt)}).`);
+		if (!pin.active) throw new CliError(say(`L'épinglage ${id} est déjà libéré (le ${frenchTime(pin.releasedAt)}).`, `Pin ${id} is already released (on ${frenchTime(pin.releasedAt)}).`));
 		if (!opts.json) printPin(pin);
 		if (!opts.yes) {
 			const { createInterface } = await import("node:readline/promises");
 			const rl = createInterface({ input: process.stdin, output: process.stdout });
 			const answer = await rl.question(
-				`Les ${pin.snapshotIds.length} sauvegarde(s) d'avant la baisse pourront de nouveau être supprimées par la conservation normale.\nTapez « libérer » pour confirmer : `,
+				`${say(`Les sauvegardes d'avant la baisse (${plural(pin.snapshotIds.length, "sauvegarde", "sauvegardes")}) pourront de nouveau être supprimées par la conservation normale.\nTapez « libérer » pour confirmer : `, `The backups from before the drop (${plural(pin.snapshotIds.length, "backup", "backups")}) may be removed by normal retention again.\nType "libérer" to confirm: `)}`,
 			);
 			rl.close();
-			if (answer.trim() !== "libérer") throw new CliError("Non confirmé : l'épinglage est maintenu.");
+			if (answer.trim() !== "libérer") throw new CliError(say("Non confirmé : l'épinglage est maintenu.", "Not confirmed: the pin holds."));
 		}
 		const released = await postJson(`/api/admin/pins/${encodeURIComponent(id)}/release`, {});
-		print(released, (p) => console.log(`Épinglage ${p.id} libéré.\n  ${p.message.fr}`));
+		print(released, (p) => console.log(`${say(`Épinglage ${p.id} libéré.`, `Pin ${p.id} released.`)}\n  ${p.message[LANG] ?? p.message.fr}`));
 	},
 
 	async "export-csv"() {
 		const file = opts.out ?? `reponses-${new Date().toISOString().slice(0, 10)}.csv`;
 		const res = await call("/api/admin/submissions.csv");
-		await writeFile(file, new Uint8Array(await res.arrayBuffer()));
-		console.log(`Saved ${file}`);
+		const bytes = new Uint8Array(await res.arrayBuffer());
+		await writeFile(file, bytes);
+		console.log(csvSentence(file, bytes.length));
 	},
 };
 
-/** `25/11/2026 à 03:00 UTC` from an ISO time. */
-function frenchTime(iso) {
-	if (!iso) return "?";
-	return `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)} à ${iso.slice(11, 16)} UTC`;
-}
+/** "Which snapshot?" with the command's usage. */
+const whichSnapshot = (command) =>
+	say(`Quelle sauvegarde ? \`npm run admin -- ${command} <id>\` (les id sont listés par \`npm run admin -- snapshots\`)`, `Which snapshot? \`npm run admin -- ${command} <id>\` (\`npm run admin -- snapshots\` lists the ids)`);
+
+/** Local date and time (TIMEZONE) of an ISO time. */
+const frenchTime = (iso) => (iso ? when(iso) : "?");
 
 /** One pin, in French: state, reason, the snapshots it keeps, and how to release it. */
 function printPin(p) {
-	console.log(`Épinglage ${p.id} — ${p.active ? `ACTIF depuis le ${frenchTime(p.createdAt)}` : `libéré le ${frenchTime(p.releasedAt)}`}`);
-	console.log(`  ${p.message.fr}`);
-	console.log(`  Sauvegardes gardées (${p.snapshotIds.length}) : ${p.snapshotIds.join(", ")}`);
-	if (p.active) console.log(`  Pour le libérer : npm run admin -- release-pin ${p.id}`);
+	console.log(
+		say(
+			`Épinglage ${p.id} — ${p.active ? `ACTIF depuis le ${frenchTime(p.createdAt)}` : `libéré le ${frenchTime(p.releasedAt)}`}`,
+			`Pin ${p.id} — ${p.active ? `ACTIVE since ${frenchTime(p.createdAt)}` : `released on ${frenchTime(p.releasedAt)}`}`,
+		),
+	);
+	console.log(`  ${p.message[LANG] ?? p.message.fr}`);
+	console.log(`  ${say("Sauvegardes gardées", "Backups kept")} (${p.snapshotIds.length}) : ${p.snapshotIds.join(", ")}`);
+	if (p.active) console.log(`  ${say("Pour le libérer", "To release it")} : npm run admin -- release-pin ${p.id}`);
 	console.log("");
 }
 
@@ -428,16 +420,16 @@ try {
 	if (opts.help || !command || command === "help") {
 		console.log(HELP);
 	} else if (!(command in commands)) {
-		throw new CliError(`Unknown command "${command}".\n\n${HELP}`);
+		throw new CliError(say(`Commande inconnue « ${command} ».\n\n${HELP}`, `Unknown command "${command}".\n\n${HELP}`));
 	} else {
 		await commands[command](arg);
 	}
 } catch (err) {
 	if (err instanceof OffsiteError) {
-		console.error(`Erreur : ${err.message}`);
+		console.error(`${say("Erreur :", "Error:")} ${err.message}`);
 		process.exitCode = err.exitCode;
 	} else if (err instanceof CliError) {
-		console.error(`Error: ${err.message}`);
+		console.error(`${say("Erreur :", "Error:")} ${err.message}`);
 		process.exitCode = 1;
 	} else throw err;
 }

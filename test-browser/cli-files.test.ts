@@ -109,7 +109,7 @@ describe("npm run admin -- download, against a hostile manifest", () => {
 		keys = list;
 		const run = await admin(["download", SNAPSHOT, "--out", "dl"], cwd);
 		expect(run.code).toBe(1);
-		expect(run.err).toMatch(/^Error: Téléchargement refusé : le manifeste nomme le morceau \d+ /);
+		expect(run.err).toMatch(/^Erreur : Téléchargement refusé : le manifeste nomme le morceau \d+ /);
 		expect(run.err).toMatch(reason);
 		expect(run.err).toContain("Rien n'a été enregistré.");
 		expect(run.out).toBe("");

@@ -45,11 +45,11 @@ describe("npm run admin", () => {
 
 		const list = admin(["snapshots"]);
 		expect(list.code).toBe(0);
-		expect(list.out).toContain(`${snapshotId}  manual`);
+		expect(list.out).toMatch(new RegExp(`  manuelle  .*  ${snapshotId}$`, "m"));
 
 		const verify = admin(["verify", snapshotId!]);
 		expect(verify.code).toBe(0);
-		expect(verify.out).toMatch(/^OK: \d+ chunks, \d+ records, every SHA-256 matches\./);
+		expect(verify.out).toMatch(/^La sauvegarde du .+ est intacte : \d+ morceaux? relus? \(.+\), \d+ enregistrements?, toutes les empreintes SHA-256 correspondent\./);
 
 		const dir = path.join(work, "dl");
 		const download = admin(["download", snapshotId!, "--out", dir]);
@@ -76,11 +76,11 @@ describe("npm run admin", () => {
 	it("says clearly what is wrong, and exits non-zero", () => {
 		const wrongToken = admin(["status"], "wrong-token-000000000000000000");
 		expect(wrongToken.code).toBe(1);
-		expect(wrongToken.err).toMatch(/^Error: 401 unauthorized/);
+		expect(wrongToken.err).toMatch(/^Erreur : Jeton administrateur refusé : .*\(401 unauthorized\)$/m);
 
 		const unknown = admin(["explode"]);
 		expect(unknown.code).toBe(1);
-		expect(unknown.err).toMatch(/Unknown command "explode"/);
+		expect(unknown.err).toMatch(/^Erreur : Commande inconnue « explode »\./);
 
 		const badId = admin(["verify", "../../etc"]);
 		expect(badId.code).toBe(1);
@@ -105,7 +105,7 @@ describe("npm run admin", () => {
 			pins = admin(["pins"]);
 		}
 		expect(pins.code).toBe(0);
-		expect(pins.out).toMatch(new RegExp(`^Épinglage ${pinId} — ACTIF depuis le \\d{2}/\\d{2}/\\d{4} à \\d{2}:\\d{2} UTC$`, "m"));
+		expect(pins.out).toMatch(new RegExp(`^Épinglage ${pinId} — ACTIF depuis le \\d{1,2} \\S+ \\d{4}, \\d{2}:\\d{2}$`, "m"));
 		expect(pins.out).toContain("1 réponse a disparu sans demande d'effacement");
 		expect(pins.out).toMatch(/Sauvegardes gardées \(\d+\) : /);
 		expect(pins.out).toContain(`npm run admin -- release-pin ${pinId}`);

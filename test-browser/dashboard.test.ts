@@ -87,7 +87,8 @@ describe("administrator dashboard", () => {
 		expect(await firstRow.innerText()).toMatch(/oui/);
 
 		await firstRow.getByRole("button", { name: "Vérifier" }).click();
-		expect(await flashText(page, /intacte|ENDOMMAGÉE/)).toMatch(new RegExp(`Sauvegarde ${snapshotId} intacte`));
+		// Named by its local date (Europe/Paris), not by its id.
+		expect(await flashText(page, /intacte|ENDOMMAGÉE/)).toMatch(/^Sauvegarde du \d{1,2} \S+ \d{4}, \d{2}:\d{2} intacte : \d+ morceaux? relus? \(/);
 
 		await firstRow.getByRole("button", { name: "Restaurer…" }).click();
 		await page.getByRole("button", { name: "Aperçu (ne modifie rien)" }).click();
@@ -117,7 +118,7 @@ describe("administrator dashboard", () => {
 		await expect.poll(() => rows.count()).toBe(snapshots);
 		const first = await rows.first().innerText();
 		expect(first).toMatch(/Gardée/);
-		// The reason column is filled from the API (e.g. "daily 2026-…", "newest verified…").
+		// The reason column says the API's reasons in words (e.g. "jour du 2 déc. ; la plus récente vérifiée").
 		expect((await rows.first().locator("td").nth(2).innerText()).trim()).not.toBe("");
 		expect(errors).toEqual([]);
 		await page.context().close();

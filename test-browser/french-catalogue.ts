@@ -57,7 +57,7 @@ export function buildFrenchCatalogue(): string[] {
 }
 
 /** What may remain of a text once the catalogue's pieces are removed: numbers, punctuation, spaces. */
-const NEUTRAL = /^[\s\d.,:;!?'’"«»()[\]*=\-–—…·%/+]*$/u;
+const NEUTRAL = /^[\s\d#.,:;!?'’"«»()[\]*=\-–—…·%/+]*$/u;
 
 /**
  * Pure: the texts not accounted for by the catalogue. A text passes when it is part of one
@@ -91,4 +91,59 @@ export async function collectVisibleTexts(page: Page): Promise<string[]> {
 		}
 		return out;
 	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dashboard (public/admin/admin.js): its French catalogue is the page's own TEXT.fr and
+// ROLE_TEXT.fr, read from the running page; a backup's date and a size are neutral.
+
+/** Every fixed piece of a dashboard catalogue: `{name}` placeholders and line breaks cut it. */
+export function buildDashboardCatalogue(texts: unknown): string[] {
+	const all = pieces(texts)
+		.flatMap((s) => s.split(/\{\w+\}|\n/))
+		.map(normalise)
+		.filter((s) => s.length >= 2);
+	return [...new Set([...all, ...buildFrenchCatalogue()])].sort((a, b) => b.length - a.length);
+}
+
+/** French month names and abbreviations (dates are shown as `2 déc. 2026, 03:00`). */
+export function frenchMonthWords(): string[] {
+	const out = new Set<string>();
+	for (let m = 0; m < 12; m++) {
+		const d = new Date(Date.UTC(2026, m, 15));
+		for (const month of ["long", "short"] as const) out.add(new Intl.DateTimeFormat("fr-FR", { month, timeZone: "UTC" }).format(d));
+	}
+	return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** Words French never puts after 0 or 1 in the plural: `1 morceaux`, `0 sauvegardes`, `(s)`. */
+const INVARIABLE = new Set(["mois", "fois", "pas", "plus", "temps", "prix", "choix", "avis", "accès", "cas"]);
+
+/** Pure: the plural mistakes of a text: a plural noun after 0 or 1, or a lazy `(s)`. */
+export function findPluralMistakes(texts: readonly string[]): string[] {
+	const found: string[] = [];
+	for (const raw of texts) {
+		const text = normalise(raw);
+		if (/\p{L}\((s|x|es)\)/u.test(text)) found.push(text);
+		for (const m of text.matchAll(/(?<![\d,.])\b[01] (\p{L}+[sx])\b/gu)) if (!INVARIABLE.has(m[1]!.toLowerCase())) found.push(m[0]);
+	}
+	return found;
+}
+
+/** Pure: units a French page must not show (Kio, Mio, KB, MB…): sizes are in o, Ko, Mo, Go. */
+export function findForeignUnits(texts: readonly string[]): string[] {
+	return texts.flatMap((t) => [...normalise(t).matchAll(/\d+(?:[,.]\d+)?\s?(Kio|Mio|Gio|KiB|MiB|GiB|KB|MB|GB|kB)\b/g)].map((m) => m[0]));
+}
+
+/**
+ * Pure: a text with its French dates (`3 déc. 2026, 06:31`, `décembre 2026`) and sizes (`204 o`,
+ * `3,4 Mo`) replaced by `#`, so that only words are left for the catalogue to account for.
+ */
+export function neutraliseDatesAndSizes(text: string): string {
+	const months = frenchMonthWords()
+		.map((m) => m.replace(/\./g, "\\."))
+		.join("|");
+	return normalise(text)
+		.replace(new RegExp(`(?<![\\p{L}])(\\d{1,2} )?(${months})(?![\\p{L}])( \\d{4})?(, \\d{2}:\\d{2})?`, "gu"), "#")
+		.replace(/\d+(?:,\d+)? (o|Ko|Mo|Go)(?![\p{L}])/gu, "#");
 }

@@ -253,5 +253,6 @@ describe("the app's answers validate against the description", () => {
 		await expectDescribed(await call("GET", "/api/admin/retention", { admin: true }), "get", "/api/admin/retention", 200);
 		await expectDescribed(await call("GET", "/api/admin/submissions?limit=2", { admin: true }), "get", "/api/admin/submissions", 200);
 		await expectDescribed(await call("POST", "/api/admin/restore/undo", { admin: true }), "post", "/api/admin/restore/undo", 404);
+		await expectDescribed(await call("GET", "/api/admin/restore/undo", { admin: true }), "get", "/api/admin/restore/undo", 200);
 	});
 });

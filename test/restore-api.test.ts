@@ -73,9 +73,15 @@ describe("replace", () => {
 		await db.prepare(`UPDATE roles SET use_count = use_count - 1 WHERE role_key = 'formateur'`).run();
 		const before = await liveDigests(db);
 
+		const fresh = await api("/api/admin/restore/undo");
+		expect(fresh.status).toBe(200);
+		expect(await fresh.json()).toMatchObject({ available: false, reason: "no_replace", replace: null });
 		const run = await runRestore(m.snapshotId, "replace");
 		expect(run.status).toBe("complete");
 		expect(await liveDigests(db)).toEqual(manifestDigests(m));
+		const state = (await (await api("/api/admin/restore/undo")).json()) as Record<string, unknown>;
+		expect(state).toMatchObject({ available: true, reason: null, replace: { id: run.id, snapshotId: m.snapshotId, undoneAt: null } });
+		expect(state.nextBackupAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
 
 		// A new answer arrives after the replace: undo must not lose it.
 		await db.prepare(`INSERT INTO submissions (id, received_at, questionnaire_version, role_key, answers, validation) VALUES ('after-swap', '2026-11-21T09:00:00.000Z', '1', 'gerant', '{}', '{}')`).run();
@@ -94,6 +100,7 @@ describe("replace", () => {
 		expect(undone).toEqual({ roles: before.roles, submissions: before.submissions, erasures: before.erasures, erased_submissions: before.erased_submissions });
 		expect(await stagingTables()).toEqual([]);
 
+		expect(await (await api("/api/admin/restore/undo")).json()).toMatchObject({ available: false, reason: "undone", replace: { id: run.id } });
 		const again = await api("/api/admin/restore/undo", { method: "POST" });
 		expect(again.status).toBe(404);
 		expect(await again.json()).toMatchObject({ error: { code: "nothing_to_undo" } });
@@ -114,6 +121,7 @@ describe("replace", () => {
 		expect((await stagingTables()).length).toBe(5);
 		expect(await restoreUndoCleanupHook.run(env, { ...base, status: "complete", startedAt: "2099-01-01T00:00:00.000Z" }, {})).toEqual({ released: 1 });
 		expect(await stagingTables()).toEqual([]);
+		expect(await (await api("/api/admin/restore/undo")).json()).toMatchObject({ available: false, reason: "released" });
 		expect((await api("/api/admin/restore/undo", { method: "POST" })).status).toBe(404);
 		expect((await api("/api/admin/restore", { method: "POST", json: { snapshotId: m.snapshotId, mode: "replace" } })).status).toBe(202);
 	});

@@ -71,6 +71,13 @@ describe("GET /api/admin/retention", () => {
 		expect(body.snapshots.filter((s) => s.reasons.some((r) => r.startsWith("deferred:")))).toHaveLength(5);
 		expect(body.snapshots.at(-1)).toMatchObject({ keep: false, reasons: ["outside the daily, weekly and monthly slots"] });
 		expect(body.snapshots.every((s) => s.submissions === 10 && s.verified)).toBe(true);
+		// The same reasons as data, and each snapshot's real fate: the deferred ones go later.
+		const all = body.snapshots as unknown as Array<{ fate: string; why: Array<{ code: string }> }>;
+		expect(all[0]!.why.map((w) => w.code)).toEqual(["daily", "newest"]);
+		expect(all[0]!.why[0]).toMatchObject({ period: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+		expect(all.map((s) => s.fate)).toEqual([...Array(3).fill("keep"), ...Array(5).fill("remove_later"), "remove", "remove"]);
+		expect(all.filter((s) => s.fate === "remove_later").every((s) => s.why.length === 1 && s.why[0]!.code === "deferred")).toBe(true);
+		expect(all.flatMap((s) => s.why.map((w) => w.code))).not.toContain("other");
 		expect(await allKeys()).toEqual(before);
 	});
 

@@ -44,6 +44,7 @@ describe("GET /api/admin/status", () => {
 		expect(body.alert).toBeNull();
 		expect(body.thresholdHours).toBe(26);
 		expect(body.schedule).toBe("0 2 * * *");
+		expect(body.timezone).toBe("Europe/Paris");
 		// Next 02:00 UTC strictly after the request time.
 		const next = Date.parse(body.nextScheduledRun);
 		expect(new Date(next).toISOString().slice(11)).toBe("02:00:00.000Z");

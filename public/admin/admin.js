@@ -17,22 +17,22 @@ const TEXT = {
 		channels: "Canaux d'alerte", weekly: "Dernière vérification hebdomadaire",
 		offsite: "Copie hors Cloudflare", offsiteNone: "aucune : configurez-la (docs/offsite.md)", offsiteEmpty: "vide",
 		offsiteUnreadable: "illisible : {error}", encrypted: "chiffrée", outOfDate: "pas à jour",
-		weeklyFacts: "{checked} sauvegardes relues, {corrupt} endommagée(s), exercice de restauration : {drill}", policy: "Politique de conservation", none: "aucune",
+		weeklyFacts: "{checked}, {corrupt}, exercice de restauration : {drill}", policy: "Politique de conservation", none: "aucune",
 		ok: "OK", stale: "EN RETARD", failed: "ÉCHEC", running: "en cours", complete: "réussie", queued: "en attente",
 		hours: "h", staleExplain: "Aucune sauvegarde vérifiée depuis plus de {h} heures.",
 		date: "Date", trigger: "Origine", scheduled: "automatique", manual: "manuelle", submissions: "Réponses",
 		rows: "Lignes", chunks: "Morceaux", verified: "Vérifiée", actions: "Actions", yes: "oui", no: "non",
 		verify: "Vérifier", download: "Télécharger", restore: "Restaurer…", noSnapshot: "Aucune sauvegarde pour l'instant.",
-		verifying: "Vérification de {id}…", verifyOk: "Sauvegarde {id} intacte : {chunks} morceaux relus ({rows}), toutes les empreintes et tous les enregistrements correspondent.",
-		verifyBad: "Sauvegarde {id} ENDOMMAGÉE : {problems}", downloading: "Téléchargement de {id}…",
+		verifying: "Vérification de la sauvegarde du {date}…", verifyOk: "Sauvegarde du {date} intacte : {chunks} ({size}), toutes les empreintes et tous les enregistrements correspondent.",
+		verifyBad: "Sauvegarde du {date} ENDOMMAGÉE : {problems}", downloading: "Téléchargement de la sauvegarde du {date}…",
 		backupStarted: "Sauvegarde lancée ({id})…", backupDone: "Sauvegarde réussie : {snapshot}, {rows} lignes.",
 		backupFailed: "La sauvegarde a échoué à l'étape « {stage} » : {error}", backupBusy: "Une sauvegarde est déjà en cours ({id}).",
-		restoreIntro: "Sauvegarde choisie : {id}. Commencez par un aperçu : il ne modifie rien.",
+		restoreIntro: "Sauvegarde choisie : celle du {date}. Commencez par un aperçu : il ne modifie rien.",
 		preview: "Aperçu (ne modifie rien)", previewing: "Calcul de l'aperçu…", table: "Table",
 		added: "À ajouter", differ: "Différentes", disappear: "Disparaîtraient", erased: "Effacées (jamais restaurées)",
 		merge: "Fusionner : ajouter seulement ce qui manque", replace: "Remplacer toutes les données par cette sauvegarde",
-		confirmMerge: "Ajouter les lignes manquantes depuis la sauvegarde {id} ? Les données actuelles ne sont pas modifiées.",
-		confirmReplace: "Remplacer TOUTES les données actuelles par la sauvegarde {id} ?\n\nLes données actuelles sont gardées jusqu'à la prochaine sauvegarde réussie et le remplacement peut être annulé d'ici là.",
+		confirmMerge: "Ajouter les lignes manquantes depuis la sauvegarde du {date} ? Les données actuelles ne sont pas modifiées.",
+		confirmReplace: "Remplacer TOUTES les données actuelles par la sauvegarde du {date} ?\n\nLes données actuelles sont gardées jusqu'à la prochaine sauvegarde réussie et le remplacement peut être annulé d'ici là.",
 		restoring: "Restauration en cours…", restoreDone: "Restauration terminée : {written} lignes écrites, {erased} effacées ignorées.",
 		restoreFailed: "La restauration a échoué : {error}. Rien n'a été modifié si l'erreur est survenue pendant la vérification.",
 		rejected: "{n} ligne(s) de cette sauvegarde ne passent pas le contrôle des lignes : une fusion ou un remplacement serait refusé (rien ne serait écrit). Choisissez une autre sauvegarde.",
@@ -44,18 +44,18 @@ const TEXT = {
 		pinsHint: "Quand des données disparaissent, les sauvegardes d'avant la baisse sont gardées (jamais supprimées) jusqu'à ce que vous les libériez.",
 		noPin: "Aucune sauvegarde épinglée : aucune disparition de données constatée.",
 		pinActive: "ÉPINGLÉ", pinnedBadge: "épinglée", pinSince: "depuis le {date}", pinSnapshots: "Sauvegardes gardées ({n})",
-		release: "Libérer…", releaseConfirm: "Libérer cet épinglage ?\n\nLes {n} sauvegarde(s) d'avant la baisse suivront de nouveau la politique de conservation normale et pourront être supprimées. Ne le faites que si la baisse était voulue ou si les données ont été restaurées.",
+		release: "Libérer…", releaseConfirm: "Libérer cet épinglage ?\n\nLes sauvegardes d'avant la baisse ({n}) suivront de nouveau la politique de conservation normale et pourront être supprimées. Ne le faites que si la baisse était voulue ou si les données ont été restaurées.",
 		released: "Épinglage libéré : la conservation normale s'applique de nouveau.", releasedPins: "Épinglages libérés ({n})",
 		wouldPin: "Une disparition de données vient d'être constatée ; la prochaine sauvegarde épinglera ces sauvegardes : {message}",
-		pinnedNow: "{n} épinglage(s) en cours : les sauvegardes d'avant la baisse sont gardées.",
+		pinnedNow: "{n} en cours : les sauvegardes d'avant la baisse sont gardées.",
 		reasons: {
-			daily: "jour {k}", weekly: "semaine {k}", monthly: "mois {k}", newest: "la plus récente vérifiée", future: "datée dans le futur : gardée",
-			pinned: "épinglée : données disparues (constaté dans {id})", restore: "lue par la restauration en cours {id}",
-			verification: "vérification en cours {id}", deferred: "reportée : au plus {pct} % des sauvegardes supprimées par passage",
+			daily: "jour du {date}", weekly: "semaine du {date}", monthly: "mois de {month}", newest: "la plus récente vérifiée", future: "datée dans le futur",
+			pinned: "épinglée : données disparues (constaté le {date})", restore: "lue par une restauration en cours",
+			verification: "lue par une vérification en cours", deferred: "au plus {pct} % des sauvegardes supprimées par passage : elle partira lors d'un prochain passage",
 			held: "retenue : la dernière sauvegarde a échoué", outside: "hors des créneaux jour, semaine et mois",
 		},
 		tables: { submissions: "Réponses", roles: "Rôles", counters: "Compteurs", erasures: "Demandes d'effacement", erased_submissions: "Réponses effacées", audit_log: "Journal d'administration", backup_runs: "Historique des sauvegardes" },
-		policyFacts: "{d} jours, {w} semaines, {m} mois", sizeCol: "Taille",
+		policyFacts: "{d}, {w}, {m}", sizeCol: "Taille",
 		channelOk: "fonctionne", channelFailing: "en échec", channelUnused: "pas encore utilisé", channelMisconfigured: "mal configuré",
 	},
 	en: {
@@ -69,22 +69,22 @@ const TEXT = {
 		count: "Number of backups", size: "Total size", channels: "Alert channels", weekly: "Last weekly verification",
 		offsite: "Copy outside Cloudflare", offsiteNone: "none: set it up (docs/offsite.md)", offsiteEmpty: "empty",
 		offsiteUnreadable: "unreadable: {error}", encrypted: "encrypted", outOfDate: "out of date",
-		weeklyFacts: "{checked} backups re-read, {corrupt} damaged, restore drill: {drill}", policy: "Retention policy",
+		weeklyFacts: "{checked}, {corrupt}, restore drill: {drill}", policy: "Retention policy",
 		none: "none", ok: "OK", stale: "OVERDUE", failed: "FAILED", running: "running", complete: "succeeded",
 		queued: "queued", hours: "h", staleExplain: "No verified backup for more than {h} hours.", date: "Date",
 		trigger: "Trigger", scheduled: "scheduled", manual: "manual", submissions: "Answers", rows: "Rows",
 		chunks: "Chunks", verified: "Verified", actions: "Actions", yes: "yes", no: "no", verify: "Verify",
-		download: "Download", restore: "Restore…", noSnapshot: "No backup yet.", verifying: "Verifying {id}…",
-		verifyOk: "Backup {id} is intact: {chunks} chunks re-read ({rows}), every checksum and record matches.",
-		verifyBad: "Backup {id} is DAMAGED: {problems}", downloading: "Downloading {id}…",
+		download: "Download", restore: "Restore…", noSnapshot: "No backup yet.", verifying: "Verifying the backup of {date}…",
+		verifyOk: "Backup of {date} is intact: {chunks} ({size}), every checksum and record matches.",
+		verifyBad: "Backup of {date} is DAMAGED: {problems}", downloading: "Downloading the backup of {date}…",
 		backupStarted: "Backup started ({id})…", backupDone: "Backup succeeded: {snapshot}, {rows} rows.",
 		backupFailed: "The backup failed at stage \"{stage}\": {error}", backupBusy: "A backup is already running ({id}).",
-		restoreIntro: "Chosen backup: {id}. Start with a preview: it changes nothing.",
+		restoreIntro: "Chosen backup: the one of {date}. Start with a preview: it changes nothing.",
 		preview: "Preview (changes nothing)", previewing: "Computing the preview…", table: "Table", added: "To add",
 		differ: "Different", disappear: "Would disappear", erased: "Erased (never restored)",
 		merge: "Merge: only add what is missing", replace: "Replace all data with this backup",
-		confirmMerge: "Add the missing rows from backup {id}? Current data is not changed.",
-		confirmReplace: "Replace ALL current data with backup {id}?\n\nThe current data is kept until the next successful backup and the replace can be undone until then.",
+		confirmMerge: "Add the missing rows from the backup of {date}? Current data is not changed.",
+		confirmReplace: "Replace ALL current data with the backup of {date}?\n\nThe current data is kept until the next successful backup and the replace can be undone until then.",
 		restoring: "Restoring…", restoreDone: "Restore finished: {written} rows written, {erased} erased rows skipped.",
 		restoreFailed: "The restore failed: {error}. Nothing was changed if the error happened during verification.",
 		rejected: "{n} row(s) of this backup fail the row checks: a merge or a replace would be refused (nothing would be written). Choose another backup.",
@@ -95,12 +95,12 @@ const TEXT = {
 		pinsHint: "When data disappears, the backups from before the drop are kept (never deleted) until you release them.",
 		noPin: "No pinned backup: no data loss seen.",
 		pinActive: "PINNED", pinnedBadge: "pinned", pinSince: "since {date}", pinSnapshots: "Backups kept ({n})",
-		release: "Release…", releaseConfirm: "Release this pin?\n\nThe {n} backup(s) from before the drop will follow the normal retention policy again and may be deleted. Only do this if the drop was intended or the data has been restored.",
+		release: "Release…", releaseConfirm: "Release this pin?\n\nThe backups from before the drop ({n}) will follow the normal retention policy again and may be deleted. Only do this if the drop was intended or the data has been restored.",
 		released: "Pin released: normal retention applies again.", releasedPins: "Released pins ({n})",
 		wouldPin: "A data loss has just been seen; the next backup will pin these backups: {message}",
-		pinnedNow: "{n} pin(s) holding: the backups from before the drop are kept.",
+		pinnedNow: "{n} holding: the backups from before the drop are kept.",
 		tables: { submissions: "Answers", roles: "Roles", counters: "Counters", erasures: "Erasure requests", erased_submissions: "Erased answers", audit_log: "Admin log", backup_runs: "Backup history" },
-		policyFacts: "{d} days, {w} weeks, {m} months", sizeCol: "Size",
+		policyFacts: "{d}, {w}, {m}", sizeCol: "Size",
 		channelOk: "working", channelFailing: "failing", channelUnused: "not used yet", channelMisconfigured: "misconfigured",
 	},
 };
@@ -110,7 +110,8 @@ const t = (key, vars = {}) => (TEXT[lang][key] ?? TEXT.fr[key] ?? key).replace(/
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "admin-token";
 const numberFmt = new Intl.NumberFormat(lang === "en" ? "en-GB" : "fr-FR");
-const dateFmt = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "fr-FR", { dateStyle: "medium", timeStyle: "short" });
+// Replaced by useTimeZone() once the status gives the organisation's TIMEZONE.
+let dateFmt = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "fr-FR", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Paris" });
 
 /** Build an element: h("td", {class: "num"}, "text", child…). Text is never parsed as HTML. */
 function h(tag, attrs = {}, ...children) {
@@ -128,8 +129,122 @@ function h(tag, attrs = {}, ...children) {
 const appendAll = (parent, ...children) => parent.append(...children.flat().filter((c) => c !== null && c !== undefined));
 
 const fmtDate = (iso) => (iso ? dateFmt.format(new Date(iso)) : "—");
-const fmtBytes = (n) => (n < 1024 * 1024 ? `${numberFmt.format(Math.ceil(n / 1024))} Kio` : `${numberFmt.format(Math.round((n / 1048576) * 10) / 10)} Mio`);
 const badge = (kind, text) => h("span", { class: `badge ${kind}` }, text);
+
+// ---------------------------------------------------------------------------------------------
+// Words: plurals, sizes (Ko, Mo), dates in the organisation's time zone, backups named by their
+// date, alert channels by what they are, API refusals in the page's language. Ids stay in UTC.
+
+Object.assign(TEXT.fr, {
+	plurals: {
+		snapshotsRead: ["sauvegarde relue", "sauvegardes relues"], damaged: ["endommagée", "endommagées"],
+		chunksRead: ["morceau relu", "morceaux relus"], days: ["jour", "jours"], weeks: ["semaine", "semaines"], months: ["mois", "mois"],
+		pins: ["épinglage", "épinglages"], snapshots: ["sauvegarde", "sauvegardes"],
+	},
+	units: ["o", "Ko", "Mo", "Go"],
+	channelNames: { resend: "E-mail (Resend)", emailjs: "E-mail (EmailJS)", cloudflare_email: "E-mail (Cloudflare)", email: "E-mail", webhook: "Webhook", heartbeat: "Signal de vie (surveillance externe)" },
+	drill: { ok: "réussi", mismatch: "ÉCHEC (contenu différent)", error: "ÉCHEC (erreur)", failed: "ÉCHEC", skipped: "non fait", null: "non fait" },
+	fateLater: "Supprimée plus tard", fateLaterWhy: "au plus {pct} % par passage",
+	undoUntil: "Possible jusqu'à la prochaine sauvegarde réussie (la prochaine automatique : {date}). Remplacement fait le {done} depuis la sauvegarde du {date2}.",
+	undoWhy: {
+		no_replace: "Rien à annuler : aucun remplacement n'a été fait.",
+		undone: "Rien à annuler : le dernier remplacement (le {done}) a déjà été annulé le {undone}.",
+		released: "Rien à annuler : une sauvegarde réussie depuis le dernier remplacement (le {done}) a libéré les données gardées.",
+	},
+	undoDoneAt: "Remplacement annulé : les données d'avant le remplacement du {done} sont revenues.",
+	apiErrors: {
+		nothing_to_undo: "Rien à annuler : aucun remplacement ne peut être annulé (aucun n'a été fait, ou une sauvegarde réussie depuis a libéré les données gardées).",
+		restore_in_progress: "Une restauration est en cours : réessayez quand elle sera terminée.",
+		backup_in_progress: "Une sauvegarde est en cours : réessayez quand elle sera terminée.",
+		erasure_in_progress: "Un effacement est en cours : réessayez dans un instant.",
+		undo_in_progress: "Une annulation est déjà en cours.",
+		undo_pending: "Le dernier remplacement peut encore être annulé : annulez-le, ou lancez d'abord une sauvegarde.",
+		snapshot_not_found: "Cette sauvegarde n'existe plus : actualisez la liste.",
+		not_found: "Introuvable : actualisez la page.",
+	},
+});
+Object.assign(TEXT.en, {
+	plurals: {
+		snapshotsRead: ["backup re-read", "backups re-read"], damaged: ["damaged", "damaged"],
+		chunksRead: ["chunk re-read", "chunks re-read"], days: ["day", "days"], weeks: ["week", "weeks"], months: ["month", "months"],
+		pins: ["pin", "pins"], snapshots: ["backup", "backups"],
+	},
+	units: ["B", "KB", "MB", "GB"],
+	channelNames: { resend: "E-mail (Resend)", emailjs: "E-mail (EmailJS)", cloudflare_email: "E-mail (Cloudflare)", email: "E-mail", webhook: "Webhook", heartbeat: "Heartbeat (outside monitor)" },
+	drill: { ok: "passed", mismatch: "FAILED (content differs)", error: "FAILED (error)", failed: "FAILED", skipped: "not done", null: "not done" },
+	reasons: {
+		daily: "day of {date}", weekly: "week of {date}", monthly: "month of {month}", newest: "the newest verified", future: "dated in the future",
+		pinned: "pinned: data disappeared (seen on {date})", restore: "read by a running restore", verification: "read by a running verification",
+		deferred: "at most {pct} % of the backups removed per run: a later run removes it", held: "held: the last backup failed",
+		outside: "outside the day, week and month slots",
+	},
+	fateLater: "Removed later", fateLaterWhy: "at most {pct} % per run",
+	undoUntil: "Possible until the next successful backup (the next automatic one: {date}). Replace done on {done} from the backup of {date2}.",
+	undoWhy: {
+		no_replace: "Nothing to undo: no replace has been done.",
+		undone: "Nothing to undo: the last replace ({done}) was already undone on {undone}.",
+		released: "Nothing to undo: a successful backup since the last replace ({done}) released the kept data.",
+	},
+	undoDoneAt: "Replace undone: the data from before the replace of {done} is back.",
+	apiErrors: {
+		nothing_to_undo: "Nothing to undo: no replace can be undone (none was done, or a successful backup since released the kept data).",
+		restore_in_progress: "A restore is running: try again once it has finished.",
+		backup_in_progress: "A backup is running: try again once it has finished.",
+		erasure_in_progress: "An erasure is running: try again in a moment.",
+		undo_in_progress: "An undo is already running.",
+		undo_pending: "The last replace can still be undone: undo it, or run a backup first.",
+		snapshot_not_found: "This backup no longer exists: refresh the list.",
+		not_found: "Not found: refresh the page.",
+	},
+});
+
+const words = (key) => TEXT[lang][key] ?? TEXT.fr[key];
+
+/** `1 morceau relu`, `2 morceaux relus`: French treats 0 and 1 as singular, English only 1. */
+function plural(n, key) {
+	const [one, many] = words("plurals")[key];
+	const singular = lang === "fr" ? Math.abs(n) < 2 : n === 1;
+	return `${numberFmt.format(n)} ${singular ? one : many}`;
+}
+
+/** Readable size in powers of 1024: `820 o`, `12 Ko`, `3,4 Mo`, `1,2 Go` (B, KB, MB, GB in English). */
+function fmtBytes(bytes) {
+	const units = words("units");
+	let value = bytes ?? 0;
+	let i = 0;
+	while (value >= 1024 && i < units.length - 1) {
+		value /= 1024;
+		i++;
+	}
+	return `${numberFmt.format(i === 0 ? value : Math.round(value * 10) / 10)}\u00a0${units[i]}`;
+}
+
+/** Every date of the page in the organisation's time zone (status `timezone`, TIMEZONE). */
+function useTimeZone(timeZone) {
+	try {
+		dateFmt = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "fr-FR", { dateStyle: "medium", timeStyle: "short", timeZone: timeZone || "Europe/Paris" });
+	} catch {
+		// An unknown zone keeps the previous formatter (the server refuses a bad TIMEZONE anyway).
+	}
+}
+
+/** The instant a snapshot id names (`2026-12-02T020000Z-…`, UTC), as an ISO string; null if not an id. */
+function snapshotTime(id) {
+	const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id ?? "");
+	return m ? `${m[1]}T${m[2]}:${m[3]}:${m[4]}Z` : null;
+}
+
+/** A backup as a sentence names it: its local date and time (the id only if it is not one). */
+const snapshotDate = (id) => (snapshotTime(id) ? fmtDate(snapshotTime(id)) : id);
+
+/** An alert channel by what it is (`E-mail (Resend)`, `Webhook`), not by its configuration name. */
+const channelName = (id) => words("channelNames")[id] ?? id;
+
+/** An API refusal in the page's language when its code is known, else the server's message. */
+function apiMessage(err) {
+	const code = err instanceof ApiFailure ? err.body?.error?.code : undefined;
+	return (code && words("apiErrors")[code]) || err.message;
+}
 
 function flash(message, isError = false) {
 	const el = $("flash");
@@ -196,7 +311,7 @@ async function busy(button, fn) {
 	try {
 		await fn();
 	} catch (err) {
-		if (!(err instanceof ApiFailure && err.status === 401)) flash(err.message, true);
+		if (!(err instanceof ApiFailure && err.status === 401)) flash(apiMessage(err), true);
 	} finally {
 		button.disabled = false;
 	}
@@ -231,13 +346,13 @@ function renderStatus(s) {
 			h("dt", {}, t("count")), h("dd", {}, numberFmt.format(s.snapshots?.count ?? 0)),
 			h("dt", {}, t("size")), h("dd", {}, fmtBytes(s.snapshots?.totalBytes ?? 0)),
 			h("dt", {}, t("channels")),
-			h("dd", {}, (s.channels ?? []).length === 0 ? t("none") : h("ul", {}, s.channels.map((c) => h("li", {}, `${c.channel} `, badge(channelKind[c.health] ?? "warn", t(channelText[c.health] ?? c.health)), c.lastError ? ` — ${c.lastError}` : "")))),
+			h("dd", {}, (s.channels ?? []).length === 0 ? t("none") : h("ul", {}, s.channels.map((c) => h("li", {}, `${channelName(c.channel)} `, badge(channelKind[c.health] ?? "warn", t(channelText[c.health] ?? c.health)), c.lastError ? ` — ${c.lastError}` : "")))),
 			h("dt", {}, t("weekly")),
 			h("dd", {}, !s.verification ? t("none") : [
 				s.verification.status === "ok" ? badge("ok", t("ok")) : badge("bad", t("failed")),
 				" ", fmtDate(s.verification.finishedAt),
-				` — ${t("weeklyFacts", { checked: s.verification.snapshotsChecked, corrupt: s.verification.snapshotsCorrupt, drill: s.verification.drillStatus ?? "—" })}`,
-				...(s.verification.corrupt ?? []).map((c) => h("div", { class: "error" }, `${c.snapshotId} ${c.chunk ?? ""}: ${c.reason}`)),
+				` — ${t("weeklyFacts", { checked: plural(s.verification.snapshotsChecked, "snapshotsRead"), corrupt: plural(s.verification.snapshotsCorrupt, "damaged"), drill: words("drill")[s.verification.drillStatus] ?? s.verification.drillStatus })}`,
+				...(s.verification.corrupt ?? []).map((c) => h("div", { class: "error" }, `${snapshotDate(c.snapshotId)} ${c.chunk ?? ""}: ${c.reason}`)),
 			]),
 			h("dt", {}, t("offsite")),
 			h("dd", { "data-testid": "offsite" }, !s.offsite ? [badge("warn", t("none")), " ", t("offsiteNone")]
@@ -245,7 +360,7 @@ function renderStatus(s) {
 				: !s.offsite.newest ? [badge("bad", t("outOfDate")), " ", t("offsiteEmpty")]
 				: [s.offsite.stale ? badge("bad", t("outOfDate")) : badge("ok", t("ok")), " ", fmtDate(s.offsite.newest.at), ` (${t("age")} ${numberFmt.format(Math.round(s.offsite.newest.ageHours * 10) / 10)} ${t("hours")}${s.offsite.encrypted ? `, ${t("encrypted")}` : ""})`]),
 			h("dt", {}, t("policy")),
-			h("dd", {}, s.retention ? t("policyFacts", { d: s.retention.keepDaily, w: s.retention.keepWeekly, m: s.retention.keepMonthly }) : "—"),
+			h("dd", {}, s.retention ? t("policyFacts", { d: plural(s.retention.keepDaily, "days"), w: plural(s.retention.keepWeekly, "weeks"), m: plural(s.retention.keepMonthly, "months") }) : "—"),
 		),
 	);
 }
@@ -295,11 +410,13 @@ function renderSnapshots(list, pinned = new Set()) {
 
 async function refresh() {
 	const [status, snaps, pins] = await Promise.all([getJson("/api/admin/status"), getJson("/api/admin/snapshots"), getJson("/api/admin/pins")]);
+	useTimeZone(status.timezone);
 	renderStatus(status);
 	renderPlatform(status.platform);
 	const list = pins.pins ?? [];
 	renderSnapshots(snaps.snapshots ?? [], new Set(list.filter((p) => p.active).flatMap((p) => p.snapshotIds)));
 	renderPins(list);
+	await loadUndo();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,7 +430,7 @@ function renderPins(pins) {
 	const active = pins.filter((p) => p.active);
 	const released = pins.filter((p) => !p.active);
 	const snapshotList = (p) =>
-		h("details", {}, h("summary", {}, t("pinSnapshots", { n: p.snapshotIds.length })), h("ul", {}, p.snapshotIds.map((id) => h("li", {}, h("code", {}, id)))));
+		h("details", {}, h("summary", {}, t("pinSnapshots", { n: p.snapshotIds.length })), h("ul", {}, p.snapshotIds.map((id) => h("li", {}, snapshotDate(id), " ", h("code", { class: "hint" }, id)))));
 	appendAll(
 		box,
 		active.length === 0 ? h("p", {}, t("noPin")) : null,
@@ -339,7 +456,7 @@ function renderPins(pins) {
 }
 
 function releasePin(button, pin) {
-	if (!confirm(t("releaseConfirm", { n: pin.snapshotIds.length }))) return;
+	if (!confirm(t("releaseConfirm", { n: plural(pin.snapshotIds.length, "snapshots") }))) return;
 	busy(button, async () => {
 		await postJson(`/api/admin/pins/${encodeURIComponent(pin.id)}/release`, {});
 		flash(t("released"));
@@ -348,18 +465,19 @@ function releasePin(button, pin) {
 }
 
 async function verifySnapshot(id) {
-	flash(t("verifying", { id }));
+	const date = snapshotDate(id);
+	flash(t("verifying", { date }));
 	const started = await postJson(`/api/admin/snapshots/${encodeURIComponent(id)}/verify`, {});
 	const r = await poll(started.statusUrl);
-	if (r.status === "ok") flash(t("verifyOk", { id, chunks: numberFmt.format(r.chunksChecked), rows: fmtBytes(r.bytesChecked) }));
+	if (r.status === "ok") flash(t("verifyOk", { date, chunks: plural(r.chunksChecked, "chunksRead"), size: fmtBytes(r.bytesChecked) }));
 	else {
-		const problems = (r.details?.corrupt ?? []).map((p) => `${p.chunk ?? "manifest"}: ${p.reason}`);
-		flash(t("verifyBad", { id, problems: problems.join(" ; ") || r.error || r.status }), true);
+		const problems = (r.details?.corrupt ?? []).map((p) => `${p.chunk ?? (lang === "fr" ? "manifeste" : "manifest")} : ${p.reason}`);
+		flash(t("verifyBad", { date, problems: problems.join(" ; ") || r.error || r.status }), true);
 	}
 }
 
 async function downloadSnapshot(id) {
-	flash(t("downloading", { id }));
+	flash(t("downloading", { date: snapshotDate(id) }));
 	await saveDownload(`/api/admin/snapshots/${encodeURIComponent(id)}/download`, `snapshot-${id}.ndjson.gz`);
 	$("flash").hidden = true;
 }
@@ -457,7 +575,7 @@ function openRestore(id) {
 			);
 		}),
 	);
-	box.replaceChildren(h("p", {}, t("restoreIntro", { id })), previewBtn, result, actions);
+	box.replaceChildren(h("p", {}, t("restoreIntro", { date: snapshotDate(id) })), previewBtn, result, actions);
 	card.scrollIntoView({ block: "start" });
 	previewBtn.focus();
 }
@@ -468,7 +586,7 @@ async function runRestore(snapshotId, mode) {
 }
 
 function confirmAndRun(button, id, mode, result) {
-	if (!confirm(t(mode === "merge" ? "confirmMerge" : "confirmReplace", { id }))) return;
+	if (!confirm(t(mode === "merge" ? "confirmMerge" : "confirmReplace", { date: snapshotDate(id) }))) return;
 	busy(button, async () => {
 		result.replaceChildren(h("p", {}, t("restoring")));
 		const run = await runRestore(id, mode);
@@ -482,43 +600,61 @@ function confirmAndRun(button, id, mode, result) {
 	});
 }
 
-/** A retention reason (English, from the API) in the page's language. */
-function reasonText(reason) {
-	if (lang !== "fr") return reason;
-	const R = TEXT.fr.reasons;
+// ---------------------------------------------------------------------------------------------
+// Retention preview: each backup's real fate and its reasons in words (the API's `fate` and `why`,
+// src/http/retention.ts). Period keys are UTC days, ISO weeks and months.
+
+const dayFmt = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "fr-FR", { day: "numeric", month: "short", timeZone: "UTC" });
+const monthFmt = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "fr-FR", { month: "long", year: "numeric", timeZone: "UTC" });
+
+/** The Monday of an ISO week key (`2026-W49`), as a UTC date. */
+function isoWeekMonday(key) {
+	const [year, week] = key.split("-W").map(Number);
+	const jan4 = new Date(Date.UTC(year, 0, 4));
+	const monday = new Date(jan4.getTime() - ((jan4.getUTCDay() + 6) % 7) * 86_400_000);
+	return new Date(monday.getTime() + (week - 1) * 7 * 86_400_000);
+}
+
+/** One reason ({code, …} from the API) in the page's language. */
+function reasonText(why) {
+	const R = words("reasons");
 	const fill = (text, vars) => text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
-	const rules = [
-		[/^daily (\S+)$/, (m) => fill(R.daily, { k: m[1] })],
-		[/^weekly (\S+)$/, (m) => fill(R.weekly, { k: m[1] })],
-		[/^monthly (\S+)$/, (m) => fill(R.monthly, { k: m[1] })],
-		[/^newest verified$/, () => R.newest],
-		[/^future-dated/, () => R.future],
-		[/^pinned: data loss seen in (\S+):/, (m) => fill(R.pinned, { id: m[1] })],
-		[/^in use: restore (\S+)/, (m) => fill(R.restore, { id: m[1] })],
-		[/^in use: verification (\S+)/, (m) => fill(R.verification, { id: m[1] })],
-		[/^deferred: at most (\d+)%/, (m) => fill(R.deferred, { pct: m[1] })],
-		[/^held:/, () => R.held],
-		[/^outside the daily/, () => R.outside],
-	];
-	for (const [re, text] of rules) {
-		const m = re.exec(reason);
-		if (m) return text(m);
+	switch (why.code) {
+		case "daily": return fill(R.daily, { date: dayFmt.format(new Date(`${why.period}T12:00:00Z`)) });
+		case "weekly": return fill(R.weekly, { date: dayFmt.format(isoWeekMonday(why.period)) });
+		case "monthly": return fill(R.monthly, { month: monthFmt.format(new Date(`${why.period}-15T12:00:00Z`)) });
+		case "newest": return R.newest;
+		case "future": return R.future;
+		case "pinned": return fill(R.pinned, { date: snapshotDate(why.detectedIn) });
+		case "in_use": return why.reader === "restore" ? R.restore : R.verification;
+		case "held": return R.held;
+		case "deferred": return fill(R.deferred, { pct: numberFmt.format(why.maxRemovePct) });
+		case "outside": return R.outside;
+		default: return why.text ?? why.code;
 	}
-	return reason;
+}
+
+/** The decision badge: kept, removed now, or removed by a later run (kept now only by the per-run cap). */
+function fateBadge(d) {
+	if (d.fate === "remove_later") {
+		const pct = (d.why ?? []).find((w) => w.code === "deferred")?.maxRemovePct;
+		return [badge("warn", t("fateLater")), " ", h("span", { class: "hint" }, `(${t("fateLaterWhy", { pct: numberFmt.format(pct ?? 0) })})`)];
+	}
+	return d.keep ? badge("ok", t("keep")) : badge("bad", t("remove"));
 }
 
 async function previewRetention(button) {
 	await busy(button, async () => {
 		const r = await getJson("/api/admin/retention");
 		const box = $("retention");
-		// The dry run's summary (src/retention/job.ts): `snapshots` newest first, each with keep and
-		// reasons; `pins` the pins holding now, `newPin` one a loss just seen would create.
+		// The dry run's summary (src/retention/job.ts): `snapshots` newest first, each with keep, fate
+		// and reasons; `pins` the pins holding now, `newPin` one a loss just seen would create.
 		const decisions = r.snapshots ?? [];
 		box.replaceChildren();
 		appendAll(
 			box,
 			r.newPin ? h("p", { class: "notice error" }, t("wouldPin", { message: pinMessage(r.newPin) })) : null,
-			!r.newPin && (r.pins ?? []).length > 0 ? h("p", { class: "notice" }, t("pinnedNow", { n: r.pins.length })) : null,
+			!r.newPin && (r.pins ?? []).length > 0 ? h("p", { class: "notice" }, t("pinnedNow", { n: plural(r.pins.length, "pins") })) : null,
 			h(
 				"div",
 				{ class: "table-wrap" },
@@ -526,11 +662,60 @@ async function previewRetention(button) {
 					"table",
 					{},
 					h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("date")), h("th", { scope: "col" }, ""), h("th", { scope: "col" }, t("why")))),
-					h("tbody", {}, decisions.map((d) => h("tr", {}, h("td", {}, fmtDate(d.time), h("br"), h("code", {}, d.id)), h("td", {}, d.keep ? badge("ok", t("keep")) : badge("bad", t("remove"))), h("td", {}, (d.reasons ?? []).map(reasonText).join(" ; "))))),
+					h(
+						"tbody",
+						{},
+						decisions.map((d) =>
+							h(
+								"tr",
+								{ "data-fate": d.fate },
+								h("td", {}, fmtDate(d.time), h("br"), h("code", {}, d.id)),
+								h("td", {}, fateBadge(d)),
+								h("td", {}, (d.why ?? []).map(reasonText).join(lang === "fr" ? " ; " : "; ")),
+							),
+						),
+					),
 				),
 			),
 		);
 	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Undo of the last replace: the button is only enabled when there is something to undo, and says
+// until when (GET /api/admin/restore/undo); otherwise the reason stands next to it.
+
+async function loadUndo() {
+	const button = $("undo");
+	let why = $("undo-why");
+	if (!why) {
+		why = h("span", { id: "undo-why", class: "hint", "aria-live": "polite" });
+		button.after(" ", why);
+		button.setAttribute("aria-describedby", "undo-why");
+	}
+	const state = await getJson("/api/admin/restore/undo");
+	const done = state.replace?.finishedAt ? fmtDate(state.replace.finishedAt) : "—";
+	button.disabled = !state.available;
+	why.textContent = state.available
+		? t("undoUntil", { date: fmtDate(state.nextBackupAt), done, date2: snapshotDate(state.replace?.snapshotId) })
+		: (words("undoWhy")[state.reason] ?? "").replace(/\{(\w+)\}/g, (_, k) => (k === "done" ? done : k === "undone" ? fmtDate(state.replace?.undoneAt) : ""));
+	return state;
+}
+
+async function undoReplace(button) {
+	if (!confirm(t("undoConfirm"))) return;
+	button.disabled = true;
+	try {
+		const state = await loadUndo();
+		if (!state.available) return;
+		button.disabled = true;
+		await postJson("/api/admin/restore/undo", {});
+		flash(t("undoDoneAt", { done: state.replace?.finishedAt ? fmtDate(state.replace.finishedAt) : "—" }));
+		await refresh();
+	} catch (err) {
+		if (!(err instanceof ApiFailure && err.status === 401)) flash(apiMessage(err), true);
+		await loadUndo().catch(() => {});
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -580,14 +765,7 @@ document.addEventListener("DOMContentLoaded", () => {
 			flash(t("csvDone"));
 		}),
 	);
-	$("undo").addEventListener("click", (e) => {
-		if (!confirm(t("undoConfirm"))) return;
-		busy(e.currentTarget, async () => {
-			await postJson("/api/admin/restore/undo", {});
-			flash(t("undoDone"));
-			await refresh();
-		});
-	});
+	$("undo").addEventListener("click", (e) => undoReplace(e.currentTarget));
 	if (sessionStorage.getItem(TOKEN_KEY)) showApp();
 	else showLogin();
 });

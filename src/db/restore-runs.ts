@@ -199,3 +199,10 @@ export async function fetchLatestDryRunReport(db: D1Database, snapshotId: string
 		.first<{ report: string }>();
 	return row?.report ?? null;
 }
+
+/** The newest replace that finished (or can still be undone): what an undo would concern. */
+export async function fetchLatestFinishedReplace(db: D1Database): Promise<RestoreRunRow | null> {
+	return db
+		.prepare(`SELECT * FROM restore_runs WHERE mode = 'replace' AND (status = 'complete' OR undo_available = 1) ORDER BY requested_at DESC LIMIT 1`)
+		.first<RestoreRunRow>();
+}

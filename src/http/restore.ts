@@ -1,5 +1,6 @@
 // Admin restore API: POST /api/admin/restore (dry-run | merge | replace, always via the
-// RestoreWorkflow), GET /api/admin/restores[/:id] (progress, report), POST /api/admin/restore/undo.
+// RestoreWorkflow), GET /api/admin/restores[/:id] (progress, report), GET /api/admin/restore/undo
+// (can the last replace be undone, and until when), POST /api/admin/restore/undo.
 import { z } from "@hono/zod-openapi";
 import { randomHex } from "../questionnaire/erasure";
 import { undoReplace, verifyManifest } from "../restore/load";
@@ -10,6 +11,7 @@ import { describeBlocker, findDataLockBlocker } from "../jobs/data-lock";
 import { holdDataLock } from "./data-lock";
 import {
 	fetchRecentRestoreRuns,
+	fetchLatestFinishedReplace,
 	fetchRestoreRun,
 	fetchUndoableRunId,
 	insertRestoreRunIfFree,
@@ -17,6 +19,7 @@ import {
 	type RestoreRunRow,
 } from "../db/restore-runs";
 import { logEvent } from "../log";
+import { nextRunAfter } from "../monitor/schedule";
 import { insertAuditEntry } from "../db/audit-log";
 import { primaryStore } from "../snapshots/r2-store";
 import { isTrusted } from "../snapshots/signature";
@@ -257,5 +260,48 @@ restoreRoutes.openapi(
 		}
 		logEvent("restore_undone", { runId: undone.runId });
 		return c.json({ undone: undone.runId }, 200);
+	},
+);
+
+/** Whether the last replace can be undone, so that a client can offer (or explain) the undo. */
+const UndoStateSchema = z
+	.strictObject({
+		available: z.boolean().openapi({ description: "True when POST /api/admin/restore/undo would bring the replaced data back." }),
+		reason: z.enum(["no_replace", "undone", "released"]).nullable().openapi({
+			description:
+				"Why nothing can be undone (null when available): `no_replace` no replace has finished yet; `undone` the last replace was already undone; `released` a successful backup since then released the kept data.",
+		}),
+		replace: z
+			.strictObject({ id: z.string(), snapshotId: z.string(), finishedAt: IsoTime.nullable(), undoneAt: IsoTime.nullable() })
+			.nullable()
+			.openapi({ description: "The last finished replace (null when none)." }),
+		nextBackupAt: IsoTime.nullable().openapi({
+			description: "The next automatic backup: the undo stays possible until the next successful backup (automatic or manual).",
+		}),
+	})
+	.openapi("UndoState");
+
+restoreRoutes.openapi(
+	createAdminRoute({
+		method: "get",
+		path: "/api/admin/restore/undo",
+		tags: ["admin"],
+		summary: "Can the last replace be undone, and until when",
+		responses: { 200: jsonResponse(UndoStateSchema, "The undo's state (changes nothing)."), 500: SERVER_ERROR },
+	}),
+	async (c) => {
+		const row = await fetchLatestFinishedReplace(c.env.DB);
+		const available = row?.undo_available === 1;
+		const reason = available ? null : !row ? "no_replace" : row.undone_at ? "undone" : "released";
+		return c.json(
+			{
+				available,
+				reason,
+				replace: row ? { id: row.id, snapshotId: row.snapshot_id, finishedAt: row.finished_at, undoneAt: row.undone_at } : null,
+				nextBackupAt: nextRunAfter(c.var.config.SCHEDULE_BACKUP, new Date()),
+			} as const,
+			200,
+			{ "Cache-Control": "no-store" },
+		);
 	},
 );

@@ -2,6 +2,7 @@
 // and why. Changes nothing. Optional keepDaily/keepWeekly/keepMonthly preview a policy change.
 import { z } from "@hono/zod-openapi";
 import { runRetention } from "../retention/job";
+import { buildFateOf, parseRetentionReason } from "../retention/reason";
 import { PinSchema } from "./pins";
 import { createAdminRoute, createRouter } from "./router";
 import { errorResponse, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
@@ -29,6 +30,19 @@ const DecisionSchema = z.looseObject({
 	keep: z.boolean(),
 	reasons: z.array(z.string()),
 	verified: z.boolean(),
+	fate: z.enum(["keep", "remove", "remove_later"]).openapi({
+		description: "What will really happen: kept; removed by this run; or `remove_later`, kept now only because at most `limits.maxRemovePct` % of the snapshots go per run.",
+	}),
+	why: z
+		.array(
+			z.looseObject({
+				code: z.enum(["daily", "weekly", "monthly", "newest", "future", "pinned", "in_use", "held", "deferred", "outside", "other"]),
+			}),
+		)
+		.openapi({
+			description:
+				"`reasons` as data, in the same order, for clients to word: `daily`/`weekly`/`monthly` with `period` (UTC: 2026-12-02, 2026-W49, 2026-11), `newest`, `future`, `pinned` with `detectedIn`, `in_use` with `reader` and `runId`, `held`, `deferred` with `maxRemovePct`, `outside`, `other` with `text`.",
+		}),
 });
 
 /** The dry run's answer (a RetentionSummary, see src/retention/job.ts). */
@@ -74,6 +88,10 @@ retentionRoutes.openapi(
 			dryRun: true,
 			policy: c.req.valid("query"),
 		});
-		return c.json(summary, 200);
+		const snapshots = summary.snapshots.map((d) => {
+			const why = d.reasons.map(parseRetentionReason);
+			return { ...d, fate: buildFateOf(d.keep, why), why };
+		});
+		return c.json({ ...summary, snapshots }, 200);
 	},
 );

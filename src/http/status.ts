@@ -40,6 +40,10 @@ const ChannelHealthSchema = z.strictObject({
 export const BackupStatusSchema = z
 	.strictObject({
 		now: IsoTime,
+		timezone: z.string().openapi({
+			description: "The organisation's time zone (TIMEZONE, IANA name, default Europe/Paris): clients show every date in it; ids stay in UTC.",
+			example: "Europe/Paris",
+		}),
 		lastRun: BackupRunSchema.omit({ chunks: true }).nullable(),
 		newestSnapshot: z.strictObject({ snapshotId: z.string(), finishedAt: IsoTime, ageHours: z.number() }).nullable(),
 		stale: z.boolean(),
@@ -114,6 +118,6 @@ statusRoutes.openapi(
 		const status = await fetchBackupStatus(c.env, c.var.config, now);
 		const platform = await fetchPlatformReport(c.env.DB, c.var.config, now, status.snapshots.totalBytes);
 		logEvent("admin_status", { stale: status.stale, snapshots: status.snapshots.count, platformWarnings: platform.warnings.length });
-		return c.json({ ...status, platform }, 200, { "Cache-Control": "no-store" });
+		return c.json({ ...status, timezone: c.var.config.TIMEZONE, platform }, 200, { "Cache-Control": "no-store" });
 	},
 );
