@@ -4,6 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { buildRunProgress, classifyFailure, explainFailure, type RunFacts } from "../src/backup/explain";
 import { formatElapsed, formatShortDateTime } from "../src/local-time";
+import { renderEvent } from "../src/notify/templates";
 import { ADMIN, fetchRunRow, insertMetadata, insertSubmissions, resetStorage, runBackup } from "./backup-helpers";
 
 const T0 = Date.parse("2026-11-25T02:00:00Z");
@@ -161,6 +162,28 @@ describe("failure classes and words (pure)", () => {
 		const w = explainFailure({ ...base, stage: "finish", failedStep: "finish", error: "snapshot s is complete and verified in R2, but x" }, { startedAt: "2026-12-02T02:00:00Z" }, "Europe/Paris", new Date("2026-12-03T10:00:00Z"));
 		expect(w.fr).toContain("a bien été écrite et vérifiée");
 		expect(w.fr).not.toContain("précédente");
+	});
+
+	it("the failure e-mail says what could not be done, in words, before the previous good backup", () => {
+		const mail = renderEvent(
+			{
+				type: "backup_failed",
+				runId: "manual-20261203T020000Z-abcdef",
+				trigger: "manual",
+				stage: "export",
+				error: "Error: put: Unspecified error (0)",
+				attempt: 6,
+				failedStep: "write chunk 2",
+				at: "2026-12-03T02:00:00.000Z",
+				lastGood: { finishedAt: "2026-12-02T02:01:00.000Z", submissions: 120 },
+			},
+			"fr",
+		);
+		const cause = mail.text.indexOf("La sauvegarde n'a pas pu écrire dans le stockage R2.");
+		expect(cause).toBeGreaterThan(0);
+		expect(cause).toBeLessThan(mail.text.indexOf("La dernière sauvegarde réussie"));
+		// The raw error is still there, as the technical detail.
+		expect(mail.text).toContain("put: Unspecified error (0)");
 	});
 
 	it("progress before any count is known has no total, and a queued run reads as waiting", () => {

@@ -152,6 +152,12 @@ const NEXT: Record<FailureKind, Words> = {
 	unknown: RETRY,
 };
 
+/** Pure: what could not be done, as a sentence of its own (the failure e-mail's "what happened"). */
+export function describeFailureCause(stage: string | null, step: string | null, error: string | null): Words {
+	const kind = classifyFailure(stage, step, error);
+	return { fr: `La sauvegarde ${WHAT[kind].fr}.`, en: `The backup ${WHAT[kind].en}.` };
+}
+
 /** The previous good backup: its start time, or null when there is none (undefined: not known). */
 export type PreviousGood = { startedAt: string } | null | undefined;
 

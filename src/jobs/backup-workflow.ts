@@ -473,7 +473,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			trigger,
 			status: failure ? "failed" : "complete",
 			...(manifest ? { snapshotId: manifest.snapshotId, manifest } : {}),
-			...(failure ? { stage: failure.stage, error: failure.error, attempt: failure.attempt } : {}),
+			...(failure ? { stage: failure.stage, error: failure.error, attempt: failure.attempt, failedStep: failure.step } : {}),
 			startedAt,
 			finishedAt,
 			scheduledTime: requestedAt.toISOString(),

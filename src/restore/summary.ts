@@ -110,7 +110,10 @@ export function buildRestoreSummary(snapshotId: string, report: DryRunCounts, ti
 				? `${subject} ${v.nothing} : les données actuelles sont déjà celles de la sauvegarde.`
 				: `${subject} ${v.nothing}: the current data is already the backup's.`;
 		}
-		return `${subject} ${joinWords(clauses, locale)}.`;
+		// "supprimerait 1 réponse et 1 rôle, et n'ajouterait rien": a comma when a clause has its own "et".
+		const and = locale === "fr" ? " et " : " and ";
+		const joined = clauses.length === 2 && clauses.some((c) => c.includes(and)) ? clauses.join(`,${and}`) : joinWords(clauses, locale);
+		return `${subject} ${joined}.`;
 	};
 
 	const mergeText = (locale: Locale, tense: Tense): string => {
