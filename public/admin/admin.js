@@ -454,11 +454,14 @@ async function backupNow(button) {
 		let started;
 		try {
 			started = await postJson("/api/admin/backups", {});
+			$("flash").hidden = true;
 		} catch (err) {
-			if (err instanceof ApiFailure && err.status === 409) return flash(t("backupBusy", { id: err.body?.id ?? "" }), true);
-			throw err;
+			if (!(err instanceof ApiFailure && err.status === 409)) throw err;
+			// One backup at a time: follow the one already running instead.
+			flash(t("backupBusy", { id: err.body?.id ?? "" }));
+			if (!err.body?.statusUrl) return;
+			started = { id: err.body.id, statusUrl: err.body.statusUrl };
 		}
-		$("flash").hidden = true;
 		const box = progressBox("backup-progress", t("progressLabel"));
 		const old = $("backup-progress");
 		if (old) old.replaceWith(box.el);
