@@ -23,6 +23,8 @@ import {
 	savedSentence,
 	verifiedSentence,
 } from "./cli/views.mjs";
+import { followBackup, resultText as backupResultText } from "./cli/backup.mjs";
+import { confirmQuestion, previewText } from "./cli/restore.mjs";
 
 const { values: opts, positionals } = parseArgs({
 	allowPositionals: true,
@@ -224,14 +226,8 @@ const commands = {
 		const started = await postJson("/api/admin/backups", {});
 		console.error(`Backup started: ${started.id}`);
 		if (opts["no-wait"]) return print(started, () => console.log(started.statusUrl));
-		const result = await waitFor(new URL(started.statusUrl, baseUrl).pathname, "backup");
-		print(result, (r) =>
-			console.log(
-				r.status === "complete"
-					? `Backup complete: snapshot ${r.snapshotId}, ${r.rows} rows in ${r.chunks} chunks.`
-					: `Backup FAILED at stage ${r.stage}: ${r.error}`,
-			),
-		);
+		const result = await followBackup(getJson, new URL(started.statusUrl, baseUrl).pathname);
+		print(result, (r) => console.log(backupResultText(r)));
 		if (result.status !== "complete") process.exitCode = 1;
 	},
 
@@ -280,7 +276,8 @@ const commands = {
 			process.exitCode = 1;
 			return;
 		}
-		print(preview.report, printDiff);
+		if (opts.json) print(preview.report);
+		else console.log(previewText(preview, id, mode));
 		if (preview.report?.rejected) {
 			// A write restore would be refused (docs/restore-runbook.md, "Contrôle des lignes").
 			if (mode !== "dry-run") console.log(`Not starting the ${mode}: it would be refused, nothing would be written.`);
@@ -298,7 +295,7 @@ const commands = {
 		if (!opts.yes) {
 			const { createInterface } = await import("node:readline/promises");
 			const rl = createInterface({ input: process.stdin, output: process.stdout });
-			const answer = await rl.question(`Apply this restore in ${mode} mode? Type "${mode}" to confirm: `);
+			const answer = await rl.question(`\n${confirmQuestion(preview, mode)}`);
 			rl.close();
 			if (answer.trim() !== mode) throw new CliError("Not confirmed; nothing was changed.");
 		}
@@ -391,22 +388,6 @@ function printPin(p) {
 	console.log(`  ${say("Sauvegardes gardées", "Backups kept")} (${p.snapshotIds.length}) : ${p.snapshotIds.join(", ")}`);
 	if (p.active) console.log(`  ${say("Pour le libérer", "To release it")} : npm run admin -- release-pin ${p.id}`);
 	console.log("");
-}
-
-/** The dry run's per-table changes, as a small table. */
-function printDiff(report) {
-	const rows = Object.entries(report.tables ?? {});
-	console.log("table                 add  differ  disappear  erased(skipped)");
-	for (const [table, d] of rows) {
-		console.log(`${table.padEnd(20)} ${String(d.added).padStart(4)} ${String(d.differ).padStart(7)} ${String(d.disappear).padStart(10)} ${String(d.skippedErased).padStart(16)}`);
-		for (const [kind, ids] of Object.entries(d.samples ?? {})) if (ids.length) console.log(`    e.g. ${kind}: ${ids.join(", ")}`);
-	}
-	const rejected = report.rejected;
-	if (rejected) {
-		console.log(`\nREFUSED ROWS: ${rejected.total} row(s) fail the row checks; merge and replace refuse this snapshot.`);
-		for (const r of rejected.rows) console.log(`  ${r.table} ${r.key} (chunk ${r.chunk}, line ${r.line}): ${r.reason}`);
-		if (rejected.total > rejected.rows.length) console.log(`  … and ${rejected.total - rejected.rows.length} more`);
-	}
 }
 
 /** Start a restore; follow it to the end when the server runs it in the background. */

@@ -9,6 +9,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+import { frenchShortDate, postAnswer } from "./answers";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const work = mkdtempSync(path.join(tmpdir(), "admin-cli-"));
@@ -35,7 +36,10 @@ describe("npm run admin", () => {
 		const backup = admin(["backup"]);
 		expect(backup.err).not.toMatch(/Error/);
 		expect(backup.code).toBe(0);
-		const snapshotId = /snapshot (\S+),/.exec(backup.out)?.[1];
+		// The result in one sentence on stdout; the progress (not a terminal: plain lines) on stderr.
+		expect(backup.out).toMatch(/^Sauvegarde réussie et vérifiée : [\d\s]+ lignes? en \d+ morceaux?, en .+ \(référence \S+\)\.$/m);
+		expect(backup.err).not.toContain("\r");
+		const snapshotId = /\(référence (\S+)\)/.exec(backup.out)?.[1];
 		expect(snapshotId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z-/);
 
 		const status = admin(["status"]);
@@ -68,7 +72,12 @@ describe("npm run admin", () => {
 
 		const dryRun = admin(["restore", snapshotId!, "--mode", "dry-run"]);
 		expect(dryRun.code).toBe(0);
-		expect(dryRun.out).toMatch(/^submissions\s+0\s+0\s+0\s+0$/m);
+		// The conclusion first, then the table, then the exact next command.
+		const lines = dryRun.out.split("\n");
+		expect(lines[0]).toMatch(/^Sauvegarde du .+\. Remplacer ne changerait rien : les données actuelles sont déjà celles de la sauvegarde\. Fusionner n'ajouterait rien/);
+		expect(dryRun.out).toMatch(/^Réponses\s+0\s+0\s+0\s+0$/m);
+		expect(dryRun.out.indexOf("Réponses")).toBeGreaterThan(dryRun.out.indexOf("Fusionner"));
+		expect(dryRun.out.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`^  npm run admin -- restore ${snapshotId} --mode replace `));
 		const dryRunJson = admin(["restore", snapshotId!, "--json"]);
 		expect(JSON.parse(dryRunJson.out).tables.submissions).toMatchObject({ added: 0, disappear: 0, differ: 0 });
 	});
@@ -95,7 +104,7 @@ describe("npm run admin", () => {
 		sql(`DELETE FROM submissions WHERE id = 'cli-pin-vanishes'`);
 		const after = admin(["backup"]);
 		expect(after.code).toBe(0);
-		const detectedIn = /snapshot (\S+),/.exec(after.out)?.[1];
+		const detectedIn = /\(référence (\S+)\)/.exec(after.out)?.[1];
 		const pinId = `pin-${detectedIn}`;
 
 		// Retention runs after the backup is reported complete (an after-backup step): wait for the pin.
@@ -131,4 +140,32 @@ describe("npm run admin", () => {
 		expect(unknown.code).toBe(1);
 		expect(unknown.err).toMatch(/400 invalid_id/);
 	});
+
+	it("previews a restore in one sentence, and its confirmation repeats the numbers", async () => {
+		const backup = admin(["backup"]);
+		expect(backup.code).toBe(0);
+		const snapshotId = /\(référence (\S+)\)/.exec(backup.out)![1]!;
+		// One answer arrives after the backup (through the form's API: rows and counters stay
+		// consistent): a replace would remove it.
+		const since = `depuis le ${frenchShortDate(await postAnswer(inject("baseUrl"), "2001:db8:91::1", sql))}`;
+
+		const dryRun = admin(["restore", snapshotId]);
+		expect(dryRun.code).toBe(0);
+		const first = dryRun.out.split("\n")[0]!;
+		expect(first).toContain(`Remplacer supprimerait 1 réponse reçue ${since}`);
+		expect(first).toContain("n'ajouterait rien");
+		expect(dryRun.out).toMatch(/^Réponses\s+0\s+0\s+1\s+0$/m);
+		expect(dryRun.out).toContain(`npm run admin -- restore ${snapshotId} --mode merge`);
+
+		// Not confirmed: the question repeated the numbers, and nothing was replaced.
+		const answers = Number(sql("SELECT COUNT(*) AS n FROM submissions")[0]!.n);
+		const refused = admin(["restore", snapshotId, "--mode", "replace"], BROWSER_TEST_ADMIN_TOKEN, "non\n");
+		expect(refused.code).toBe(1);
+		expect(refused.out).toContain(`Remplacer supprimera 1 réponse reçue ${since}`);
+		expect(refused.out).toContain("n'ajoutera rien");
+		expect(refused.out).toContain("Tapez « replace » pour confirmer");
+		expect(refused.out).not.toContain("--mode merge");
+		expect(Number(sql("SELECT COUNT(*) AS n FROM submissions")[0]!.n)).toBe(answers);
+		// Four runs of the tool, each waiting for a Workflow: more than the default minute on a busy machine.
+	}, 240_000);
 });

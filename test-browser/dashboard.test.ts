@@ -49,22 +49,20 @@ async function flashText(page: Page, pattern: RegExp): Promise<string> {
 }
 
 /**
- * Click "Lancer une sauvegarde maintenant", expect success, and wait until the refreshed list
- * shows the new snapshot first. Returns its id.
+ * Click "Lancer une sauvegarde maintenant", expect its progress element to end with success, and
+ * wait until the refreshed list shows the new snapshot first. Returns its id.
  */
 async function backUpNow(page: Page): Promise<string> {
-	// A previous backup's "Sauvegarde réussie" must not be mistaken for this one's.
-	await page.evaluate(() => {
-		const flash = document.getElementById("flash")!;
-		flash.hidden = true;
-		flash.textContent = "";
-	});
+	// A previous backup's outcome must not be mistaken for this one's.
+	await page.evaluate(() => document.getElementById("backup-progress")?.remove());
 	await page.click("#backup-now");
-	const done = await flashText(page, /Sauvegarde réussie|a échoué/);
-	const snapshotId = /Sauvegarde réussie : (\S+),/.exec(done)?.[1];
+	const box = page.locator("[data-testid=backup-progress]");
+	await expect.poll(async () => (await box.count()) > 0 && (await box.getAttribute("data-state")) !== "running", { timeout: 60_000 }).toBe(true);
+	expect(await box.innerText()).toMatch(/Sauvegarde réussie et vérifiée/);
+	const snapshotId = await box.locator("code").innerText();
 	expect(snapshotId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z-/);
 	await expect.poll(() => page.locator("#snapshots tbody tr").first().locator("code").innerText()).toBe(snapshotId);
-	return snapshotId!;
+	return snapshotId;
 }
 
 describe("administrator dashboard", () => {
@@ -92,6 +90,9 @@ describe("administrator dashboard", () => {
 
 		await firstRow.getByRole("button", { name: "Restaurer…" }).click();
 		await page.getByRole("button", { name: "Aperçu (ne modifie rien)" }).click();
+		// The conclusion first; the per-table detail is folded under it.
+		await expect.poll(() => page.locator("[data-testid=restore-summary]").count(), { timeout: 60_000 }).toBe(1);
+		await page.locator("#restore details.restore-tables summary").click();
 		const submissionsRow = page.locator("#restore tbody tr", { hasText: "Réponses" }).first();
 		await expect.poll(() => submissionsRow.isVisible(), { timeout: 60_000 }).toBe(true);
 		// Nothing changed since the backup: nothing to add, nothing would disappear.

@@ -72,7 +72,7 @@ describe("copies outside Cloudflare (CLI)", () => {
 		expect(admin(["backup"]).code).toBe(0);
 		const backup = admin(["backup"]);
 		expect(backup.code).toBe(0);
-		snapshotId = /snapshot (\S+),/.exec(backup.out)![1]!;
+		snapshotId = /\(référence (\S+)\)/.exec(backup.out)![1]!;
 
 		const first = admin(["pull", mirror, "--recipient", TEST_AGE_RECIPIENT]);
 		expect(first.err).not.toMatch(/Erreur/);
@@ -152,7 +152,7 @@ describe("copies outside Cloudflare (CLI)", () => {
 		// A backup of the new deployment now holds the source's data: same per-table digests.
 		const after = admin(["backup"], asFresh);
 		expect(after.code).toBe(0);
-		const newId = /snapshot (\S+),/.exec(after.out)![1]!;
+		const newId = /\(référence (\S+)\)/.exec(after.out)![1]!;
 		const copy = await api<Manifest>(fresh.url, FRESH_TOKEN, `/api/admin/snapshots/${newId}/manifest`);
 		for (const t of ["roles", "submissions", "counters", "erasures", "erased_submissions"]) {
 			expect(copy.tables[t], t).toMatchObject({ rows: source.tables[t]!.rows, digest: source.tables[t]!.digest });

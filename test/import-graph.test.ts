@@ -11,6 +11,7 @@ const sources = import.meta.glob(["../src/**/*.ts", "../src/**/*.tsx"], { query:
 const RANK: Record<string, number> = {
 	log: 0,
 	version: 0,
+	"local-time": 0,
 	questionnaire: 0,
 	platform: 0,
 	snapshots: 1,

@@ -329,7 +329,7 @@ function renderStatus(s) {
 				s.lastRun.status === "complete" ? badge("ok", t("complete")) : s.lastRun.status === "failed" ? badge("bad", t("failed")) : badge("warn", t(s.lastRun.status)),
 				" ",
 				fmtDate(s.lastRun.finishedAt ?? s.lastRun.startedAt),
-				s.lastRun.status === "failed" && s.lastRun.error ? h("div", { class: "error" }, `${s.lastRun.stage ?? ""} — ${s.lastRun.error}`) : null,
+				s.lastRun.status === "failed" && s.lastRun.error ? h("div", { class: "error" }, explainedFailure(s.lastRun)) : null,
 			];
 	const channelText = { ok: "channelOk", failing: "channelFailing", unused: "channelUnused", misconfigured: "channelMisconfigured" };
 	const channelKind = { ok: "ok", failing: "bad", unused: "warn", misconfigured: "bad" };
@@ -482,19 +482,121 @@ async function downloadSnapshot(id) {
 	$("flash").hidden = true;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Progress of a long job (issue 13.5): a live element updated by polling about once a second,
+// then its outcome in words. progressBox() and pollProgress() are generic (any status URL that
+// answers { status, progress? }); backupNow() uses them for "Lancer une sauvegarde maintenant".
+
+Object.assign(TEXT.fr, {
+	progressLabel: "Avancement de la sauvegarde", progressStarting: "Sauvegarde lancée, démarrage…",
+	progressOf: "{stage} — {rows} sur {total}, {chunks} — depuis {elapsed}", progressNoTotal: "{stage} — {rows}, {chunks} — depuis {elapsed}",
+	line: "ligne", lines: "lignes", chunkWritten: "morceau écrit", chunksWritten: "morceaux écrits",
+	backupSucceeded: "Sauvegarde réussie et vérifiée : {rows} en {chunks}, en {elapsed}.", chunk: "morceau", chunkMany: "morceaux",
+	backupFailedPlain: "La sauvegarde a échoué ({stage}).", technicalDetail: "Détail technique (pour le développeur)",
+	reference: "Référence",
+});
+Object.assign(TEXT.en, {
+	progressLabel: "Backup progress", progressStarting: "Backup started, starting…",
+	progressOf: "{stage} — {rows} of {total}, {chunks} — for {elapsed}", progressNoTotal: "{stage} — {rows}, {chunks} — for {elapsed}",
+	line: "row", lines: "rows", chunkWritten: "chunk written", chunksWritten: "chunks written",
+	backupSucceeded: "Backup succeeded and verified: {rows} in {chunks}, in {elapsed}.", chunk: "chunk", chunkMany: "chunks",
+	backupFailedPlain: "The backup failed ({stage}).", technicalDetail: "Technical detail (for the developer)",
+	reference: "Reference",
+});
+
+/** "1 ligne", "2 lignes" (French: 0 and 1 are singular). */
+const countOf = (n, one, many) => `${numberFmt.format(n)} ${(lang === "fr" ? n < 2 : n === 1) ? t(one) : t(many)}`;
+/** Seconds as "12 s", "3 min 05 s", "1 h 02 min". */
+function fmtElapsed(seconds) {
+	const s = Math.max(0, Math.round(seconds ?? 0));
+	if (s < 60) return `${s}\u00a0s`;
+	if (s < 3600) return `${Math.floor(s / 60)}\u00a0min\u00a0${String(s % 60).padStart(2, "0")}\u00a0s`;
+	return `${Math.floor(s / 3600)}\u00a0h\u00a0${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}\u00a0min`;
+}
+
+/** A live progress element: a bar (indeterminate without a total), one line of words, then the outcome. */
+function progressBox(id, label) {
+	const bar = h("progress", { max: "1", "aria-label": label });
+	const text = h("span", { class: "progress-text" });
+	const el = h("div", { id, class: "notice progress", role: "status", "aria-live": "polite", "data-testid": id, "data-state": "running" }, bar, text);
+	return {
+		el,
+		update(line, fraction) {
+			text.textContent = line;
+			if (fraction == null || !Number.isFinite(fraction)) bar.removeAttribute("value");
+			else bar.value = Math.min(1, Math.max(0, fraction));
+		},
+		finish(ok, ...content) {
+			el.dataset.state = ok ? "ok" : "failed";
+			el.className = ok ? "notice progress" : "notice progress error";
+			el.setAttribute("role", ok ? "status" : "alert");
+			el.replaceChildren(...content.flat().filter((c) => c !== null && c !== undefined));
+		},
+	};
+}
+
+/** Poll a status URL about once a second, calling onTick with each answer, until the job has ended. */
+async function pollProgress(path, onTick) {
+	for (let i = 0; i < 7200; i++) {
+		const s = await getJson(path);
+		onTick(s);
+		if (!["queued", "running", "waiting", "unknown"].includes(s.status)) return s;
+		await sleep(1000);
+	}
+	throw new Error("timeout");
+}
+
+/** One line for a running backup: stage in words, rows and chunks done, time elapsed. */
+function backupProgressLine(run) {
+	const p = run.progress;
+	if (!p) return t("progressStarting");
+	const vars = {
+		stage: p.stageText?.[lang] ?? p.stage,
+		rows: countOf(p.rows, "line", "lines"),
+		total: numberFmt.format(p.rowsTotal ?? 0),
+		chunks: countOf(p.chunks, "chunkWritten", "chunksWritten"),
+		elapsed: fmtElapsed(p.elapsedSeconds),
+	};
+	return t(p.rowsTotal ? "progressOf" : "progressNoTotal", vars);
+}
+
+/** A failed run: the explanation in words first, the technical detail folded away. */
+function explainedFailure(run) {
+	return [
+		h("p", { class: "explanation" }, run.explanation?.[lang] ?? t("backupFailedPlain", { stage: run.stage ?? "?" })),
+		run.error ? h("details", {}, h("summary", {}, t("technicalDetail")), h("p", {}, h("code", {}, `${run.stage ?? ""} — ${run.error}`)), h("p", {}, t("reference"), " ", h("code", {}, run.id ?? ""))) : null,
+	];
+}
+
 async function backupNow(button) {
 	await busy(button, async () => {
 		let started;
 		try {
 			started = await postJson("/api/admin/backups", {});
+			$("flash").hidden = true;
 		} catch (err) {
-			if (err instanceof ApiFailure && err.status === 409) return flash(t("backupBusy", { id: err.body?.id ?? "" }), true);
-			throw err;
+			if (!(err instanceof ApiFailure && err.status === 409)) throw err;
+			// One backup at a time: follow the one already running instead.
+			flash(t("backupBusy", { id: err.body?.id ?? "" }));
+			if (!err.body?.statusUrl) return;
+			started = { id: err.body.id, statusUrl: err.body.statusUrl };
 		}
-		flash(t("backupStarted", { id: started.id }));
-		const r = await poll(started.statusUrl);
-		if (r.status === "complete") flash(t("backupDone", { snapshot: r.snapshotId, rows: numberFmt.format(r.rows) }));
-		else flash(t("backupFailed", { stage: r.stage ?? "?", error: r.error ?? "?" }), true);
+		const box = progressBox("backup-progress", t("progressLabel"));
+		const old = $("backup-progress");
+		if (old) old.replaceWith(box.el);
+		else $("status").before(box.el);
+		box.update(t("progressStarting"), null);
+		const r = await pollProgress(started.statusUrl, (s) => {
+			if (s.status === "queued" || s.status === "running") box.update(backupProgressLine(s), s.progress?.rowsTotal ? s.progress.rows / s.progress.rowsTotal : null);
+		});
+		if (r.status === "complete") {
+			const p = r.progress ?? { rows: r.rows, chunks: r.chunks, elapsedSeconds: 0 };
+			box.finish(
+				true,
+				h("p", {}, badge("ok", t("complete")), " ", t("backupSucceeded", { rows: countOf(p.rows, "line", "lines"), chunks: countOf(p.chunks, "chunk", "chunkMany"), elapsed: fmtElapsed(p.elapsedSeconds) })),
+				h("p", { class: "hint" }, t("reference"), " ", h("code", {}, r.snapshotId ?? "")),
+			);
+		} else box.finish(false, badge("bad", t("failed")), explainedFailure(r));
 		await refresh();
 	});
 }
@@ -550,32 +652,68 @@ function rejectedList(rejected) {
 	);
 }
 
+Object.assign(TEXT.fr, {
+	restoreOf: "Sauvegarde du {date}", restoreFirst: "Commencez par un aperçu : il ne modifie rien.",
+	tablesDetail: "Détail par table (technique)", closePreview: "Fermer",
+});
+Object.assign(TEXT.en, {
+	restoreOf: "Backup of {date}", restoreFirst: "Start with a preview: it changes nothing.",
+	tablesDetail: "Details by table (technical)", closePreview: "Close",
+});
+
+
+/**
+ * The restore card: the backup named by its date, a preview first, whose conclusion (one
+ * sentence, computed by the server) comes before the technical table; "Fermer" closes it at any
+ * moment, even while the preview is computing (a late answer is then ignored).
+ */
 function openRestore(id) {
 	const card = $("restore-card");
 	const box = $("restore");
 	card.hidden = false;
+	const session = { closed: false };
+	const close = () => {
+		session.closed = true;
+		card.hidden = true;
+		box.replaceChildren();
+	};
 	const result = h("div", { "aria-live": "polite" });
 	const actions = h("div", { class: "actions row" });
 	const previewBtn = h("button", { type: "button" }, t("preview"));
 	previewBtn.addEventListener("click", () =>
 		busy(previewBtn, async () => {
 			result.replaceChildren(h("p", {}, t("previewing")));
+			actions.replaceChildren();
 			const run = await runRestore(id, "dry-run");
+			if (session.closed) return;
 			if (run.status !== "complete") return result.replaceChildren(h("p", { class: "error" }, t("restoreFailed", { error: run.error ?? run.status })));
-			result.replaceChildren(diffTable(run.report?.tables ?? {}));
-			result.append(...restoreBudgetNotice(run.report?.budget));
-			if (run.report?.rejected) {
-				result.append(rejectedList(run.report.rejected));
-				return actions.replaceChildren(h("button", { type: "button", class: "secondary", onclick: () => (card.hidden = true) }, t("cancel")));
-			}
+			const summary = run.summary;
+			result.replaceChildren(
+				summary ? h("p", { class: `notice${summary.blocked ? " error" : ""}`, "data-testid": "restore-summary" }, summary[lang] ?? summary.fr) : null,
+				// Other notices about this preview (e.g. a platform limit) go here, after the conclusion.
+				h("div", { class: "restore-notices" }, ...restoreBudgetNotice(run.report?.budget)),
+				h("details", { class: "restore-tables" }, h("summary", {}, t("tablesDetail")), diffTable(run.report?.tables ?? {})),
+			);
+			if (run.report?.rejected) return result.append(rejectedList(run.report.rejected));
 			actions.replaceChildren(
-				h("button", { type: "button", class: "secondary", onclick: (e) => confirmAndRun(e.currentTarget, id, "merge", result) }, t("merge")),
-				h("button", { type: "button", class: "danger", onclick: (e) => confirmAndRun(e.currentTarget, id, "replace", result) }, t("replace")),
-				h("button", { type: "button", class: "secondary", onclick: () => (card.hidden = true) }, t("cancel")),
+				h("button", { type: "button", class: "secondary", onclick: (e) => confirmAndRun(e.currentTarget, id, "merge", result, summary) }, t("merge")),
+				h("button", { type: "button", class: "danger", onclick: (e) => confirmAndRun(e.currentTarget, id, "replace", result, summary) }, t("replace")),
 			);
 		}),
 	);
-	box.replaceChildren(h("p", {}, t("restoreIntro", { date: snapshotDate(id) })), previewBtn, result, actions);
+	const at = snapshotTime(id);
+	box.replaceChildren(
+		h(
+			"div",
+			{ class: "row" },
+			h("p", {}, h("strong", {}, t("restoreOf", { date: at ? fmtDate(at) : id })), h("br"), h("small", { class: "hint" }, h("code", {}, id))),
+			h("button", { type: "button", class: "secondary", "data-testid": "restore-close", onclick: close }, t("closePreview")),
+		),
+		h("p", {}, t("restoreFirst")),
+		previewBtn,
+		result,
+		actions,
+	);
 	card.scrollIntoView({ block: "start" });
 	previewBtn.focus();
 }
@@ -585,8 +723,10 @@ async function runRestore(snapshotId, mode) {
 	return poll(started.statusUrl);
 }
 
-function confirmAndRun(button, id, mode, result) {
-	if (!confirm(t(mode === "merge" ? "confirmMerge" : "confirmReplace", { date: snapshotDate(id) }))) return;
+function confirmAndRun(button, id, mode, result, summary) {
+	// The confirmation repeats the preview's numbers ("Remplacer supprimera 3 réponses…").
+	const words = summary?.confirm?.[mode];
+	if (!confirm(words ? (words[lang] ?? words.fr) : t(mode === "merge" ? "confirmMerge" : "confirmReplace", { date: snapshotDate(id) }))) return;
 	busy(button, async () => {
 		result.replaceChildren(h("p", {}, t("restoring")));
 		const run = await runRestore(id, mode);

@@ -31,6 +31,11 @@ export type ExportPlan = {
 	/** Per table: column names in schema order. */
 	columns: Record<string, string[]>;
 	schemaVersion: string;
+	/**
+	 * Rows counted at the start (same batch as the bounds): what progress is measured against.
+	 * Exact for the bounded tables, an estimate for the others (they may change during the run).
+	 */
+	rowsTotal?: number;
 };
 
 /** Where the next chunk starts: a table (index in exportedTables) and the last key exported. */
@@ -46,14 +51,16 @@ export async function fetchExportPlan(db: D1Database, snapshotId: string): Promi
 	const shapes = await fetchTableShapes(db, exportedTables);
 	const bounds: ExportPlan["bounds"] = {};
 	const columns: ExportPlan["columns"] = {};
+	let rowsTotal = 0;
 	exportedTables.forEach((t, i) => {
 		const cols = shapes[i]!.columns;
 		if (cols.length === 0) throw new NonRetryableError(`table ${t.name} does not exist`);
 		if (!cols.includes(t.key)) throw new NonRetryableError(`table ${t.name} has no column ${t.key}`);
 		columns[t.name] = cols;
 		bounds[t.name] = shapes[i]!.bound;
+		rowsTotal += shapes[i]!.rows;
 	});
-	return { snapshotId, bounds, columns, schemaVersion: await fetchSchemaVersion(db) };
+	return { snapshotId, bounds, columns, schemaVersion: await fetchSchemaVersion(db), rowsTotal };
 }
 
 /**

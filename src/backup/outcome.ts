@@ -17,6 +17,8 @@ export type BackupOutcome = {
 	error?: string;
 	/** Attempts made by the failing step, when known. */
 	attempt?: number;
+	/** The Workflow step that failed (e.g. "write chunk 3"): says what failed, in words (src/backup/explain.ts). */
+	failedStep?: string;
 	/** ISO 8601 times. */
 	startedAt: string;
 	finishedAt: string;

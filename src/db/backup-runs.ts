@@ -17,6 +17,10 @@ export type BackupRun = {
 	chunks: number;
 	error: string | null;
 	details: string | null;
+	/** Rows the run expects to export (counted at its start); null before that, or for older runs. */
+	rowsTotal: number | null;
+	/** The Workflow step that failed (e.g. "write chunk 3"); null unless the run failed in a step. */
+	failedStep: string | null;
 };
 
 type RunRow = {
@@ -32,6 +36,8 @@ type RunRow = {
 	chunks: number;
 	error: string | null;
 	details: string | null;
+	rows_total?: number | null;
+	failed_step?: string | null;
 };
 
 function toRun(r: RunRow): BackupRun {
@@ -48,6 +54,8 @@ function toRun(r: RunRow): BackupRun {
 		chunks: r.chunks,
 		error: r.error,
 		details: r.details,
+		rowsTotal: r.rows_total ?? null,
+		failedStep: r.failed_step ?? null,
 	};
 }
 
@@ -100,20 +108,43 @@ export async function insertRunOnce(db: D1Database, id: string, trigger: RunTrig
 	return res.meta.changes === 1;
 }
 
-/** Mark a run running (creating its row if the trigger could not), with its snapshot id. */
+/**
+ * Mark a run running (creating its row if the trigger could not), with its snapshot id and the
+ * rows it expects to export (null when unknown).
+ */
 export async function markRunRunning(
 	db: D1Database,
-	run: { id: string; trigger: RunTrigger; startedAt: string; snapshotId: string },
+	run: { id: string; trigger: RunTrigger; startedAt: string; snapshotId: string; rowsTotal?: number | null },
 ): Promise<void> {
 	await db
 		.prepare(
-			`INSERT INTO backup_runs (id, trigger, status, stage, started_at, snapshot_id)
-			 VALUES (?1, ?2, 'running', 'begin', ?3, ?4)
+			`INSERT INTO backup_runs (id, trigger, status, stage, started_at, snapshot_id, rows_total)
+			 VALUES (?1, ?2, 'running', 'begin', ?3, ?4, ?5)
 			 ON CONFLICT (id) DO UPDATE SET status = 'running', stage = 'begin', started_at = ?3,
-			   snapshot_id = ?4, error = NULL`,
+			   snapshot_id = ?4, rows_total = ?5, error = NULL, failed_step = NULL`,
 		)
-		.bind(run.id, run.trigger, run.startedAt, run.snapshotId)
+		.bind(run.id, run.trigger, run.startedAt, run.snapshotId, run.rowsTotal ?? null)
 		.run();
+}
+
+/** The stage of a running run (e.g. "manifest"); one small UPDATE, absolute, so retries are harmless. */
+export async function updateRunStage(db: D1Database, id: string, stage: string): Promise<void> {
+	await db.prepare("UPDATE backup_runs SET stage = ?2 WHERE id = ?1 AND status = 'running'").bind(id, stage).run();
+}
+
+/**
+ * The newest complete run that started before `before` (its snapshot was read back and matched
+ * when it was written): "your previous good backup" in a failure's explanation.
+ */
+export async function fetchPreviousCompleteRun(db: D1Database, before: string): Promise<BackupRun | null> {
+	const row = await db
+		.prepare(
+			`SELECT * FROM backup_runs WHERE status = 'complete' AND snapshot_id IS NOT NULL AND started_at < ?1
+			 ORDER BY started_at DESC, id DESC LIMIT 1`,
+		)
+		.bind(before)
+		.first<RunRow>();
+	return row ? toRun(row) : null;
 }
 
 /** Progress while exporting/verifying (absolute values, so a retried step is harmless). */
@@ -143,14 +174,16 @@ export async function markRunFinished(
 		bytes: number;
 		chunks: number;
 		error: string | null;
+		/** The step that failed, when known (kept as it was when omitted). */
+		failedStep?: string | null;
 	},
 ): Promise<void> {
 	await db
 		.prepare(
-			`INSERT INTO backup_runs (id, trigger, status, stage, started_at, finished_at, snapshot_id, rows, bytes, chunks, error)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+			`INSERT INTO backup_runs (id, trigger, status, stage, started_at, finished_at, snapshot_id, rows, bytes, chunks, error, failed_step)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 			 ON CONFLICT (id) DO UPDATE SET status = ?3, stage = ?4, finished_at = ?6, snapshot_id = ?7,
-			   rows = ?8, bytes = ?9, chunks = ?10, error = ?11`,
+			   rows = ?8, bytes = ?9, chunks = ?10, error = ?11, failed_step = coalesce(?12, failed_step)`,
 		)
 		.bind(
 			run.id,
@@ -164,6 +197,7 @@ export async function markRunFinished(
 			run.bytes,
 			run.chunks,
 			run.error,
+			run.failedStep ?? null,
 		)
 		.run();
 }

@@ -6,8 +6,11 @@ import { quoteIdent } from "./sql";
 /** What these reads need to know of an exported table (see ExportedTable). */
 export type PagedTable = { readonly name: string; readonly key: string; readonly bounded: boolean };
 
-/** Per table: its columns in schema order (empty: no such table) and max(key) when bounded. */
-export type TableShape = { columns: string[]; bound: number | null };
+/**
+ * Per table: its columns in schema order (empty: no such table), max(key) when bounded, and its
+ * row count at that moment (what a run's progress is measured against).
+ */
+export type TableShape = { columns: string[]; bound: number | null; rows: number };
 
 /**
  * Columns and bounds of every table, in ONE D1 batch (a single transaction), so that the bounds
@@ -18,16 +21,20 @@ export async function fetchTableShapes(db: D1Database, tables: readonly PagedTab
 		db.prepare(`PRAGMA table_info(${quoteIdent(t.name)})`),
 		db.prepare(
 			t.bounded
-				? `SELECT max(${quoteIdent(t.key)}) AS bound FROM ${quoteIdent(t.name)}`
-				: "SELECT NULL AS bound",
+				? `SELECT max(${quoteIdent(t.key)}) AS bound, count(*) AS n FROM ${quoteIdent(t.name)}`
+				: `SELECT NULL AS bound, count(*) AS n FROM ${quoteIdent(t.name)}`,
 		),
 	]);
 	const results = await db.batch<Record<string, unknown>>(statements);
 	return tables.map((_, i) => {
-		const bound = results[2 * i + 1]!.results[0]?.bound;
+		const columns = results[2 * i]!.results.map((r) => String(r.name));
+		// count(*) is read in the same statement as the bound: no extra query, the same moment.
+		const row = results[2 * i + 1]?.results[0];
+		const bound = row?.bound;
 		return {
-			columns: results[2 * i]!.results.map((r) => String(r.name)),
+			columns,
 			bound: typeof bound === "number" ? bound : null,
+			rows: typeof row?.n === "number" ? row.n : 0,
 		};
 	});
 }

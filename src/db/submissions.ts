@@ -98,6 +98,19 @@ export async function fetchMaxSubmissionSeq(db: D1Database): Promise<number> {
 }
 
 /**
+ * The received time of the oldest of these submissions (null when none is found): the restore
+ * preview's "answers received since …". The ids travel as one JSON parameter (D1 caps parameters).
+ */
+export async function fetchOldestReceivedAt(db: D1Database, ids: readonly string[]): Promise<string | null> {
+	if (ids.length === 0) return null;
+	const row = await db
+		.prepare("SELECT min(received_at) AS at FROM submissions WHERE id IN (SELECT value FROM json_each(?1))")
+		.bind(JSON.stringify(ids))
+		.first<{ at: string | null }>();
+	return row?.at ?? null;
+}
+
+/**
  * A stored JSON column parsed back. A damaged value fails with a message naming the row and the
  * column only: JSON.parse's own message quotes the start of its input, which is personal data.
  */

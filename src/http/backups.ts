@@ -5,17 +5,24 @@ import { isChunkKeyOf, manifestKey, type Manifest } from "../snapshots/format";
 import { MANIFEST_SHA_META, listSnapshotFolders, readManifest } from "../snapshots/store";
 import { fetchBackupRun, isRunId, startManualBackup } from "../jobs/backup-trigger";
 import type { BackupRun } from "../db/backup-runs";
+import { buildRunProgress, explainFailure, type PreviousGood } from "../backup/explain";
 import { ApiError } from "./errors";
 import { primaryStore } from "../snapshots/r2-store";
 import { isTrusted, type SignatureStatus } from "../snapshots/signature";
 import { createAdminRoute, createRouter, onInvalid, type AppContext } from "./router";
 import { ErrorBodySchema, errorResponse, IsoTime, jsonResponse, NOT_A_SNAPSHOT_ID, SERVER_ERROR, SnapshotIdParam } from "./schemas";
-import { BackupRunSchema } from "./status";
+import { BackupRunSchema, fetchPreviousGood } from "./status";
 
 export const backupRoutes = createRouter();
 
-/** The public shape of a run (GET /api/admin/backups/:id). */
-export function buildRunBody(run: BackupRun): z.output<typeof BackupRunSchema> {
+/**
+ * The public shape of a run (GET /api/admin/backups/:id): with its progress, and for a failed run
+ * its explanation in words (naming the previous good backup when `previous` is given).
+ */
+export function buildRunBody(
+	run: BackupRun,
+	extra?: { now: Date; timeZone: string; previous?: PreviousGood },
+): z.output<typeof BackupRunSchema> {
 	return {
 		id: run.id,
 		trigger: run.trigger,
@@ -28,6 +35,12 @@ export function buildRunBody(run: BackupRun): z.output<typeof BackupRunSchema> {
 		startedAt: run.startedAt,
 		finishedAt: run.finishedAt,
 		error: run.error,
+		...(extra
+			? {
+					progress: buildRunProgress(run, extra.now),
+					explanation: run.status === "failed" ? explainFailure(run, extra.previous, extra.timeZone, extra.now) : null,
+				}
+			: {}),
 	};
 }
 
@@ -134,7 +147,7 @@ backupRoutes.openapi(
 		method: "get",
 		path: "/api/admin/backups/{id}",
 		tags: ["admin"],
-		summary: "One backup run (a dead run is reconciled to failed)",
+		summary: "One backup run: progress while it runs, then its outcome (a failure explained in words; a dead run is reconciled to failed)",
 		request: { params: RunIdParams },
 		responses: {
 			200: jsonResponse(BackupRunSchema, "The run."),
@@ -145,9 +158,11 @@ backupRoutes.openapi(
 	}),
 	async (c) => {
 		const { id } = c.req.valid("param");
-		const run = await fetchBackupRun(c.env, id, new Date());
+		const now = new Date();
+		const run = await fetchBackupRun(c.env, id, now);
 		if (!run) throw new ApiError(404, "not_found", "No such backup run.");
-		return c.json(buildRunBody(run), 200);
+		const previous = await fetchPreviousGood(c.env.DB, run);
+		return c.json(buildRunBody(run, { now, timeZone: c.var.config.TIMEZONE, previous }), 200, { "Cache-Control": "no-store" });
 	},
 	onInvalid({ code: "invalid_id", message: "Not a backup run id." }),
 );

@@ -6,6 +6,7 @@ import { randomHex } from "../questionnaire/erasure";
 import { undoReplace, verifyManifest } from "../restore/load";
 import { buildRestoreId, isRestoreId, restoreRequestSchema } from "../restore/plan";
 import { checkWriteBudget } from "../restore/budget";
+import { buildRestoreSummary, type DryRunCounts } from "../restore/summary";
 import { findActiveWrite } from "../restore/runs";
 import { describeBlocker, findDataLockBlocker } from "../jobs/data-lock";
 import { holdDataLock } from "./data-lock";
@@ -28,6 +29,18 @@ import { createAdminRoute, createRouter, jsonBody, onInvalid } from "./router";
 import { errorResponse, IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 
 export const restoreRoutes = createRouter();
+
+const WordsSchema = z.strictObject({ fr: z.string(), en: z.string() });
+const RestoreSummarySchema = z
+	.strictObject({
+		fr: z.string(),
+		en: z.string(),
+		merge: WordsSchema,
+		replace: WordsSchema,
+		confirm: z.strictObject({ merge: WordsSchema, replace: WordsSchema }),
+		blocked: z.boolean().openapi({ description: "Merge and replace would be refused (rows failing their checks)." }),
+	})
+	.openapi("RestoreSummary");
 
 /** The public view of a restore run (ids and counts only). */
 const RestoreRunSchema = z
@@ -53,15 +66,24 @@ const RestoreRunSchema = z
 			.record(z.string(), z.unknown())
 			.nullable()
 			.openapi({ description: "When finished: per-table differences (dry run) or what was written." }),
+		summary: RestoreSummarySchema.nullable().optional().openapi({
+			description:
+				"A finished dry run in words (the backup by its local date, what each mode would do, answers first) and the confirmation texts repeating its numbers; null otherwise.",
+		}),
 		error: z.string().nullable(),
 	})
 	.openapi("RestoreRun");
 
 type RestoreRunView = z.output<typeof RestoreRunSchema>;
 
-function toView(r: RestoreRunRow): RestoreRunView {
+function toView(r: RestoreRunRow, words?: { timeZone: string; now: Date }): RestoreRunView {
 	const report = r.report ? (JSON.parse(r.report) as Record<string, unknown>) : null;
 	if (report) delete report.swapMaxSeq;
+	// A finished dry run concludes in words, computed here once for the dashboard and the CLI.
+	const summary =
+		words && report && r.mode === "dry-run" && r.status === "complete" && report.tables
+			? buildRestoreSummary(r.snapshot_id, report as DryRunCounts, words.timeZone, words.now)
+			: null;
 	return {
 		id: r.id,
 		snapshotId: r.snapshot_id,
@@ -81,6 +103,7 @@ function toView(r: RestoreRunRow): RestoreRunView {
 		undoAvailable: r.undo_available === 1,
 		undoneAt: r.undone_at,
 		report,
+		...(words ? { summary } : {}),
 		error: r.error,
 	};
 }
@@ -204,7 +227,7 @@ restoreRoutes.openapi(
 		summary: "The 20 most recent restores, newest first",
 		responses: { 200: jsonResponse(z.strictObject({ restores: z.array(RestoreRunSchema) }), "The runs."), 500: SERVER_ERROR },
 	}),
-	async (c) => c.json({ restores: (await fetchRecentRestoreRuns(c.env.DB, 20)).map(toView) }, 200),
+	async (c) => c.json({ restores: (await fetchRecentRestoreRuns(c.env.DB, 20)).map((r) => toView(r)) }, 200),
 );
 
 restoreRoutes.openapi(
@@ -232,7 +255,7 @@ restoreRoutes.openapi(
 		const { id } = c.req.valid("param");
 		const row = await fetchRestoreRun(c.env.DB, id);
 		if (!row) throw new ApiError(404, "not_found", `No restore ${id}.`);
-		return c.json(toView(row), 200);
+		return c.json(toView(row, { timeZone: c.var.config.TIMEZONE, now: new Date() }), 200);
 	},
 	onInvalid({ code: "invalid_request", message: "Invalid restore id." }),
 );

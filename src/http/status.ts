@@ -4,10 +4,23 @@ import { logEvent } from "../log";
 import { fetchBackupStatus } from "../monitor/status";
 import { fetchPlatformReport } from "../monitor/platform";
 import { PlatformReportSchema } from "./platform-schema";
+import { fetchPreviousCompleteRun, fetchRun, type BackupRun } from "../db/backup-runs";
+import { explainFailure, type PreviousGood } from "../backup/explain";
 import { createAdminRoute, createRouter } from "./router";
 import { IsoTime, jsonResponse, SERVER_ERROR } from "./schemas";
 
 const nullableTime = IsoTime.nullable();
+
+const RunProgressSchema = z
+	.strictObject({
+		stage: z.string().openapi({ description: "queued, lock, begin, export, manifest, finish, done (or the stage that failed)." }),
+		stageText: z.strictObject({ fr: z.string(), en: z.string() }),
+		rows: z.number().int().openapi({ description: "Rows read and checked so far." }),
+		rowsTotal: z.number().int().optional().openapi({ description: "Rows counted at the start (estimate for tables updated in place)." }),
+		chunks: z.number().int().openapi({ description: "Chunks written to R2 and read back so far." }),
+		elapsedSeconds: z.number().int(),
+	})
+	.openapi("BackupRunProgress");
 
 /** A backup run as the status and GET /api/admin/backups/:id show it. */
 export const BackupRunSchema = z
@@ -23,6 +36,17 @@ export const BackupRunSchema = z
 		startedAt: IsoTime,
 		finishedAt: nullableTime,
 		error: z.string().nullable(),
+		progress: RunProgressSchema.optional().openapi({
+			description: "Where the run stands (GET /api/admin/backups/:id): stage in words, rows and chunks done, elapsed time.",
+		}),
+		explanation: z
+			.strictObject({ fr: z.string(), en: z.string() })
+			.nullable()
+			.optional()
+			.openapi({
+				description:
+					"A failed run in plain words: what could not be done, which previous backup is intact (by its local date), what to do next. `error` keeps the technical detail.",
+			}),
 	})
 	.openapi("BackupRun");
 
@@ -104,6 +128,25 @@ export const BackupStatusSchema = z
 
 export const statusRoutes = createRouter();
 
+/** The previous good backup of a failed run (undefined when it cannot be read: then not named). */
+export async function fetchPreviousGood(db: D1Database, run: BackupRun): Promise<PreviousGood> {
+	if (run.status !== "failed") return undefined;
+	try {
+		const prev = await fetchPreviousCompleteRun(db, run.startedAt);
+		return prev ? { startedAt: prev.startedAt } : null;
+	} catch {
+		return undefined;
+	}
+}
+
+/** A failed last run carries its explanation in words (two small reads, only after a failure). */
+async function explainLastRun<R extends { id: string; status: string }>(db: D1Database, lastRun: R | null, now: Date, timeZone: string) {
+	if (!lastRun || lastRun.status !== "failed") return lastRun;
+	const run = await fetchRun(db, lastRun.id);
+	if (!run) return lastRun;
+	return { ...lastRun, explanation: explainFailure(run, await fetchPreviousGood(db, run), timeZone, now) };
+}
+
 statusRoutes.openapi(
 	createAdminRoute({
 		method: "get",
@@ -118,6 +161,6 @@ statusRoutes.openapi(
 		const status = await fetchBackupStatus(c.env, c.var.config, now);
 		const platform = await fetchPlatformReport(c.env.DB, c.var.config, now, status.snapshots.totalBytes);
 		logEvent("admin_status", { stale: status.stale, snapshots: status.snapshots.count, platformWarnings: platform.warnings.length });
-		return c.json({ ...status, timezone: c.var.config.TIMEZONE, platform }, 200, { "Cache-Control": "no-store" });
+		return c.json({ ...status, lastRun: await explainLastRun(c.env.DB, status.lastRun, now, c.var.config.TIMEZONE), timezone: c.var.config.TIMEZONE, platform }, 200, { "Cache-Control": "no-store" });
 	},
 );

@@ -6,7 +6,7 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
 import { getConfig } from "../config";
-import { markRunFinished, markRunRunning, updateQueuedRunStage, updateRunDetails, updateRunProgress } from "../db/backup-runs";
+import { markRunFinished, markRunRunning, updateQueuedRunStage, updateRunDetails, updateRunProgress, updateRunStage } from "../db/backup-runs";
 import { deleteDataLock, fetchDataLockHeld } from "../db/data-locks";
 import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { describeError, logError, logEvent } from "../log";
@@ -205,6 +205,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		let stepBudget = EXPORT_STEP_BUDGET.free;
 
 		let stage = "begin";
+		// The step being run, recorded with a failure: it says what failed (an R2 write, a D1 read…).
+		let current = "begin";
 		let attempt = 0;
 		const track = (ctx: { attempt: number }) => {
 			attempt = ctx.attempt;
@@ -214,7 +216,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		let manifest: Manifest | undefined;
 		const entries: ChunkEntry[] = [];
 		const totals = { rows: 0, bytes: 0, chunks: 0 };
-		let failure: { stage: string; error: string; attempt: number } | undefined;
+		let failure: { stage: string; error: string; attempt: number; step: string } | undefined;
 
 		try {
 			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
@@ -224,7 +226,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				// lock is waited for (LOCK_WAIT.backup), then the run fails with a notice: never silently.
 				stage = "lock";
 				for (let attempt = 1; ; attempt++) {
-					const got = await step.do(`acquire data lock ${attempt}`, STEP_CONFIG, async (ctx) => {
+					current = `acquire data lock ${attempt}`;
+					const got = await step.do(current, STEP_CONFIG, async (ctx) => {
 						track(ctx);
 						const r = await acquireDataLock(env, { holder: runId, kind: "backup" }, new Date());
 						if (!r.ok) await updateQueuedRunStage(env.DB, runId, `waiting for ${r.blocker.kind} ${r.blocker.holder}`);
@@ -257,12 +260,15 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				totals.chunks = entries.length;
 			} else {
 				stepsTaken++;
+				current = "begin";
 				const begun = await step.do("begin", STEP_CONFIG, async (ctx) => {
 					track(ctx);
 					const started = new Date().toISOString();
 					const id = buildSnapshotId(requestedAt, randomSuffix());
-					await markRunRunning(env.DB, { id: runId, trigger, startedAt: started, snapshotId: id });
-					return { startedAt: started, plan: await fetchExportPlan(env.DB, id) };
+					// The plan first: its row counts (same batch as the bounds) are the progress's total.
+					const p = await fetchExportPlan(env.DB, id);
+					await markRunRunning(env.DB, { id: runId, trigger, startedAt: started, snapshotId: id, rowsTotal: p.rowsTotal ?? null });
+					return { startedAt: started, plan: p };
 				});
 				plan = begun.plan;
 				startedAt = begun.startedAt;
@@ -290,7 +296,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					if (JSON.stringify(state).length > MAX_CONTINUATION_BYTES) {
 						throw new NonRetryableError(`too many chunks (${entries.length}) to hand the run over to another instance`);
 					}
-					await step.do(`continue in ${next}`, STEP_CONFIG, async (ctx) => {
+					current = `continue in ${next}`;
+					await step.do(current, STEP_CONFIG, async (ctx) => {
 						track(ctx);
 						const params: BackupParams = { ...event.payload, continuation: state };
 						try {
@@ -310,9 +317,16 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				if (part > MAX_PARTS) throw new NonRetryableError(`more than ${MAX_PARTS} parts`);
 				const from: ExportCursor = cursor;
 				stepsTaken++;
-				const res = await step.do(`export part ${part}`, STEP_CONFIG, async (ctx) => {
+				// Rows read so far (written chunks and parts waiting), for the progress shown while it runs.
+				const readBefore = totals.rows + pending.reduce((sum, p) => sum + p.rows, 0);
+				const written = { ...totals };
+				current = `export part ${part}`;
+				const res = await step.do(current, STEP_CONFIG, async (ctx) => {
 					track(ctx);
-					return exportPart(env.DB, plan, from, stepBudget, target);
+					const r = await exportPart(env.DB, plan, from, stepBudget, target);
+					// One small UPDATE per step: absolute values, so a retried step is harmless.
+					if (r.rows > 0) await updateRunProgress(env.DB, runId, { stage: "export", rows: readBefore + r.rows, bytes: written.bytes, chunks: written.chunks });
+					return r;
 				});
 				for (const [t, d] of Object.entries(res.digests)) exported[t] = addDigests(exported[t] ?? EMPTY_DIGEST, d);
 				cursor = res.next;
@@ -324,7 +338,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				pending = [];
 				const before = { ...totals };
 				stepsTaken++;
-				const entry = await step.do(`write chunk ${n}`, STEP_CONFIG, async (ctx) => {
+				current = `write chunk ${n}`;
+				const entry = await step.do(current, STEP_CONFIG, async (ctx) => {
 					track(ctx);
 					const e = await writeChunk(primaryStore(env), plan.snapshotId, n, parts);
 					await updateRunProgress(env.DB, runId, { stage: "export", rows: before.rows + e.rows, bytes: before.bytes + e.bytes, chunks: n });
@@ -340,8 +355,10 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			// from R2 (size, SHA-256, gunzip) in its write step, before we get here: the manifest
 			// is only ever written over verified chunks.
 			stage = "manifest";
+			current = "write manifest";
 			manifest = await step.do("write manifest", STEP_CONFIG, async (ctx) => {
 				track(ctx);
+				await updateRunStage(env.DB, runId, "manifest");
 				// Only a run that held the lock throughout has read a state that existed.
 				if (!(await fetchDataLockHeld(env.DB, runId))) {
 					throw new NonRetryableError("the data lock was taken from this run (judged stale): its reads may mix states, the snapshot is not committed");
@@ -372,6 +389,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			});
 
 			stage = "finish";
+			current = "finish";
 			await step.do("finish", STEP_CONFIG, async (ctx) => {
 				track(ctx);
 				await markRunFinished(env.DB, {
@@ -395,7 +413,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			// After the commit the snapshot itself is good: say so, so that the failure notice and
 			// the snapshot list (which shows it) do not seem to contradict each other.
 			const committed = manifest ? `snapshot ${manifest.snapshotId} is complete and verified in R2, but ` : "";
-			failure = { stage: failedStage, error: `${committed}${describeError(err)}`.slice(0, 400), attempt };
+			failure = { stage: failedStage, error: `${committed}${describeError(err)}`.slice(0, 400), attempt, step: current };
 			logError("backup_failed", { runId, stage: failedStage, error: failure.error, attempt });
 		}
 
@@ -418,6 +436,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 						bytes: totals.bytes,
 						chunks: totals.chunks,
 						error: f.error,
+						failedStep: f.step,
 					});
 					await deleteDataLock(env.DB, runId);
 					return at;
@@ -454,7 +473,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			trigger,
 			status: failure ? "failed" : "complete",
 			...(manifest ? { snapshotId: manifest.snapshotId, manifest } : {}),
-			...(failure ? { stage: failure.stage, error: failure.error, attempt: failure.attempt } : {}),
+			...(failure ? { stage: failure.stage, error: failure.error, attempt: failure.attempt, failedStep: failure.step } : {}),
 			startedAt,
 			finishedAt,
 			scheduledTime: requestedAt.toISOString(),

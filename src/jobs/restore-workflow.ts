@@ -35,6 +35,7 @@ import { buildRecountStatements } from "../db/counters";
 import { buildRestoreCompleteStatement, buildRestoreStoppedStatement, updateRestoreStage, type RestoreProgress } from "../db/restore-runs";
 import { fetchDryRunBudget } from "../restore/budget";
 import { markSteps } from "./step-marks";
+import { fetchOldestReceivedAt } from "../db/submissions";
 
 export type RestoreParams = {
 	runId: string;
@@ -127,11 +128,17 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 						return [spec.table, finishDiff(spec, diffs[spec.table]!, b.count, unmatched)];
 					}),
 				);
-				const report = rejected.total > 0 ? { tables, rejected } : { tables };
+				// The answers a replace would remove are the newest live ones no chunk held: when all of
+				// them are among the candidates, the oldest one's time is exact (the preview's sentence).
+				const removed = baseline.submissions!.candidates.filter((k) => !found.submissions!.has(k));
+				const removable = tables.submissions!.disappear > 0 && removed.length === tables.submissions!.disappear ? removed : [];
+				const report: Record<string, unknown> = rejected.total > 0 ? { tables, rejected } : { tables };
 				await doStep("dry-run report", async () => {
 					const now = new Date().toISOString();
 					// The rows a merge and a replace would write, against today's D1 write budget.
 					const budget = await fetchDryRunBudget(db, getConfig(this.env).CLOUDFLARE_PLAN, tables, chunks.length, new Date(now));
+					const oldest = await fetchOldestReceivedAt(db, removable);
+					if (oldest) report.oldestRemovedAt = oldest;
 					await db.batch([
 						buildRestoreCompleteStatement(db, runId, now, { ...report, budget }),
 						buildAuditStatement(db, now, "restore", { runId, snapshotId, mode }),

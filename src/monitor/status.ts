@@ -13,7 +13,7 @@ import { primaryStore } from "../snapshots/r2-store";
 import { fetchReplicaStatus, type ReplicaStatus } from "./replica";
 
 /** The last run as shown in status: the run without its internal details. */
-export type LastRun = Omit<BackupRun, "details" | "chunks">;
+export type LastRun = Omit<BackupRun, "details" | "chunks" | "rowsTotal" | "failedStep">;
 
 export type ChannelHealth = {
 	channel: string;
@@ -64,7 +64,7 @@ export type BackupStatus = {
 export async function fetchLastRun(db: D1Database): Promise<LastRun | null> {
 	const [run] = await fetchRecentRuns(db, 1);
 	if (!run) return null;
-	const { details: _details, chunks: _chunks, ...shown } = run;
+	const { details: _details, chunks: _chunks, rowsTotal: _total, failedStep: _step, ...shown } = run;
 	return shown;
 }
 

@@ -67,6 +67,7 @@ export function buildBackupEvent(
 		stage: outcome.stage ?? "unknown",
 		error: outcome.error ?? (outcome.status === "complete" ? "complete without a manifest" : "unknown error"),
 		attempt: outcome.attempt ?? 1,
+		...(outcome.failedStep ? { failedStep: outcome.failedStep } : {}),
 		at: outcome.scheduledTime,
 		...(previousKnown
 			? { lastGood: previous ? { finishedAt: previous.finishedAt, submissions: previous.tables.submissions?.rows ?? null } : null }

@@ -38,6 +38,8 @@ export type BackupFailedEvent = {
 	attempt: number;
 	/** Optional override of the advice shown to the administrator; templates supply a default per stage. */
 	advice?: string;
+	/** The Workflow step that failed (e.g. "write chunk 3"), when known: the e-mail says what failed in words. */
+	failedStep?: string;
 	/** When the backup was started or scheduled (ISO 8601): the date people read in the subject. */
 	at?: string;
 	/** The newest backup that did succeed, untouched by this failure; null: none exists; absent: not looked up. */

@@ -3,6 +3,7 @@
 // ids in subjects), what changed in words ("12 nouvelles réponses"), the dashboard's vocabulary
 // ("sauvegarde") and a link to it. Only counts, sizes, times and technical references are printed.
 import type { NotifyEvent, TableCounts } from "./events";
+import { describeFailureCause } from "../backup/explain";
 
 export type Locale = "fr" | "en";
 
@@ -525,6 +526,8 @@ function buildDoc(event: NotifyEvent, locale: Locale, ctx: RenderContext): Doc {
 				subject: at ? t.failedSubject(when(at, true)) : t.failedSubjectNoDate,
 				title: at ? t.failedTitle(when(at)) : t.failedTitleNoDate,
 				blocks: [
+					// What could not be done, in words (an R2 write, a D1 read…): src/backup/explain.ts.
+					{ kind: "p" as const, text: describeFailureCause(event.stage, event.failedStep ?? null, event.error)[locale] },
 					...(lastGood ? [{ kind: "p" as const, text: lastGood }] : []),
 					{ kind: "p", text: `${t.whatToDo} ${advice}` },
 					{
