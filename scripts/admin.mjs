@@ -7,11 +7,13 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkChunk } from "../src/snapshots/codec.ts";
 import { OffsiteError, pull, push, verifyLocal } from "./offsite.mjs";
+import { formatVerdict } from "./cli/verdict.mjs";
 
 const HELP = `Usage: npm run admin -- <command> [options]
 
 Commands:
-  status                       State of the backups: last run, newest snapshot, alerts.
+  status                       State of the backups: the verdict first (what to do), then the last
+                               run, newest snapshot, alerts.
   snapshots                    List the snapshots (newest first).
   backup [--no-wait]           Start a backup now and wait for its result.
   verify <snapshotId>          Download every chunk and check it here (SHA-256, gzip, records).
@@ -212,6 +214,9 @@ const commands = {
 
 	async status() {
 		print(await getJson("/api/admin/status"), (s) => {
+			// The verdict first, then the facts.
+			for (const line of formatVerdict(s.verdict)) console.log(line);
+			if (s.verdict) console.log("");
 			const run = s.lastRun;
 			console.log(`Last backup:      ${run ? `${run.status} (${run.trigger}) at ${run.finishedAt ?? run.startedAt}${run.error ? ` — ${run.stage}: ${run.error}` : ""}` : "none yet"}`);
 			console.log(`Newest snapshot:  ${s.newestSnapshot ? `${s.newestSnapshot.snapshotId}, ${s.newestSnapshot.ageHours.toFixed(1)} h old` : "none"}${s.stale ? `  — STALE (older than ${s.thresholdHours} h)` : ""}`);
