@@ -63,7 +63,7 @@ const ROWS: Row[] = [
 		},
 		level: "warning",
 		codes: ["last_run_failed"],
-		fr: /sauvegarde du jeudi 3 décembre 2026 à 3\u00a0h\u00a005 a échoué ; celle du mercredi 2 décembre 2026 à 3\u00a0h\u00a003 est intacte/,
+		fr: /sauvegarde du jeudi 3 décembre 2026 à 3\u00a0h\u00a000 a échoué ; celle du mercredi 2 décembre 2026 à 3\u00a0h\u00a003 est intacte/,
 	},
 	{
 		name: "last run failed, no backup at all",
@@ -154,6 +154,13 @@ const ROWS: Row[] = [
 		input: { newestSnapshot: { finishedAt: ago(40) }, stale: true, offsite: { newest: { at: ago(40) }, stale: true, error: null } },
 		level: "problem",
 		codes: ["stale"],
+	},
+	{
+		name: "copying the backup just made outside Cloudflare failed",
+		input: { offsite: { newest: null, stale: true, error: "HTTP 500", copyFailed: true } },
+		level: "warning",
+		codes: ["offsite_copy_failed"],
+		fr: /n’a pas pu être faite/,
 	},
 	{ name: "off-site copy fresh", input: { offsite: { newest: { at: ago(8) }, stale: false, error: null } }, level: "ok", codes: [] },
 	{ name: "signing key missing", input: { signing: { configured: false } }, level: "warning", codes: ["signing_missing"] },

@@ -109,7 +109,7 @@ export function buildChannelHealth(input: {
 	});
 }
 
-async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<ChannelHealth[]> {
+export async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<ChannelHealth[]> {
 	const { notifiers, problems } = buildNotifiers(config, env.EMAIL);
 	const configured = notifiers.map((n) => n.channel as string);
 	if (config.HEARTBEAT_URL) configured.push("heartbeat");

@@ -35,7 +35,13 @@ export type VerdictInput = {
 	/** Alert channels, configured or seen in the delivery log. */
 	channels?: Array<{ channel: string; configured: boolean; health: string; lastAttemptAt: string | null }>;
 	/** The copy outside Cloudflare (null: none configured). */
-	offsite?: { newest: { at: string } | null; stale: boolean; error: string | null } | null;
+	offsite?: {
+		newest: { at: string } | null;
+		stale: boolean;
+		error: string | null;
+		/** True when copying the backup just made failed (an e-mail after a backup knows this). */
+		copyFailed?: boolean;
+	} | null;
 	signing?: { configured: boolean };
 };
 
@@ -78,7 +84,8 @@ export function buildVerdict(input: VerdictInput): Verdict {
 	const reasons: Reason[] = [];
 	const newest = input.newestSnapshot;
 	const run = input.lastRun;
-	const runAt = run ? (run.finishedAt ?? run.startedAt) : null;
+	// A run is named by when it started, as the failure e-mail's subject names it.
+	const runAt = run ? run.startedAt : null;
 
 	// 1–2. The newest verified backup: none yet, or too old.
 	if (!newest) {
@@ -319,7 +326,22 @@ export function buildVerdict(input: VerdictInput): Verdict {
 	// 10. The copy outside Cloudflare, when one is configured. Out of date only counts while the
 	// backups themselves are fresh (otherwise there is nothing new to copy: rules 1–2 say it all).
 	const o = input.offsite;
-	if (o && (o.error || (o.stale && newest && !input.stale))) {
+	if (o?.copyFailed) {
+		reasons.push(
+			reason(
+				"offsite_copy_failed",
+				"warning",
+				{
+					fr: "La copie hors Cloudflare de cette sauvegarde n’a pas pu être faite.",
+					en: "This backup could not be copied outside Cloudflare.",
+				},
+				{
+					fr: "La sauvegarde elle-même est intacte dans Cloudflare. Si l’échec se répète demain, transférez ce message au développeur.",
+					en: "The backup itself is intact inside Cloudflare. If the failure repeats tomorrow, forward this message to the developer.",
+				},
+			),
+		);
+	} else if (o && (o.error || (o.stale && newest && !input.stale))) {
 		const action: Bilingual = {
 			fr: "Les sauvegardes dans Cloudflare ne sont pas concernées. Vérifiez l’abonnement et les identifiants du stockage externe ; si cela continue, transférez ce message au développeur.",
 			en: "The backups inside Cloudflare are not affected. Check the external storage's subscription and credentials; if it goes on, forward this message to the developer.",
