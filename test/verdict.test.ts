@@ -216,3 +216,27 @@ describe("buildVerdict: one row per rule (docs/verdict.md)", () => {
 		expect(channelLabel("something_new").fr).toBe("something_new");
 	});
 });
+
+describe("the verdict's way into the backup notice", () => {
+	it("the replicate hook's result becomes what the notice knows of the off-site copy", async () => {
+		const { offsiteFromReplication } = await import("../src/jobs/verdict-hook");
+		const at = "2026-12-03T02:05:00.000Z";
+		expect(offsiteFromReplication(false, { skipped: "no off-site replica configured" }, at)).toBeNull();
+		expect(offsiteFromReplication(true, { error: "HTTP 403" }, at)).toEqual({ newest: null, stale: true, error: "HTTP 403", copyFailed: true });
+		expect(offsiteFromReplication(true, { snapshotId: "x", copied: true, objects: 2, bytes: 10, encrypted: true, removed: [] }, at)).toEqual({
+			newest: { at },
+			stale: false,
+			error: null,
+		});
+		// Skipped after a failed backup, or missing: not known, so no reason from it.
+		expect(offsiteFromReplication(true, { skipped: "the backup failed: nothing to copy" }, at)).toBeUndefined();
+		expect(offsiteFromReplication(true, undefined, at)).toBeUndefined();
+	});
+
+	it("the notice takes the verdict hook's result only when it is a verdict", async () => {
+		const { parseVerdict } = await import("../src/notify/backup-hook");
+		const v = buildVerdict(GOOD);
+		expect(parseVerdict(v)).toEqual(v);
+		for (const bad of [null, undefined, { error: "D1 down" }, { level: "fine", reasons: [] }, "ok"]) expect(parseVerdict(bad)).toBeUndefined();
+	});
+});
