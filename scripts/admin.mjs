@@ -25,6 +25,7 @@ import {
 } from "./cli/views.mjs";
 import { followBackup, resultText as backupResultText } from "./cli/backup.mjs";
 import { confirmQuestion, previewText } from "./cli/restore.mjs";
+import { formatVerdict } from "./cli/verdict.mjs";
 
 const { values: opts, positionals } = parseArgs({
 	allowPositionals: true,
@@ -200,6 +201,9 @@ const commands = {
 
 	async status() {
 		print(await getJson("/api/admin/status"), (s) => {
+			// The verdict first, then the facts.
+			for (const line of formatVerdict(s.verdict)) console.log(line);
+			if (s.verdict) console.log("");
 			const run = s.lastRun;
 			console.log(`Last backup:      ${run ? `${run.status} (${run.trigger}) at ${run.finishedAt ?? run.startedAt}${run.error ? ` — ${run.stage}: ${run.error}` : ""}` : "none yet"}`);
 			console.log(`Newest snapshot:  ${s.newestSnapshot ? `${s.newestSnapshot.snapshotId}, ${s.newestSnapshot.ageHours.toFixed(1)} h old` : "none"}${s.stale ? `  — STALE (older than ${s.thresholdHours} h)` : ""}`);

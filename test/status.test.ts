@@ -7,6 +7,8 @@ import { envWith, uniquePrefix } from "./receiver/client";
 
 const ADMIN = { Authorization: "Bearer test-admin-token-0123456789abcdef" };
 const H = 3_600_000;
+/** No copy outside Cloudflare configured (the test environment has one). */
+const NO_OFFSITE = { OFFSITE_S3_ENDPOINT: "", OFFSITE_S3_BUCKET: "", OFFSITE_S3_ACCESS_KEY_ID: "", OFFSITE_S3_SECRET_ACCESS_KEY: "" };
 
 async function clearAll() {
 	for (let i = 0; i < 50; i++) {
@@ -58,6 +60,17 @@ describe("GET /api/admin/status", () => {
 			["resend", true, "unused"],
 			["webhook", true, "unused"],
 		]);
+		// Fresh install: one verdict, a warning that says what to do, not a row of "none".
+		expect(body.verdict.level).toBe("warning");
+		expect(body.verdict.label).toEqual({ fr: "Attention", en: "Attention" });
+		expect(body.verdict.reasons).toEqual([
+			{
+				code: "no_backup",
+				level: "warning",
+				text: { fr: "Aucune sauvegarde pour l’instant.", en: "No backup yet." },
+				action: expect.objectContaining({ fr: expect.stringContaining("Lancer une sauvegarde") }),
+			},
+		]);
 	});
 
 	it("last run, newest verified snapshot with its age, totals, and each channel's health", async () => {
@@ -89,6 +102,30 @@ describe("GET /api/admin/status", () => {
 		expect(byName.resend).toMatchObject({ health: "ok", lastEventType: "verification_failed", lastError: null, failuresLast7Days: 0 });
 		expect(byName.webhook).toMatchObject({ health: "failing", lastError: "HTTP 401", failuresLast7Days: 1, lastSuccessAt: null });
 		expect(byName.emailjs).toMatchObject({ health: "unused" });
+		// The failed run is a warning that names the intact backup by its local date; the failing
+		// webhook is named as what it is.
+		expect(body.verdict.level).toBe("warning");
+		// (The test's copy outside Cloudflare holds no copy of these snapshots: it may add its own warning.)
+		expect(body.verdict.reasons.map((r: any) => r.code).filter((c: string) => !c.startsWith("offsite_"))).toEqual(["last_run_failed", "channel_failing"]);
+		const intact = new Intl.DateTimeFormat("fr-FR", { timeZone: "Europe/Paris", day: "numeric", month: "long" }).format(new Date(now - 3 * H));
+		expect(body.verdict.reasons[0].text.fr).toMatch(new RegExp(`a échoué ; celle du \\S+ ${intact} \\d{4} à .* est intacte`));
+		expect(body.verdict.reasons[1].text.fr).toMatch(/^Le dernier envoi par Webhook, le .* a échoué\.$/);
+		expect(JSON.stringify(body.verdict)).not.toContain(newer.snapshotId);
+	});
+
+	it("verdict: all well with a fresh backup; « personne ne sera prévenu » without any channel", async () => {
+		const { app } = await import("../src/http/app");
+		const now = Date.now();
+		await writeSnapshot(env.R2_BUCKET, { time: new Date(now - 2 * H), tables: { submissions: { rows: [{ seq: 1 }] } } });
+		const withMail = (await (await app.request("/api/admin/status", { headers: ADMIN }, envWith({ resend: "/unused", extra: NO_OFFSITE }))).json()) as Record<string, any>;
+		expect(withMail.verdict).toMatchObject({ level: "ok", label: { fr: "Tout va bien" }, reasons: [] });
+		expect(withMail.verdict.summary.fr).toMatch(/^Dernière sauvegarde vérifiée : .* 20\d\d à .*\.$/);
+
+		const nobody = (await (await app.request("/api/admin/status", { headers: ADMIN }, envWith({ extra: NO_OFFSITE }))).json()) as Record<string, any>;
+		expect(nobody.channels).toEqual([]);
+		expect(nobody.verdict.level).toBe("warning");
+		expect(nobody.verdict.reasons.map((r: any) => r.code)).toEqual(["no_channel"]);
+		expect(nobody.verdict.reasons[0].text.fr).toContain("personne ne sera prévenu");
 	});
 
 	it("stale when the newest verified snapshot is older than BACKUP_MAX_AGE_HOURS", async () => {
@@ -96,6 +133,9 @@ describe("GET /api/admin/status", () => {
 		const body = (await (await get("/api/admin/status")).json()) as Record<string, any>;
 		expect(body.stale).toBe(true);
 		expect(body.newestSnapshot.ageHours).toBeGreaterThanOrEqual(30);
+		expect(body.verdict.level).toBe("problem");
+		expect(body.verdict.label.fr).toBe("Problème");
+		expect(body.verdict.reasons[0].code).toBe("stale");
 	});
 
 	it("a misconfigured channel is shown as such", async () => {

@@ -319,6 +319,49 @@ async function busy(button, fn) {
 
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// The verdict banner: one word (« Tout va bien » / « Attention » / « Problème ») at the very top
+// of the status card, with an icon and a colour that only repeat the word, then every reason with
+// what to do. The sentences come from the API (GET /api/admin/status `verdict`, in both languages).
+
+Object.assign(TEXT.fr, { verdictTodo: "À faire :", verdictReasons: "Pourquoi" });
+Object.assign(TEXT.en, { verdictTodo: "What to do:", verdictReasons: "Why" });
+
+const VERDICT_LOOK = { ok: { icon: "✓", kind: "ok" }, warning: { icon: "!", kind: "warn" }, problem: { icon: "✖", kind: "bad" } };
+
+/** The banner for a verdict, or null when the API sent none (an older server). */
+function renderVerdict(v) {
+	if (!v) return null;
+	const look = VERDICT_LOOK[v.level] ?? VERDICT_LOOK.warning;
+	return h(
+		"section",
+		{ class: `verdict verdict-${v.level}`, "data-testid": "verdict", "data-level": v.level, role: v.level === "problem" ? "alert" : "status" },
+		h(
+			"p",
+			{ class: "verdict-head" },
+			h("span", { class: `verdict-icon badge ${look.kind}`, "aria-hidden": "true" }, look.icon),
+			" ",
+			h("strong", { class: "verdict-label" }, v.label[lang]),
+			v.reasons.length === 0 ? [" — ", v.summary[lang]] : null,
+		),
+		v.reasons.length === 0
+			? null
+			: h(
+					"ul",
+					{ class: "verdict-reasons", "aria-label": t("verdictReasons") },
+					v.reasons.map((r) =>
+						h(
+							"li",
+							{ "data-code": r.code, "data-level": r.level },
+							h("span", { class: "verdict-text" }, r.text[lang]),
+							" ",
+							h("span", { class: "verdict-action" }, h("strong", {}, t("verdictTodo")), " ", r.action[lang]),
+						),
+					),
+				),
+	);
+}
+
 function renderStatus(s) {
 	const box = $("status");
 	box.replaceChildren();
@@ -335,7 +378,8 @@ function renderStatus(s) {
 	const channelKind = { ok: "ok", failing: "bad", unused: "warn", misconfigured: "bad" };
 	appendAll(
 		box,
-		s.stale ? h("p", { class: "notice error", role: "alert" }, badge("bad", t("stale")), " ", t("staleExplain", { h: s.thresholdHours })) : null,
+		// The verdict says everything the old "stale" notice said, and more.
+		s.verdict ? renderVerdict(s.verdict) : s.stale ? h("p", { class: "notice error", role: "alert" }, badge("bad", t("stale")), " ", t("staleExplain", { h: s.thresholdHours })) : null,
 		h(
 			"dl",
 			{ class: "facts" },

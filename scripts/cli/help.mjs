@@ -5,7 +5,8 @@ export const HELP = say(
 	`Utilisation : npm run admin -- <commande> [options]
 
 Commandes :
-  status                       État des sauvegardes : dernière sauvegarde, la plus récente, alertes.
+  status                       État des sauvegardes : le verdict d'abord (et quoi faire), puis la
+                               dernière sauvegarde, la plus récente, les alertes, le budget.
   snapshots                    Liste des sauvegardes (la plus récente d'abord), en tableau.
   backup [--no-wait]           Lancer une sauvegarde maintenant et attendre son résultat.
   verify <id>                  Relire ici chaque morceau d'une sauvegarde (SHA-256, gzip, enregistrements).
@@ -50,7 +51,8 @@ Langue et heure : LOCALE=fr (par défaut) ou LOCALE=en ; les heures sont celles 
 	`Usage: npm run admin -- <command> [options]
 
 Commands:
-  status                       State of the backups: last run, newest snapshot, alerts.
+  status                       State of the backups: the verdict first (what to do), then the last
+                               run, newest snapshot, alerts, the plan budget.
   snapshots                    List the snapshots (newest first), as a table.
   backup [--no-wait]           Start a backup now and wait for its result.
   verify <id>                  Download every chunk and check it here (SHA-256, gzip, records).

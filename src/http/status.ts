@@ -61,6 +61,27 @@ const ChannelHealthSchema = z.strictObject({
 	failuresLast7Days: z.number().int(),
 });
 
+const Bilingual = z.strictObject({ fr: z.string(), en: z.string() });
+
+/** The one verdict at the top of the dashboard, the CLI status and the e-mails (docs/verdict.md). */
+export const VerdictSchema = z
+	.strictObject({
+		level: z.enum(["ok", "warning", "problem"]).openapi({ description: "The worst reason's level; \"ok\" when there is none." }),
+		label: Bilingual.openapi({ description: "The level in words: « Tout va bien » / « Attention » / « Problème »." }),
+		summary: Bilingual.openapi({ description: "One sentence: the newest verified backup's local date when all is well, else the worst reason." }),
+		reasons: z
+			.array(
+				z.strictObject({
+					code: z.string().openapi({ description: "Stable rule name, e.g. stale, last_run_failed, no_channel (docs/verdict.md)." }),
+					level: z.enum(["warning", "problem"]),
+					text: Bilingual.openapi({ description: "What is wrong, one plain sentence; backups named by their local date (TIMEZONE)." }),
+					action: Bilingual.openapi({ description: "What to do about it." }),
+				}),
+			)
+			.openapi({ description: "Every reason, worst first; empty when the level is \"ok\"." }),
+	})
+	.openapi("Verdict");
+
 export const BackupStatusSchema = z
 	.strictObject({
 		now: IsoTime,
@@ -123,6 +144,7 @@ export const BackupStatusSchema = z
 			})
 			.nullable(),
 		platform: PlatformReportSchema,
+		verdict: VerdictSchema,
 	})
 	.openapi("BackupStatus");
 

@@ -10,6 +10,7 @@ import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
 import { dropUndoCopies } from "../restore/load";
 import { runRetention } from "../retention/job";
 import { replicateHook } from "./replicate";
+import { verdictHook } from "./verdict-hook";
 import { deleteDataLock } from "../db/data-locks";
 import { acquireDataLock } from "./data-lock";
 
@@ -67,5 +68,6 @@ export const afterBackupHooks: AfterBackupHook[] = [
 	retentionHook,
 	restoreUndoCleanupHook, // drops the data kept by the last replace once a backup holds the current data
 	replicateHook, // the copy outside Cloudflare; its failure is reported by notify, never fails the backup
+	verdictHook, // the state of the whole system after this run, shown first in the notice
 	notifyHook, // last: sends backup succeeded/failed (and replication failed) with the earlier hooks' results
 ];

@@ -1,7 +1,7 @@
 // The hourly dead man's switch ("0 * * * *"): reads the newest verified snapshot from R2, alerts
 // when it is older than BACKUP_MAX_AGE_HOURS (at most once a day), announces the recovery once,
 // and pings HEARTBEAT_URL. Idempotent for a given scheduled time (alerts are claimed in D1).
-import { getConfig } from "../config";
+import { getConfig, type Config } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import { deleteDeliveriesBefore } from "../db/notification-log";
 import { buildRetryPolicy } from "../notify/delivery";
@@ -21,6 +21,7 @@ import { fetchNewestVerified } from "./snapshots";
 import { computeStaleness, type Staleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
 import { checkReplica, type ReplicaCheck } from "./replica";
+import { fetchNoticeVerdict } from "./notice-verdict";
 
 /** The hourly cron expression (wrangler.jsonc `triggers.crons`). */
 export const MONITOR_CRON = "0 * * * *";
@@ -42,8 +43,10 @@ export type HourlyResult = {
 	replica?: ReplicaCheck | null;
 };
 
-/** The "no recent verified backup" alert, to every configured channel. */
-function sendStaleAlert(env: Env, staleness: Staleness, now: Date): Promise<DeliveryReport> {
+/** The "no recent verified backup" alert, to every configured channel, with the verdict first. */
+async function sendStaleAlert(env: Env, config: Config, staleness: Staleness, now: Date): Promise<DeliveryReport> {
+	// Sent at most once a day: the verdict's few extra reads only happen then.
+	const verdict = await fetchNoticeVerdict(env, config, now, { newest: staleness.newest });
 	return sendEvent(
 		env,
 		{
@@ -51,6 +54,7 @@ function sendStaleAlert(env: Env, staleness: Staleness, now: Date): Promise<Deli
 			ageHours: Math.floor(staleness.effectiveAgeHours),
 			thresholdHours: staleness.thresholdHours,
 			newest: staleness.newest,
+			...(verdict ? { verdict } : {}),
 		},
 		now,
 	);
@@ -107,7 +111,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			if (staleness.stale) {
 				result.action = "send_stale";
 				result.claimed = true;
-				result.report = await sendStaleAlert(env, staleness, now);
+				result.report = await sendStaleAlert(env, config, staleness, now);
 			}
 			throw new Error("alert state unavailable in D1");
 		}
@@ -117,7 +121,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			const claim = await claimStaleAlert(env.DB, STALE_ALERT_KEY, now);
 			result.claimed = claim.claimed;
 			if (claim.claimed) {
-				result.report = await sendStaleAlert(env, staleness, now);
+				result.report = await sendStaleAlert(env, config, staleness, now);
 				// Reached nobody: give the claim back so the next hourly run tries again.
 				if (!result.report.delivered) await releaseStaleAlert(env.DB, STALE_ALERT_KEY, now, claim.previousLastSentAt);
 			}

@@ -34,6 +34,8 @@ export type SnapshotTotals = {
 	count: number;
 	totalBytes: number;
 	newest: NewestSnapshot | null;
+	/** When the oldest counted snapshot finished (how long backups have existed), null when none. */
+	oldestFinishedAt: string | null;
 	/** Readable snapshots that are not counted (untrusted signature, or dated in the future). */
 	ignored: IgnoredSnapshot[];
 };
@@ -52,6 +54,7 @@ export async function fetchSnapshotTotals(store: SnapshotStore, keyring: Manifes
 		count: counted.length,
 		totalBytes: counted.reduce((sum, m) => sum + m.bytes, 0),
 		newest: newest ? { snapshotId: newest.snapshotId, finishedAt: newest.finishedAt } : null,
+		oldestFinishedAt: counted.at(-1)?.finishedAt ?? null,
 		ignored,
 	};
 }

@@ -11,6 +11,7 @@ import { fetchNewestVerified, type IgnoredSnapshot, fetchSnapshotTotals } from "
 import { computeStaleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
 import { fetchReplicaStatus, type ReplicaStatus } from "./replica";
+import { buildVerdict, type Verdict } from "./verdict";
 
 /** The last run as shown in status: the run without its internal details. */
 export type LastRun = Omit<BackupRun, "details" | "chunks" | "rowsTotal" | "failedStep">;
@@ -59,6 +60,8 @@ export type BackupStatus = {
 		corrupt: CorruptRef[];
 		error: string | null;
 	} | null;
+	/** The one verdict (« Tout va bien » / « Attention » / « Problème ») with its reasons: see verdict.ts. */
+	verdict: Verdict;
 };
 
 export async function fetchLastRun(db: D1Database): Promise<LastRun | null> {
@@ -106,7 +109,7 @@ export function buildChannelHealth(input: {
 	});
 }
 
-async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<ChannelHealth[]> {
+export async function fetchChannelHealth(env: Env, config: Config, now: Date): Promise<ChannelHealth[]> {
 	const { notifiers, problems } = buildNotifiers(config, env.EMAIL);
 	const configured = notifiers.map((n) => n.channel as string);
 	if (config.HEARTBEAT_URL) configured.push("heartbeat");
@@ -131,7 +134,7 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
 		now,
 		maxAgeHours: config.BACKUP_MAX_AGE_HOURS,
 	});
-	return {
+	const status: Omit<BackupStatus, "verdict"> = {
 		now: now.toISOString(),
 		lastRun,
 		newestSnapshot:
@@ -164,6 +167,13 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
 			error: verification.error,
 		},
 	};
+	const verdict = buildVerdict({
+		...status,
+		timeZone: config.TIMEZONE,
+		oldestFinishedAt: totals.oldestFinishedAt,
+		verification: verification && { ...status.verification!, startedAt: verification.startedAt },
+	});
+	return { ...status, verdict };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { AfterBackupHook, BackupOutcome } from "../backup/outcome";
 import type { Manifest } from "../snapshots/format";
 import { listSnapshotFolders, readManifest, type SnapshotStore } from "../snapshots/store";
 import { describeError, logEvent } from "../log";
-import { sendEvent, type BackupFailedEvent, type BackupSucceededEvent } from "./events";
+import { sendEvent, type BackupFailedEvent, type BackupSucceededEvent, type Verdict } from "./events";
 import { primaryStore } from "../snapshots/r2-store";
 
 /** How many older snapshot folders to look through for the previous readable manifest. */
@@ -26,6 +26,15 @@ export function parseRetentionResult(value: unknown): BackupSucceededEvent["rete
 export function countNewSubmissions(current: Manifest, previous: Manifest | undefined): number | null {
 	if (!previous) return null;
 	return (current.tables.submissions?.rows ?? 0) - (previous.tables.submissions?.rows ?? 0);
+}
+
+/** Pure: the verdict hook's result, when it is one (a failed or missing hook gives none). */
+export function parseVerdict(value: unknown): Verdict | undefined {
+	if (!value || typeof value !== "object") return undefined;
+	const v = value as Partial<Verdict>;
+	const levels = ["ok", "warning", "problem"];
+	if (!levels.includes(v.level as string) || !Array.isArray(v.reasons) || !v.label || !v.summary) return undefined;
+	return v as Verdict;
 }
 
 /** Pure: a manifest's row counts by table. */
@@ -97,7 +106,8 @@ export const notifyHook: AfterBackupHook = {
 			previousKnown = false;
 			return undefined;
 		});
-		const event = buildBackupEvent(outcome, previous, earlier, previousKnown);
+		const verdict = parseVerdict(earlier.verdict);
+		const event = { ...buildBackupEvent(outcome, previous, earlier, previousKnown), ...(verdict ? { verdict } : {}) };
 		const context = outcome.origin ? { origin: outcome.origin } : {};
 		const report = await sendEvent(env, event, new Date(outcome.finishedAt), context);
 		// A failed copy outside Cloudflare alerts like a failed backup, in its own message.

@@ -6,6 +6,24 @@ import { deliverEvent } from "./delivery";
 /** Per-table row counts, e.g. { submissions: 120, roles: 9 }. */
 export type TableCounts = Record<string, number>;
 
+/** Words in both languages of the messages and screens. */
+export type Bilingual = { fr: string; en: string };
+
+/**
+ * The one verdict on the backup system (built by src/monitor/verdict.ts, shown at the top of the
+ * dashboard, the CLI status and the e-mails): a level, its word, a one-line summary, and every
+ * reason as one plain sentence with what to do. Declared here so that messages can carry it.
+ */
+export type Verdict = {
+	level: "ok" | "warning" | "problem";
+	/** « Tout va bien » / « Attention » / « Problème ». */
+	label: Bilingual;
+	/** One sentence: the newest intact backup's local date, or the worst reason. */
+	summary: Bilingual;
+	/** Worst first; empty when the level is "ok". */
+	reasons: Array<{ code: string; level: "warning" | "problem"; text: Bilingual; action: Bilingual }>;
+};
+
 export type BackupSucceededEvent = {
 	type: "backup_succeeded";
 	runId: string;
@@ -24,6 +42,8 @@ export type BackupSucceededEvent = {
 	durationMs: number;
 	/** What retention did after this backup; null when it did not run (or was not reported). */
 	retention: { kept: number; removed: number; frozen: boolean } | null;
+	/** The state of the whole backup system after this run, shown first (absent: not computed). */
+	verdict?: Verdict;
 };
 
 export type BackupFailedEvent = {
@@ -44,6 +64,8 @@ export type BackupFailedEvent = {
 	at?: string;
 	/** The newest backup that did succeed, untouched by this failure; null: none exists; absent: not looked up. */
 	lastGood?: { finishedAt: string; submissions: number | null } | null;
+	/** The state of the whole backup system after this failure, shown first (absent: not computed). */
+	verdict?: Verdict;
 };
 
 export type BackupStaleEvent = {
@@ -53,6 +75,8 @@ export type BackupStaleEvent = {
 	thresholdHours: number;
 	/** Newest verified snapshot, or null when there is none at all. */
 	newest: { snapshotId: string; finishedAt: string } | null;
+	/** The state of the whole backup system, shown first (absent: not computed). */
+	verdict?: Verdict;
 };
 
 export type BackupRecoveredEvent = {

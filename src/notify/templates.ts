@@ -2,7 +2,7 @@
 // (default) or English, for an administrator who is not an engineer: local dates and times (no
 // ids in subjects), what changed in words ("12 nouvelles réponses"), the dashboard's vocabulary
 // ("sauvegarde") and a link to it. Only counts, sizes, times and technical references are printed.
-import type { NotifyEvent, TableCounts } from "./events";
+import type { NotifyEvent, TableCounts, Verdict } from "./events";
 import { describeFailureCause } from "../backup/explain";
 
 export type Locale = "fr" | "en";
@@ -71,6 +71,30 @@ export function formatTime(iso: string): string {
 }
 
 /**
+ * One formatter per language and time zone, kept for the isolate's life: building one costs about a
+ * millisecond of CPU, using it a few microseconds (the verdict formats several dates per request).
+ */
+const DATE_TIME_FORMATS = new Map<string, Intl.DateTimeFormat>();
+function dateTimeFormat(locale: Locale, timeZone: string): Intl.DateTimeFormat {
+	const key = `${locale} ${timeZone}`;
+	let f = DATE_TIME_FORMATS.get(key);
+	if (!f) {
+		f = new Intl.DateTimeFormat(locale === "fr" ? "fr-FR" : "en-GB", {
+			timeZone,
+			weekday: "long",
+			day: "numeric",
+			month: "long",
+			year: "numeric",
+			hour: "2-digit",
+			minute: "2-digit",
+			hourCycle: "h23",
+		});
+		DATE_TIME_FORMATS.set(key, f);
+	}
+	return f;
+}
+
+/**
  * ISO time -> a local date and time a person reads at once, in `timeZone`:
  * "mercredi 25 novembre 2026 à 3 h 00" / "Wednesday 25 November 2026 at 03:00"; without the
  * year when `withYear` is false (subjects). An unreadable time is returned as it came.
@@ -78,16 +102,7 @@ export function formatTime(iso: string): string {
 export function formatDateTime(iso: string, locale: Locale, timeZone: string, withYear = true): string {
 	const d = new Date(iso);
 	if (Number.isNaN(d.getTime())) return iso;
-	const parts = new Intl.DateTimeFormat(locale === "fr" ? "fr-FR" : "en-GB", {
-		timeZone,
-		weekday: "long",
-		day: "numeric",
-		month: "long",
-		year: "numeric",
-		hour: "2-digit",
-		minute: "2-digit",
-		hourCycle: "h23",
-	}).formatToParts(d);
+	const parts = dateTimeFormat(locale, timeZone).formatToParts(d);
 	const p = (type: Intl.DateTimeFormatPartTypes) => parts.find((x) => x.type === type)?.value ?? "";
 	const date = [p("weekday"), p("day"), p("month"), ...(withYear ? [p("year")] : [])].join(" ");
 	// "3 h 00" never breaks over two lines: no-break spaces.
@@ -172,12 +187,36 @@ type Block =
 	| { kind: "list"; items: string[] }
 	| { kind: "link"; label: string; href: string };
 
-type Doc = { subject: string; title: string; blocks: Block[] };
+/** `verdict`: the state of the whole backup system, shown before everything else (verdictLines). */
+type Doc = { subject: string; title: string; blocks: Block[]; verdict?: Verdict };
+
+/** Colours of the verdict's left border in HTML; the word always says the level too. */
+const VERDICT_COLOURS: Record<Verdict["level"], string> = { ok: "#1e6b35", warning: "#8a5300", problem: "#b3261e" };
+
+/**
+ * Pure: the verdict as lines — "État général : Attention", then "- <reason>" and "  À faire : <action>"
+ * for each reason; "État général : Tout va bien — <summary>" when there is none.
+ */
+export function verdictLines(verdict: Verdict, locale: Locale): { head: string; reasons: Array<{ text: string; action: string }> } {
+	const t = EMAIL_TEXTS[locale];
+	const label = verdict.label[locale];
+	return {
+		head: verdict.reasons.length === 0 ? `${t.verdictHead(label)} — ${verdict.summary[locale]}` : t.verdictHead(label),
+		reasons: verdict.reasons.map((r) => ({ text: r.text[locale], action: `${t.verdictTodo}${locale === "fr" ? "\u202f:" : ":"} ${r.action[locale]}` })),
+	};
+}
 
 function toText(doc: Doc, locale: Locale): string {
 	// French typography puts a (narrow no-break) space before the colon; English does not.
 	const colon = locale === "fr" ? "\u202f:" : ":";
-	const out: string[] = [doc.title, ""];
+	const out: string[] = [];
+	if (doc.verdict) {
+		const v = verdictLines(doc.verdict, locale);
+		out.push(v.head);
+		for (const r of v.reasons) out.push(`- ${r.text}`, `  ${r.action}`);
+		out.push("");
+	}
+	out.push(doc.title, "");
 	for (const b of doc.blocks) {
 		if (b.kind === "p") out.push(b.text, "");
 		else if (b.kind === "facts") {
@@ -197,8 +236,17 @@ function toHtml(doc: Doc, locale: Locale): string {
 	const parts: string[] = [
 		`<!doctype html><html lang="${locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(doc.subject)}</title></head>`,
 		'<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:40rem;margin:0 auto;padding:1rem">',
-		`<h1 style="font-size:1.25em">${escapeHtml(doc.title)}</h1>`,
 	];
+	if (doc.verdict) {
+		const v = verdictLines(doc.verdict, locale);
+		parts.push(
+			`<div data-verdict="${doc.verdict.level}" style="border-left:6px solid ${VERDICT_COLOURS[doc.verdict.level]};padding:.25em .75em;margin-bottom:1em">`,
+			`<p style="margin:0;font-weight:bold">${escapeHtml(v.head)}</p>`,
+			...(v.reasons.length ? [`<ul style="margin:.25em 0">${v.reasons.map((r) => `<li>${escapeHtml(r.text)}<br>${escapeHtml(r.action)}</li>`).join("")}</ul>`] : []),
+			"</div>",
+		);
+	}
+	parts.push(`<h1 style="font-size:1.25em">${escapeHtml(doc.title)}</h1>`);
 	for (const b of doc.blocks) {
 		if (b.kind === "p") parts.push(`<p>${escapeHtml(b.text)}</p>`);
 		else if (b.kind === "facts") {
@@ -335,6 +383,8 @@ const fr = {
 	file: "Fichier",
 	dashboard: "Ouvrir le tableau de bord",
 	timesIn: (zone: string) => `Heures indiquées : ${zone}.`,
+	verdictHead: (label: string) => `État général : ${label}`,
+	verdictTodo: "À faire",
 };
 
 const en: typeof fr = {
@@ -441,6 +491,8 @@ const en: typeof fr = {
 	file: "File",
 	dashboard: "Open the dashboard",
 	timesIn: (zone: string) => `Times shown: ${zone}.`,
+	verdictHead: (label: string) => `Overall: ${label}`,
+	verdictTodo: "What to do",
 };
 
 /** The e-mail wording, by language (exported for the test that keeps French e-mails French). */
@@ -662,6 +714,7 @@ function buildDoc(event: NotifyEvent, locale: Locale, ctx: RenderContext): Doc {
  */
 export function renderEvent(event: NotifyEvent, locale: Locale, context: RenderContext = DEFAULT_CONTEXT): RenderedMessage {
 	const doc = buildDoc(event, locale, context);
+	if ("verdict" in event && event.verdict) doc.verdict = event.verdict;
 	const t = EMAIL_TEXTS[locale];
 	if (context.dashboardUrl) doc.blocks.push({ kind: "link", label: t.dashboard, href: context.dashboardUrl });
 	const at = eventTime(event);
