@@ -24,8 +24,9 @@ import {
 	verifiedSentence,
 } from "./cli/views.mjs";
 import { followBackup, resultText as backupResultText } from "./cli/backup.mjs";
-import { confirmQuestion, previewText } from "./cli/restore.mjs";
+import { confirmQuestion, previewText, restoreDoneText } from "./cli/restore.mjs";
 import { formatVerdict } from "./cli/verdict.mjs";
+import { formatStatusFacts } from "./cli/status.mjs";
 
 const { values: opts, positionals } = parseArgs({
 	allowPositionals: true,
@@ -204,18 +205,7 @@ const commands = {
 			// The verdict first, then the facts.
 			for (const line of formatVerdict(s.verdict)) console.log(line);
 			if (s.verdict) console.log("");
-			const run = s.lastRun;
-			console.log(`Last backup:      ${run ? `${run.status} (${run.trigger}) at ${run.finishedAt ?? run.startedAt}${run.error ? ` — ${run.stage}: ${run.error}` : ""}` : "none yet"}`);
-			console.log(`Newest snapshot:  ${s.newestSnapshot ? `${s.newestSnapshot.snapshotId}, ${s.newestSnapshot.ageHours.toFixed(1)} h old` : "none"}${s.stale ? `  — STALE (older than ${s.thresholdHours} h)` : ""}`);
-			console.log(`Next backup:      ${s.nextScheduledRun ?? "?"} (cron ${s.schedule}, UTC)`);
-			console.log(`Snapshots:        ${s.snapshots.count}, ${mib(s.snapshots.totalBytes)}`);
-			const v = s.verification;
-			console.log(`Weekly check:     ${v ? `${v.status} at ${v.finishedAt}, ${v.snapshotsChecked} checked, ${v.snapshotsCorrupt} corrupt, drill ${v.drillStatus}` : "not run yet"}`);
-			const o = s.offsite;
-			console.log(`Off-site copy:    ${!o ? "none configured (docs/offsite.md)" : o.error ? `UNREADABLE — ${o.error}` : o.newest ? `${o.newest.snapshotId}, ${o.newest.ageHours.toFixed(1)} h old${o.encrypted ? ", encrypted" : ""}${o.stale ? "  — OUT OF DATE" : ""}` : "empty — OUT OF DATE"}`);
-			if (s.signing && !s.signing.configured) console.log("Signing:          BACKUP_SIGNING_KEY is not set: planted snapshots cannot be told apart");
-			for (const c of s.channels) console.log(`Channel ${c.channel.padEnd(10)} ${c.health}${c.lastError ? ` — ${c.lastError}` : ""}`);
-			if (s.channels.length === 0) console.log("Channels:         none configured — nobody will be alerted (see docs/notifications.md)");
+			for (const line of formatStatusFacts(s)) console.log(line);
 			for (const line of formatPlatform(s.platform)) console.log(line);
 		});
 	},
@@ -228,7 +218,7 @@ const commands = {
 
 	async backup() {
 		const started = await postJson("/api/admin/backups", {});
-		console.error(`Backup started: ${started.id}`);
+		console.error(say(`Sauvegarde lancée (référence ${started.id}).`, `Backup started (reference ${started.id}).`));
 		if (opts["no-wait"]) return print(started, () => console.log(started.statusUrl));
 		const result = await followBackup(getJson, new URL(started.statusUrl, baseUrl).pathname);
 		print(result, (r) => console.log(backupResultText(r)));
@@ -273,10 +263,10 @@ const commands = {
 	async restore(id) {
 		if (!id) throw new CliError(whichSnapshot("restore"));
 		const mode = opts.mode;
-		if (!["dry-run", "merge", "replace"].includes(mode)) throw new CliError('--mode must be dry-run, merge or replace');
+		if (!["dry-run", "merge", "replace"].includes(mode)) throw new CliError(say("--mode vaut dry-run (aperçu), merge (fusion) ou replace (remplacement).", "--mode must be dry-run, merge or replace."));
 		const preview = await runRestore(id, "dry-run");
 		if (preview.status !== "complete") {
-			print(preview, (p) => console.log(`Preview ${p.status}: ${p.error ?? "see restore-status"}`));
+			print(preview, (p) => console.log(say(`L'aperçu n'a pas abouti (${p.status}) : ${p.error ?? "voir restore-status"}`, `The preview did not finish (${p.status}): ${p.error ?? "see restore-status"}`)));
 			process.exitCode = 1;
 			return;
 		}
@@ -284,14 +274,14 @@ const commands = {
 		else console.log(previewText(preview, id, mode));
 		if (preview.report?.rejected) {
 			// A write restore would be refused (docs/restore-runbook.md, "Contrôle des lignes").
-			if (mode !== "dry-run") console.log(`Not starting the ${mode}: it would be refused, nothing would be written.`);
+			if (mode !== "dry-run") console.log(say("Restauration non lancée : elle serait refusée ; rien n'a été écrit.", `Not starting the ${mode}: it would be refused, nothing would be written.`));
 			process.exitCode = 1;
 			return;
 		}
 		if (!opts.json) for (const line of formatRestoreBudget(preview.report?.budget)) console.log(line);
 		if (isRefusedByBudget(preview.report?.budget, mode)) {
 			// D1's daily write limit (docs/restore-runbook.md): the server would refuse it too.
-			console.log(`Not starting the ${mode}: nothing was written.`);
+			console.log(say("Restauration non lancée : rien n'a été écrit.", `Not starting the ${mode}: nothing was written.`));
 			process.exitCode = 1;
 			return;
 		}
@@ -301,16 +291,10 @@ const commands = {
 			const rl = createInterface({ input: process.stdin, output: process.stdout });
 			const answer = await rl.question(`\n${confirmQuestion(preview, mode)}`);
 			rl.close();
-			if (answer.trim() !== mode) throw new CliError("Not confirmed; nothing was changed.");
+			if (answer.trim() !== mode) throw new CliError(say("Non confirmé : rien n'a été modifié.", "Not confirmed; nothing was changed."));
 		}
 		const done = await runRestore(id, mode);
-		print(done, (d) =>
-			console.log(
-				d.status === "complete"
-					? `Restore (${mode}) complete: ${d.progress.rowsWritten} rows written, ${d.progress.rowsSkippedErased} erased rows skipped.${d.undoAvailable ? " `npm run admin -- undo` can bring the previous data back until the next successful backup." : ""}`
-					: `Restore ${d.status}: ${d.error ?? ""}`,
-			),
-		);
+		print(done, (d) => console.log(restoreDoneText(d, mode)));
 		if (done.status && done.status !== "complete") process.exitCode = 1;
 	},
 

@@ -36,7 +36,7 @@ describe("npm run admin -- status: the verdict first", () => {
 		expect(lines[i + 1]).toBe("  À faire\u00a0: Demandez au développeur de configurer l’envoi des alertes par e-mail (docs/notifications.md).");
 		// Every reason line is followed by its action, and the facts come after the verdict.
 		for (let k = 1; lines[k]!.startsWith("- "); k += 2) expect(lines[k + 1]).toMatch(/^ {2}À faire\u00a0: \S/);
-		expect(r.out.indexOf("personne ne sera prévenu")).toBeLessThan(r.out.indexOf("Last backup:"));
+		expect(r.out.indexOf("personne ne sera prévenu")).toBeLessThan(r.out.indexOf("Dernière sauvegarde"));
 	});
 
 	it("a failed last run is named by its local date, never its id", () => {

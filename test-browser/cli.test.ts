@@ -19,7 +19,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function admin(args: string[], token = BROWSER_TEST_ADMIN_TOKEN, input = "") {
 	const run = spawnSync(process.execPath, [path.join(ROOT, "scripts/admin.mjs"), ...args], {
 		cwd: work,
-		env: { ...process.env, ADMIN_URL: inject("baseUrl"), ADMIN_TOKEN: token },
+		env: { ...process.env, LOCALE: "fr", TIMEZONE: "Europe/Paris", ADMIN_URL: inject("baseUrl"), ADMIN_TOKEN: token },
 		encoding: "utf8",
 		input,
 		timeout: 120_000,
@@ -44,8 +44,10 @@ describe("npm run admin", () => {
 
 		const status = admin(["status"]);
 		expect(status.code).toBe(0);
-		expect(status.out).toMatch(new RegExp(`^Newest snapshot:  ${snapshotId}, \\d+\\.\\d h old$`, "m"));
-		expect(status.out).toMatch(/^Next backup: +\d{4}-\d{2}-\d{2}T02:00:00\.000Z \(cron 0 2 \* \* \*, UTC\)$/m);
+		// The facts in French, times in Europe/Paris (02:00 UTC is 03:00 or 04:00 there), no id.
+		expect(status.out).toMatch(/^Plus récente vérifiée +\d{1,2} \S+ \d{4}, \d{2}:\d{2} \(il y a [\d,]+ h\)$/m);
+		expect(status.out).toMatch(/^Prochaine automatique +\d{1,2} \S+ \d{4}, 0[34]:00$/m);
+		expect(status.out).not.toContain(snapshotId!);
 
 		const list = admin(["snapshots"]);
 		expect(list.code).toBe(0);

@@ -137,7 +137,7 @@ describe("the Cloudflare budget", () => {
 		const refused = admin(["restore", snapshotId!, "--mode", "merge", "--yes"]);
 		expect(refused.code).toBe(1);
 		expect(refused.out).toMatch(/^LIMITE QUOTIDIENNE — Une fusion écrirait jusqu'à .* lignes.*elle serait refusée\. Relancez-la après minuit UTC/m);
-		expect(refused.out).toMatch(/^Not starting the merge: nothing was written\.$/m);
+		expect(refused.out).toMatch(/^Restauration non lancée : rien n'a été écrit\.$/m);
 
 		const { page, errors } = await openDashboard();
 		const row = page.locator("#snapshots tbody tr", { hasText: snapshotId! });

@@ -1,7 +1,7 @@
 // `npm run admin -- restore <id>`: the preview's conclusion first (one sentence, computed by the
 // server, the same as the dashboard's), then the per-table table, then the exact next command;
 // the confirmation of a merge or a replace repeats the preview's numbers.
-import { LANG, num, say, table } from "./text.mjs";
+import { LANG, num, plural, say, table } from "./text.mjs";
 
 const TABLE_NAMES = {
 	fr: { submissions: "Réponses", roles: "Rôles", counters: "Compteurs", erasures: "Demandes d'effacement", erased_submissions: "Réponses effacées" },
@@ -49,4 +49,22 @@ export function confirmQuestion(run, mode) {
 	const words = run.summary?.confirm?.[mode];
 	const text = words ? (words[LANG] ?? words.fr) : say(`Appliquer cette restauration en mode ${mode} ?`, `Apply this restore in ${mode} mode?`);
 	return `${text}\n${say(`Tapez « ${mode} » pour confirmer : `, `Type "${mode}" to confirm: `)}`;
+}
+
+/** The end of a merge or replace, in one sentence (and how to undo a replace). */
+export function restoreDoneText(run, mode) {
+	if (run.status !== "complete") {
+		return say(`La restauration n'a pas abouti (${run.status}) : ${run.error ?? ""}`, `Restore ${run.status}: ${run.error ?? ""}`);
+	}
+	const p = run.progress ?? {};
+	const written = plural(p.rowsWritten ?? 0, say("ligne écrite", "row written"), say("lignes écrites", "rows written"));
+	const erased = plural(p.rowsSkippedErased ?? 0, say("ligne effacée ignorée", "erased row skipped"), say("lignes effacées ignorées", "erased rows skipped"));
+	const what = mode === "replace" ? say("Remplacement terminé", "Replace finished") : say("Fusion terminée", "Merge finished");
+	const undo = run.undoAvailable
+		? say(
+				" `npm run admin -- undo` peut remettre les données d'avant jusqu'à la prochaine sauvegarde réussie.",
+				" `npm run admin -- undo` can bring the previous data back until the next successful backup.",
+			)
+		: "";
+	return `${what} : ${written}, ${erased}.${undo}`.replace(" : ", say(" : ", ": "));
 }
