@@ -191,6 +191,27 @@ describe("screenshots", () => {
 			renderEvent: (event: unknown, locale: "fr" | "en", ctx: { timeZone: string; dashboardUrl?: string }) => { subject: string; html: string };
 		};
 		const ctx = { timeZone: "Europe/Paris", dashboardUrl: "https://questionnaire.cap-formations.example/admin/" };
+		// The verdict line the notices start with, from the Worker's own rules (src/monitor/verdict.ts).
+		const { buildVerdict } = (await import(path.resolve(import.meta.dirname, "../src/monitor/verdict.ts"))) as {
+			buildVerdict: (input: unknown) => unknown;
+		};
+		const channels = [{ channel: "resend", configured: true, health: "ok", lastAttemptAt: "2026-11-24T02:00:05Z" }];
+		const common = { timeZone: "Europe/Paris", thresholdHours: 26, stale: false, oldestFinishedAt: "2026-10-27T02:00:04Z", channels, signing: { configured: true } };
+		const verification = { status: "ok", finishedAt: "2026-11-22T03:10:00Z", snapshotsCorrupt: 0, drillStatus: "ok" };
+		const okVerdict = buildVerdict({
+			...common,
+			now: "2026-11-25T02:00:05Z",
+			lastRun: { status: "complete", startedAt: "2026-11-25T02:00:00Z", finishedAt: "2026-11-25T02:00:04Z" },
+			newestSnapshot: { finishedAt: "2026-11-25T02:00:04Z" },
+			verification,
+		});
+		const failedVerdict = buildVerdict({
+			...common,
+			now: "2026-11-26T02:10:00Z",
+			lastRun: { status: "failed", startedAt: "2026-11-26T02:00:00Z", finishedAt: "2026-11-26T02:09:00Z" },
+			newestSnapshot: { finishedAt: "2026-11-25T02:00:04Z" },
+			verification,
+		});
 		const success = renderEvent(
 			{
 				type: "backup_succeeded",
@@ -204,6 +225,7 @@ describe("screenshots", () => {
 				bytes: 96_400,
 				durationMs: 4_200,
 				retention: { kept: 30, removed: 1, frozen: false },
+				verdict: okVerdict,
 			},
 			"fr",
 			ctx,
@@ -218,6 +240,7 @@ describe("screenshots", () => {
 				attempt: 3,
 				at: "2026-11-26T02:00:00Z",
 				lastGood: { finishedAt: "2026-11-25T02:00:04Z", submissions: 148 },
+				verdict: failedVerdict,
 			},
 			"fr",
 			ctx,
@@ -233,6 +256,7 @@ describe("screenshots", () => {
 				document.body.prepend(bar);
 			}, mail.subject);
 			expect(await page.locator("h1").innerText()).toMatch(/^La sauvegarde du/);
+			expect(await page.locator("body").innerText()).toMatch(name === "email-success.png" ? /État général : Tout va bien/ : /État général : Attention/);
 			await shoot(page, name);
 		}
 		await page.context().close();
