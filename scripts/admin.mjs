@@ -271,14 +271,13 @@ const commands = {
 			return;
 		}
 		if (opts.json) print(preview.report);
-		else console.log(previewText(preview, id, mode));
+		else console.log(previewText(preview, id, mode, formatRestoreBudget(preview.report?.budget)));
 		if (preview.report?.rejected) {
 			// A write restore would be refused (docs/restore-runbook.md, "Contrôle des lignes").
 			if (mode !== "dry-run") console.log(say("Restauration non lancée : elle serait refusée ; rien n'a été écrit.", `Not starting the ${mode}: it would be refused, nothing would be written.`));
 			process.exitCode = 1;
 			return;
 		}
-		if (!opts.json) for (const line of formatRestoreBudget(preview.report?.budget)) console.log(line);
 		if (isRefusedByBudget(preview.report?.budget, mode)) {
 			// D1's daily write limit (docs/restore-runbook.md): the server would refuse it too.
 			console.log(say("Restauration non lancée : rien n'a été écrit.", `Not starting the ${mode}: nothing was written.`));

@@ -8,8 +8,11 @@ const TABLE_NAMES = {
 	en: { submissions: "Answers", roles: "Roles", counters: "Counters", erasures: "Erasure requests", erased_submissions: "Erased answers" },
 };
 
-/** The preview: sentence, table (answers first), refused rows, and what to run next. */
-export function previewText(run, snapshotId, mode = "dry-run") {
+/**
+ * The preview: sentence, table (answers first), refused rows, other notes (e.g. the plan's daily
+ * write limit), and what to run next.
+ */
+export function previewText(run, snapshotId, mode = "dry-run", notes = []) {
 	const report = run.report ?? {};
 	const lines = [];
 	if (run.summary) lines.push(run.summary[LANG] ?? run.summary.fr, "");
@@ -29,11 +32,14 @@ export function previewText(run, snapshotId, mode = "dry-run") {
 	);
 	const rejected = report.rejected;
 	if (rejected) {
-		lines.push("", say(`LIGNES REFUSÉES : ${num(rejected.total)} ligne(s) ne passent pas le contrôle ; fusion et remplacement sont refusés.`, `REFUSED ROWS: ${num(rejected.total)} row(s) fail the row checks; merge and replace refuse this snapshot.`));
+		const refused = plural(rejected.total, say("ligne ne passe", "row fails"), say("lignes ne passent", "rows fail"));
+		lines.push("", say(`LIGNES REFUSÉES : ${refused} pas le contrôle ; fusion et remplacement sont refusés.`, `REFUSED ROWS: ${refused} the row checks; merge and replace refuse this snapshot.`));
 		for (const r of rejected.rows ?? []) lines.push(`  ${names[r.table] ?? r.table} ${r.key} (${say("morceau", "chunk")} ${r.chunk}, ${say("ligne", "line")} ${r.line}) : ${r.reason}`);
-		if (rejected.total > (rejected.rows ?? []).length) lines.push(say(`  … et ${num(rejected.total - rejected.rows.length)} autre(s)`, `  … and ${num(rejected.total - rejected.rows.length)} more`));
+		if (rejected.total > (rejected.rows ?? []).length) lines.push(`  … ${say("et", "and")} ${plural(rejected.total - rejected.rows.length, say("autre", "more"), say("autres", "more"))}`);
 		lines.push("", say("Choisissez une autre sauvegarde : npm run admin -- snapshots", "Choose another backup: npm run admin -- snapshots"));
-	} else if (mode === "dry-run") {
+	}
+	lines.push(...notes);
+	if (!rejected && mode === "dry-run") {
 		lines.push(
 			"",
 			say("Pour appliquer (une confirmation vous sera demandée) :", "To apply it (you will be asked to confirm):"),
