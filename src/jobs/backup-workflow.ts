@@ -43,6 +43,7 @@ import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
 import { primaryStore } from "../snapshots/r2-store";
 import { markSteps } from "./step-marks";
+import { catalogueCommitted } from "../catalogue/catalogue";
 import { EXPORT_STEP_BUDGET, PLAN_LIMITS } from "../platform/plans";
 import { buildContinuationId, type ContinuedOutput } from "../backup/chain";
 
@@ -367,7 +368,10 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					entries,
 					digests: exported,
 				});
-				await writeManifest(store, m, { signingKey: getConfig(env).BACKUP_SIGNING_KEY });
+				const keyring = { signingKey: getConfig(env).BACKUP_SIGNING_KEY };
+				await writeManifest(store, m, keyring);
+				// The catalogue (status, hourly check, retention, list) learns it without reading it again.
+				await catalogueCommitted(env.DB, m, keyring, new Date());
 				return m;
 			});
 

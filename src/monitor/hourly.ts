@@ -17,13 +17,16 @@ import {
 	type AlertState,
 } from "./alerts";
 import { sendHeartbeat } from "./heartbeat";
-import { fetchNewestVerified } from "./snapshots";
+import { fetchSnapshotTotals } from "./snapshots";
 import { computeStaleness, type Staleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
 import { checkReplica, type ReplicaCheck } from "./replica";
 
 /** The hourly cron expression (wrangler.jsonc `triggers.crons`). */
 export const MONITOR_CRON = "0 * * * *";
+
+/** Catalogued manifests HEADed per hourly run (the newest first, then the least recently checked). */
+export const HOURLY_HEADS = 6;
 
 /** notification_log rows older than this are deleted by the hourly run. */
 export const NOTIFICATION_LOG_DAYS = 90;
@@ -86,7 +89,15 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 		} catch (err) {
 			logError("monitor_state_unavailable", { runId, error: describeError(err) });
 		}
-		const newest = await fetchNewestVerified(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now);
+		// The catalogue, reconciled: unknown manifests read (at most 20), vanished ones noticed by
+		// HEADs of the newest and the least recently checked (HOURLY_HEADS). From R2 alone when D1 fails.
+		const totals = await fetchSnapshotTotals(primaryStore(env), env.DB, { signingKey: config.BACKUP_SIGNING_KEY }, now, {
+			heads: HOURLY_HEADS,
+		});
+		const newest = totals.newest;
+		if (totals.view) {
+			logEvent("monitor_catalogue", { runId, reads: totals.view.work.reads, heads: totals.view.work.heads, gone: totals.view.work.gone.length, pending: totals.pending });
+		}
 		const staleness = computeStaleness({
 			newest,
 			watchingSince: state ? new Date(state.createdAt) : null,
