@@ -12,6 +12,7 @@ import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { describeError, logError, logEvent } from "../log";
 import { APP_VERSION } from "../version";
 import { afterBackupHooks, type BackupOutcome } from "./after-backup";
+import type { HookSteps } from "../backup/outcome";
 import {
 	START_CURSOR,
 	VERIFICATION_FAILED,
@@ -216,6 +217,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		const entries: ChunkEntry[] = [];
 		const totals = { rows: 0, bytes: 0, chunks: 0 };
 		let failure: { stage: string; error: string; attempt: number } | undefined;
+		// This instance's step count and limit: what is left goes to the after-backup hooks.
+		let stepsTaken = 0;
+		let stepsLimit = PLAN_LIMITS.free.stepsPerInstance;
 
 		try {
 			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
@@ -245,7 +249,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				throw new NonRetryableError(`${stepsPerInstance} steps per instance cannot hold one chunk of ${stepBudget.chunkParts} parts`);
 			}
 			// Steps taken by this instance (run() replays deterministically, so does this count).
-			let stepsTaken = 0;
+			stepsTaken = 0;
+			stepsLimit = stepsPerInstance;
 			let plan: ExportPlan;
 			if (continuation) {
 				plan = continuation.plan;
@@ -464,7 +469,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			scheduledTime: requestedAt.toISOString(),
 			...(event.payload.origin ? { origin: event.payload.origin } : {}),
 		};
-		details.hooks = await this.runHooks(step, outcome);
+		// RESERVED_STEPS covers the lock, manifest, finish, GC, the single-step hooks and their record.
+		details.hooks = await this.runHooks(step, outcome, Math.max(1, stepsLimit - stepsTaken - RESERVED_STEPS));
 		try {
 			await step.do("record hooks", STEP_CONFIG, async () => {
 				await updateRunDetails(env.DB, runId, details);
@@ -480,15 +486,23 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 	}
 
 	/** Each hook in its own step; a failing hook is recorded and never stops the others. */
-	private async runHooks(step: WorkflowStep, outcome: BackupOutcome): Promise<Record<string, unknown>> {
+	private async runHooks(step: WorkflowStep, outcome: BackupOutcome, available: number): Promise<Record<string, unknown>> {
 		const earlier: Record<string, unknown> = {};
 		const results: Record<string, unknown> = {};
 		for (const hook of afterBackupHooks) {
 			try {
-				const result = await step.do(`after-backup ${hook.name}`, HOOK_CONFIG, async () => {
-					const r = await hook.run(this.env, outcome, { ...earlier });
-					return (r ?? null) as Rpc.Serializable<unknown>;
-				});
+				// A multi-step hook (the off-site copy) runs each unit as its own step, named after it.
+				const steps: HookSteps = {
+					do: <T>(name: string, fn: () => Promise<T>) =>
+						step.do(`after-backup ${hook.name}: ${name}`, HOOK_CONFIG, async () => (await fn()) as Rpc.Serializable<T>) as Promise<T>,
+					available,
+				};
+				const result = hook.multiStep
+					? ((await hook.run(this.env, outcome, { ...earlier }, steps)) ?? null)
+					: await step.do(`after-backup ${hook.name}`, HOOK_CONFIG, async () => {
+							const r = await hook.run(this.env, outcome, { ...earlier });
+							return (r ?? null) as Rpc.Serializable<unknown>;
+						});
 				earlier[hook.name] = result;
 				results[hook.name] = { ok: true, result };
 			} catch (err) {
