@@ -41,10 +41,34 @@ const CRONS = JSON.parse(readFileSync(CONFIG, "utf8")).triggers?.crons ?? [];
 /** Older configurations had one cron per job; the single hourly trigger dispatches them all. */
 const cronFor = (job) => (job === "verify" && CRONS.includes("0 3 * * 1") ? "0 3 * * 1" : "0 * * * *");
 
+/** The off-site replica (BENCH_CPU_REPLICA=0 to leave it out): s3rver on 127.0.0.1, as in the tests. */
+const REPLICA = process.env.BENCH_CPU_REPLICA !== "0";
+const AGE_RECIPIENT = "age1r6snxhwvxzadwrcnt0maq4hasjnvsp5xxccrrv7j8gzm42lhpgtq239qvp";
+let s3 = null;
+async function startS3() {
+	const directory = mkdtempSync(path.join(work, "s3-"));
+	const child = spawn(process.execPath, ["--openssl-legacy-provider", path.join(ROOT, "test/s3/run-s3rver.mjs"), directory, "offsite-replica"], { stdio: ["pipe", "pipe", "inherit"] });
+	const port = await new Promise((resolve, reject) => {
+		child.once("exit", (code) => reject(new Error(`s3rver exited with code ${code}`)));
+		child.stdout.once("data", (line) => resolve(JSON.parse(String(line).split("\n")[0]).port));
+	});
+	return { child, url: `http://127.0.0.1:${port}` };
+}
+
 async function startDev() {
 	const port = await freePort();
 	const inspectorPort = await freePort();
 	const vars = { ADMIN_TOKEN: TOKEN, BACKUP_SIGNING_KEY: SIGNING_KEY, BENCH_CPU_MARKS: "1", CLOUDFLARE_PLAN: PLAN };
+	if (s3) {
+		Object.assign(vars, {
+			OFFSITE_S3_ENDPOINT: s3.url,
+			OFFSITE_S3_BUCKET: "offsite-replica",
+			OFFSITE_S3_REGION: "us-east-1",
+			OFFSITE_S3_ACCESS_KEY_ID: "S3RVER",
+			OFFSITE_S3_SECRET_ACCESS_KEY: "S3RVER",
+			BACKUP_AGE_RECIPIENTS: AGE_RECIPIENT,
+		});
+	}
 	const dev = spawn(
 		process.execPath,
 		[WRANGLER, "dev", "-c", CONFIG, "--no-bundle", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir,
@@ -279,7 +303,30 @@ async function runSize(n) {
 					const body = { answers: { cafe: `Café du banc n°${i}`, ville: "Dijon", role: "Barista", satisfaction: 4, consentement: true, frequence: "mensuelle", activites: ["bar"] } };
 					await timed("POST /api/submissions", async () => (await api("POST", "/api/submissions", body, { "CF-Connecting-IP": `198.51.100.${10 + i}` })).status);
 				}
+				for (let i = 0; i < 5; i++) await timed("GET /api/admin/snapshots (list)", async () => (await api("GET", "/api/admin/snapshots")).status);
 				if (snapshotId) {
+					for (let i = 0; i < 5; i++) {
+						await timed("GET snapshot chunk (one chunk)", async () => {
+							const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/chunks/${1 + i}`, { headers: AUTH });
+							await res.arrayBuffer();
+							return res.status;
+						});
+					}
+					// The import API: the snapshot's own chunks pushed under a new id, then its manifest.
+					const manifest = JSON.parse((await api("GET", `/api/admin/snapshots/${snapshotId}/manifest`)).text);
+					const importId = snapshotId.replace(/-[a-z0-9]+$/, "-imported");
+					const pushed = [];
+					for (const c of manifest.chunks) {
+						const bytes = new Uint8Array(await (await fetch(`${base}/api/admin/snapshots/${snapshotId}/chunks/${c.n}`, { headers: AUTH })).arrayBuffer());
+						await timed("PUT /api/admin/imports/…/chunks/n (push one chunk)", async () => {
+							const res = await fetch(`${base}/api/admin/imports/${importId}/chunks/${c.n}`, { method: "PUT", headers: { ...AUTH, "Content-Type": "application/gzip" }, body: bytes });
+							const j = await res.json();
+							pushed.push({ ...c, key: j.key ?? c.key.replace(snapshotId, importId) });
+							return res.status;
+						});
+					}
+					const imported = { ...manifest, snapshotId: importId, chunks: pushed.map((c) => ({ ...c, key: c.key.replace(snapshotId, importId) })) };
+					await timed("PUT /api/admin/imports/…/manifest (commit, every chunk checked)", async () => (await api("PUT", `/api/admin/imports/${importId}/manifest`, imported)).status);
 					await timed("GET snapshot download (whole snapshot)", async () => {
 						const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/download`, { headers: AUTH });
 						await res.arrayBuffer();
@@ -349,6 +396,7 @@ try {
 	const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "-c", CONFIG, "--persist-to", dir], { stdio: "ignore", env: WRANGLER_ENV });
 	if (mig.status !== 0) throw new Error("migrations failed");
 	const db = findSqlite(dir);
+	if (REPLICA) s3 = await startS3();
 	for (const n of SIZES) {
 		const tf = Date.now();
 		fillTo(db, n);
@@ -361,6 +409,7 @@ try {
 		console.error(`[bench:cpu] ${n} rows done (seeding ${fillS.toFixed(1)} s)`);
 	}
 } finally {
+	s3?.child.kill("SIGTERM");
 	rmSync(work, { recursive: true, force: true });
 }
 
