@@ -79,8 +79,14 @@ export async function catalogueManifest(
  * serializeManifest(manifest), signed with the keyring's key, and read it back): the backup's
  * commit and the import's.
  */
-export function catalogueCommitted(db: D1Database, manifest: Manifest, keyring: ManifestKeyring, now: Date): Promise<CatalogueEntry> {
-	const text = serializeManifest(manifest);
+export function catalogueCommitted(
+	db: D1Database,
+	manifest: Manifest,
+	keyring: ManifestKeyring,
+	now: Date,
+	written?: { text: string },
+): Promise<CatalogueEntry> {
+	const text = written?.text ?? serializeManifest(manifest);
 	const signature = keyring.signingKey ? "valid" : "no-key";
 	return catalogueManifest(db, { ok: true, manifest, text, sha256Recorded: true, signature }, keyring, now);
 }

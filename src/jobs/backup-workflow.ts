@@ -374,9 +374,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					digests: exported,
 				});
 				const keyring = { signingKey: getConfig(env).BACKUP_SIGNING_KEY };
-				await writeManifest(store, m, keyring);
+				const written = await writeManifest(store, m, keyring);
 				// The catalogue (status, hourly check, retention, list) learns it without reading it again.
-				await catalogueCommitted(env.DB, m, keyring, new Date());
+				await catalogueCommitted(env.DB, m, keyring, new Date(), written);
 				return m;
 			});
 

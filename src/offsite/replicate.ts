@@ -3,7 +3,7 @@
 // out of the primary and after its upload, the manifest LAST. With age recipients, every object of
 // the copy is encrypted (docs/backup-format.md, "Encrypted copies"); a plain `SHA256SUMS` lists the
 // stored bytes, so that anyone can check the copy with `sha256sum -c` without the private key.
-import { openChunk, type Decryptor, type Encryptor } from "../snapshots/codec.ts";
+import { checkStoredBytes, openChunk, type Decryptor, type Encryptor } from "../snapshots/codec.ts";
 import { chunkKey, manifestKey, serializeManifest, sha256Hex, snapshotPrefix, type ChunkEntry, type Manifest } from "../snapshots/format.ts";
 import { MANIFEST_SIGNATURE_META, isTrusted, signManifest } from "../snapshots/signature.ts";
 import { MANIFEST_SHA_META, listSnapshotFolders, readManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store.ts";
@@ -109,8 +109,10 @@ export async function planCopy(source: SnapshotStore, target: SnapshotStore, sna
  */
 export async function copyChunk(source: SnapshotStore, target: SnapshotStore, entry: ChunkEntry, snapshotId: string, options: CopyOptions): Promise<CopiedChunk> {
 	const stored = (await source.get(entry.key))?.bytes;
-	// The source chunk must be exactly what its manifest says before it is copied anywhere.
-	const opened = await openChunk(entry, stored, { decrypt: options.decrypt });
+	// The source chunk must be exactly what its manifest says before it is copied anywhere: its
+	// size and SHA-256 (the same bytes the backup read back and matched); an encrypted source is
+	// also opened (decrypted and gunzipped) to prove the identity fits.
+	const opened = options.decrypt ? await openChunk(entry, stored, { decrypt: options.decrypt }) : checkStoredBytes(entry, stored);
 	if (!opened.ok) throw new ReplicationError(opened.message);
 	// The gzip member is encrypted as a whole: `age -d chunk.age | zcat` gives the NDJSON.
 	const plainGzip = options.decrypt ? await options.decrypt.decrypt(stored!) : stored!;
