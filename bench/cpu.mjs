@@ -138,8 +138,10 @@ async function runSize(n) {
 			return { status: res.status, json, text };
 		};
 		// Warm-up (first compilation of the bundle's code paths is not a per-request cost).
+		progress("warm-up requests");
 		for (let i = 0; i < 3; i++) await api("GET", "/api/health");
 		await api("GET", "/api/admin/status");
+		progress("warm-up done");
 		const workerdPid = findWorkerdPid(dev.pid);
 		if (!workerdPid) progress("workerd process not found: steps are not bounded by thread CPU");
 
@@ -229,6 +231,7 @@ async function runSize(n) {
 			let run;
 			const p = await profiled(async () => {
 				const t0 = Date.now();
+				progress("starting the backup");
 				const start = await api("POST", "/api/admin/backups");
 				if (start.status !== 202) throw new Error(`backup did not start: ${start.status} ${start.text}`);
 				const id = start.json.id;

@@ -95,9 +95,6 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			heads: HOURLY_HEADS,
 		});
 		const newest = totals.newest;
-		if (totals.view) {
-			logEvent("monitor_catalogue", { runId, reads: totals.view.work.reads, heads: totals.view.work.heads, gone: totals.view.work.gone.length, pending: totals.pending });
-		}
 		const staleness = computeStaleness({
 			newest,
 			watchingSince: state ? new Date(state.createdAt) : null,
@@ -112,6 +109,10 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			thresholdHours: staleness.thresholdHours,
 			snapshotId: newest?.snapshotId ?? null,
 			alertStatus: state?.status ?? "unavailable",
+			// What the catalogue's reconciliation did (null: read from R2 alone, D1 unavailable).
+			manifestsRead: totals.view?.work.reads ?? null,
+			manifestsGone: totals.view?.work.gone.length ?? null,
+			manifestsPending: totals.view ? totals.pending : null,
 		});
 
 		if (!state) {
