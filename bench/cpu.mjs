@@ -330,8 +330,10 @@ async function runSize(n) {
 							return res.status;
 						});
 					}
-					// The import API: the snapshot's own chunks pushed under a new id, then its manifest.
+					// The import API: the snapshot's own chunks pushed under a new id, then its manifest
+					// (left out at 1M unless BENCH_CPU_IMPORT=1: its commit checks 94 MiB in one request).
 					const manifest = JSON.parse((await api("GET", `/api/admin/snapshots/${snapshotId}/manifest`)).text);
+					if (n >= 1_000_000 && process.env.BENCH_CPU_IMPORT !== "1") manifest.chunks = [];
 					const importId = snapshotId.replace(/-[a-z0-9]+$/, "-imported");
 					const pushed = [];
 					for (const c of manifest.chunks) {
@@ -344,7 +346,7 @@ async function runSize(n) {
 						});
 					}
 					const imported = { ...manifest, snapshotId: importId, chunks: pushed.map((c) => ({ ...c, key: c.key.replace(snapshotId, importId) })) };
-					await timed("PUT /api/admin/imports/…/manifest (commit, every chunk checked)", async () => (await api("PUT", `/api/admin/imports/${importId}/manifest`, imported)).status);
+					if (manifest.chunks.length > 0) await timed("PUT /api/admin/imports/…/manifest (commit, every chunk checked)", async () => (await api("PUT", `/api/admin/imports/${importId}/manifest`, imported)).status);
 					await timed("GET snapshot download (whole snapshot)", async () => {
 						const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/download`, { headers: AUTH });
 						await res.arrayBuffer();
