@@ -41,10 +41,36 @@ const CRONS = JSON.parse(readFileSync(CONFIG, "utf8")).triggers?.crons ?? [];
 /** Older configurations had one cron per job; the single hourly trigger dispatches them all. */
 const cronFor = (job) => (job === "verify" && CRONS.includes("0 3 * * 1") ? "0 3 * * 1" : "0 * * * *");
 
+/** The off-site replica (BENCH_CPU_REPLICA=0 to leave it out): s3rver on 127.0.0.1, as in the tests. */
+const REPLICA = process.env.BENCH_CPU_REPLICA !== "0";
+/** The local D1 file (the catalogue is emptied there to measure a cold hourly check). */
+let D1_FILE = "";
+const AGE_RECIPIENT = "age1r6snxhwvxzadwrcnt0maq4hasjnvsp5xxccrrv7j8gzm42lhpgtq239qvp";
+let s3 = null;
+async function startS3() {
+	const directory = mkdtempSync(path.join(work, "s3-"));
+	const child = spawn(process.execPath, ["--openssl-legacy-provider", path.join(ROOT, "test/s3/run-s3rver.mjs"), directory, "offsite-replica"], { stdio: ["pipe", "pipe", "inherit"] });
+	const port = await new Promise((resolve, reject) => {
+		child.once("exit", (code) => reject(new Error(`s3rver exited with code ${code}`)));
+		child.stdout.once("data", (line) => resolve(JSON.parse(String(line).split("\n")[0]).port));
+	});
+	return { child, url: `http://127.0.0.1:${port}` };
+}
+
 async function startDev() {
 	const port = await freePort();
 	const inspectorPort = await freePort();
 	const vars = { ADMIN_TOKEN: TOKEN, BACKUP_SIGNING_KEY: SIGNING_KEY, BENCH_CPU_MARKS: "1", CLOUDFLARE_PLAN: PLAN };
+	if (s3) {
+		Object.assign(vars, {
+			OFFSITE_S3_ENDPOINT: s3.url,
+			OFFSITE_S3_BUCKET: "offsite-replica",
+			OFFSITE_S3_REGION: "us-east-1",
+			OFFSITE_S3_ACCESS_KEY_ID: "S3RVER",
+			OFFSITE_S3_SECRET_ACCESS_KEY: "S3RVER",
+			BACKUP_AGE_RECIPIENTS: AGE_RECIPIENT,
+		});
+	}
 	const dev = spawn(
 		process.execPath,
 		[WRANGLER, "dev", "-c", CONFIG, "--no-bundle", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", dir,
@@ -112,8 +138,10 @@ async function runSize(n) {
 			return { status: res.status, json, text };
 		};
 		// Warm-up (first compilation of the bundle's code paths is not a per-request cost).
+		progress("warm-up requests");
 		for (let i = 0; i < 3; i++) await api("GET", "/api/health");
 		await api("GET", "/api/admin/status");
+		progress("warm-up done");
 		const workerdPid = findWorkerdPid(dev.pid);
 		if (!workerdPid) progress("workerd process not found: steps are not bounded by thread CPU");
 
@@ -203,6 +231,7 @@ async function runSize(n) {
 			let run;
 			const p = await profiled(async () => {
 				const t0 = Date.now();
+				progress("starting the backup");
 				const start = await api("POST", "/api/admin/backups");
 				if (start.status !== 202) throw new Error(`backup did not start: ${start.status} ${start.text}`);
 				const id = start.json.id;
@@ -247,6 +276,19 @@ async function runSize(n) {
 			});
 			const att = attribute(p.samples, p.value, { thread: p.thread });
 			results.jobs.hourly = { invocations: att.windows.map((w) => w.cpuUs) };
+			if (process.env.BENCH_CPU_TOP === "1") {
+				const [from, to] = [p.value[0].start, p.value[p.value.length - 1].end];
+				results.jobs.hourly.top = topFunctions(p.samples, from, to, 15);
+				results.jobs.hourly.inclusive = inclusiveTimes(p.samples, from, to, [
+					"runScheduled", "planScheduledJobs", "runHourlyMonitor", "reconcileCatalogue", "fetchCatalogue", "listSnapshotFolders", "checkReplica",
+					"fetchAlertState", "deleteDeliveriesBefore", "getConfig", "logEvent", "(garbage collector)", "(program)",
+				]);
+			}
+			// The same check with an empty catalogue: it reads, parses and authenticates (SHA-256,
+			// HMAC) every manifest again (at most 20): the cost of the manifest checks it now avoids.
+			spawnSync("sqlite3", [D1_FILE, "DELETE FROM snapshot_catalogue;"], { stdio: "ignore" });
+			const cold = await profiled(async () => [await cronInvocation("0 * * * *", day + 86_400_000 + 16 * 3_600_000)]);
+			results.jobs.hourly.cold = attribute(cold.samples, cold.value, { thread: cold.thread }).windows[0].cpuUs;
 		}
 		if (JOBS.has("restore") && snapshotId) {
 			for (const mode of ["dry-run", "replace"]) {
@@ -279,7 +321,32 @@ async function runSize(n) {
 					const body = { answers: { cafe: `Café du banc n°${i}`, ville: "Dijon", role: "Barista", satisfaction: 4, consentement: true, frequence: "mensuelle", activites: ["bar"] } };
 					await timed("POST /api/submissions", async () => (await api("POST", "/api/submissions", body, { "CF-Connecting-IP": `198.51.100.${10 + i}` })).status);
 				}
+				for (let i = 0; i < 5; i++) await timed("GET /api/admin/snapshots (list)", async () => (await api("GET", "/api/admin/snapshots")).status);
 				if (snapshotId) {
+					for (let i = 0; i < 5; i++) {
+						await timed("GET snapshot chunk (one chunk)", async () => {
+							const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/chunks/${1 + i}`, { headers: AUTH });
+							await res.arrayBuffer();
+							return res.status;
+						});
+					}
+					// The import API: the snapshot's own chunks pushed under a new id, then its manifest
+					// (left out at 1M unless BENCH_CPU_IMPORT=1: its commit checks 94 MiB in one request).
+					const manifest = JSON.parse((await api("GET", `/api/admin/snapshots/${snapshotId}/manifest`)).text);
+					if (n >= 1_000_000 && process.env.BENCH_CPU_IMPORT !== "1") manifest.chunks = [];
+					const importId = snapshotId.replace(/-[a-z0-9]+$/, "-imported");
+					const pushed = [];
+					for (const c of manifest.chunks) {
+						const bytes = new Uint8Array(await (await fetch(`${base}/api/admin/snapshots/${snapshotId}/chunks/${c.n}`, { headers: AUTH })).arrayBuffer());
+						await timed("PUT /api/admin/imports/…/chunks/n (push one chunk)", async () => {
+							const res = await fetch(`${base}/api/admin/imports/${importId}/chunks/${c.n}`, { method: "PUT", headers: { ...AUTH, "Content-Type": "application/gzip" }, body: bytes });
+							const j = await res.json();
+							pushed.push({ ...c, key: j.key ?? c.key.replace(snapshotId, importId) });
+							return res.status;
+						});
+					}
+					const imported = { ...manifest, snapshotId: importId, chunks: pushed.map((c) => ({ ...c, key: c.key.replace(snapshotId, importId) })) };
+					if (manifest.chunks.length > 0) await timed("PUT /api/admin/imports/…/manifest (commit, every chunk checked)", async () => (await api("PUT", `/api/admin/imports/${importId}/manifest`, imported)).status);
 					await timed("GET snapshot download (whole snapshot)", async () => {
 						const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/download`, { headers: AUTH });
 						await res.arrayBuffer();
@@ -349,6 +416,8 @@ try {
 	const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "-c", CONFIG, "--persist-to", dir], { stdio: "ignore", env: WRANGLER_ENV });
 	if (mig.status !== 0) throw new Error("migrations failed");
 	const db = findSqlite(dir);
+	D1_FILE = db;
+	if (REPLICA) s3 = await startS3();
 	for (const n of SIZES) {
 		const tf = Date.now();
 		fillTo(db, n);
@@ -361,6 +430,7 @@ try {
 		console.error(`[bench:cpu] ${n} rows done (seeding ${fillS.toFixed(1)} s)`);
 	}
 } finally {
+	s3?.child.kill("SIGTERM");
 	rmSync(work, { recursive: true, force: true });
 }
 
@@ -376,7 +446,11 @@ for (const r of all) {
 	}
 	const v = r.jobs.verify;
 	if (v) printSteps(`weekly verification, ${r.rows.toLocaleString("en")} submissions (${v.status}; cron invocation ${ms(v.invocationUs)} ms)`, v);
-	if (r.jobs.hourly) console.log(`\nhourly check, ${r.rows.toLocaleString("en")}: cron invocations ${r.jobs.hourly.invocations.map(ms).join(", ")} ms`);
+	if (r.jobs.hourly) {
+		if (r.jobs.hourly.inclusive) console.log("hourly inclusive ms (5 invocations):", Object.entries(r.jobs.hourly.inclusive).map(([k, v]) => `${k} ${ms(v)}`).join(", "));
+		if (r.jobs.hourly.top) console.log("hourly self ms:", r.jobs.hourly.top.map(([k, v]) => `${k} ${ms(v)}`).join(", "));
+		console.log(`\nhourly check, ${r.rows.toLocaleString("en")}: cron invocations ${r.jobs.hourly.invocations.map(ms).join(", ")} ms; with an empty catalogue (every manifest read and checked again) ${ms(r.jobs.hourly.cold)} ms`);
+	}
 	for (const mode of ["dry-run", "replace"]) {
 		const x = r.jobs[`restore ${mode}`];
 		if (x) printSteps(`restore ${mode}, ${r.rows.toLocaleString("en")} submissions (${x.status})`, x);

@@ -12,7 +12,7 @@ import { r2SnapshotStore } from "../src/snapshots/r2-store";
 export const ADMIN = { Authorization: "Bearer test-admin-token-0123456789abcdef" };
 
 export async function resetStorage(): Promise<void> {
-	await env.DB.batch([...exportedTables.map((t) => env.DB.prepare(`DELETE FROM ${t.name}`)), env.DB.prepare(`DELETE FROM data_locks`)]);
+	await env.DB.batch([...exportedTables.map((t) => env.DB.prepare(`DELETE FROM ${t.name}`)), env.DB.prepare(`DELETE FROM data_locks`), env.DB.prepare(`DELETE FROM snapshot_catalogue`)]);
 	for (let i = 0; i < 100; i++) {
 		const page = await env.R2_BUCKET.list();
 		if (page.objects.length === 0) break;

@@ -17,6 +17,7 @@ const RANK: Record<string, number> = {
 	snapshots: 1,
 	db: 1,
 	config: 2,
+	catalogue: 2,
 	backup: 3,
 	offsite: 3,
 	verify: 3,

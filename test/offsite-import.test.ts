@@ -7,6 +7,7 @@ import { encodeChunk, gzip } from "../src/snapshots/codec";
 import { combineTableDigests, digestRows, manifestKey, serializeManifest, sha256Hex, type ChunkEntry, type Manifest } from "../src/snapshots/format";
 import { r2SnapshotStore } from "../src/snapshots/r2-store";
 import { readManifest } from "../src/snapshots/store";
+import { fetchCatalogue } from "../src/db/snapshot-catalogue";
 import { api, count } from "./helpers/restore-snapshot";
 import { clearSnapshots } from "./helpers/snapshot";
 
@@ -62,6 +63,10 @@ describe("snapshot import (push)", () => {
 		expect(await m.json()).toEqual({ snapshotId: ID, rows: 2, chunks: 1, contentDigest: manifest.contentDigest });
 		const read = await readManifest(r2SnapshotStore(env.R2_BUCKET), ID, { signingKey: env.BACKUP_SIGNING_KEY });
 		expect(read.ok && read.signature).toBe("valid");
+		// The catalogue knows it at once (status and the list need not read it).
+		const entry = (await fetchCatalogue(env.DB)).find((e) => e.snapshotId === ID);
+		expect(entry).toMatchObject({ rows: 2, chunks: 1, signature: "valid", tables: { submissions: 2 }, goneAt: null });
+		expect(read.ok && entry!.manifestSha256).toBe(read.ok ? sha256Hex(read.text) : "");
 		expect(await count(env.DB, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'snapshot_import'")).toBe(before + 1);
 		// Never overwritten once committed.
 		expect((await putChunk(1, chunk)).status).toBe(409);

@@ -5,7 +5,8 @@ import { env } from "cloudflare:test";
 import { inject } from "vitest";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { BackupOutcome } from "../src/backup/outcome";
-import { replicateHook } from "../src/jobs/replicate";
+import { planChunksPerStep, replicateHook } from "../src/jobs/replicate";
+import type { HookSteps } from "../src/backup/outcome";
 import { notifyHook } from "../src/notify/backup-hook";
 import { checkCopy, copySnapshot, listCopiedSnapshots, parseSums, SUMS_NAME } from "../src/offsite/replicate";
 import { buildAgeDecryptor, buildAgeEncryptor } from "../src/snapshots/age";
@@ -115,6 +116,55 @@ describe("off-site replica", () => {
 		expect(sent.map((s) => s.type)).toEqual(["backup_succeeded", "replication_failed"]);
 		expect(sent[1]!.subject).toContain("la copie hors Cloudflare a échoué");
 		expect(sent[1]!.text).toContain("rien n’est perdu");
+	});
+
+	it("runs one small step per object, SHA256SUMS and the manifest last, and resumes after an interruption", async () => {
+		const m = await writeSnapshot(env.R2_BUCKET, { time: new Date("2026-12-01T02:00:00Z"), tables: { submissions: { rows: Array.from({ length: 120 }, (_, i) => ({ seq: i + 1, id: `s${i}` })) } }, chunkRows: 50 });
+		expect(m.chunks).toHaveLength(3);
+		const names: string[] = [];
+		const sizes: number[] = [];
+		const recording = (stopAt?: string): HookSteps => ({
+			available: 1000,
+			async do(name, fn) {
+				if (name === stopAt) throw new Error(`interrupted before ${name}`);
+				names.push(name);
+				const r = await fn();
+				sizes.push(JSON.stringify(r).length);
+				return r;
+			},
+		});
+		// Interrupted before the commit: the chunks are there, but no manifest, so no copy yet.
+		const err = await replicateHook.run(env, { ...outcomeOf(m.snapshotId), manifest: m }, {}, recording("commit")).catch((e: unknown) => e as Error);
+		expect((err as Error).message).toContain("interrupted before commit");
+		expect(names).toEqual(["plan", "chunk 1", "chunk 2", "chunk 3"]);
+		expect(await listCopiedSnapshots(replica())).toEqual([]);
+		expect((await listKeys(replica(), snapshotPrefix(m.snapshotId))).some((k) => k.endsWith(SUMS_NAME) || k.includes("manifest"))).toBe(false);
+		// Run again: it goes to the end; every step's result is small (a few numbers and a hash).
+		names.length = 0;
+		sizes.length = 0;
+		const done = await replicateHook.run(env, { ...outcomeOf(m.snapshotId), manifest: m }, {}, recording());
+		expect(done).toMatchObject({ snapshotId: m.snapshotId, copied: true, objects: 5 });
+		expect(names).toEqual(["plan", "chunk 1", "chunk 2", "chunk 3", "commit", "check", "retention"]);
+		expect(Math.max(...sizes)).toBeLessThan(300);
+		expect(await checkCopy(replica(), m.snapshotId)).toEqual([]);
+	});
+
+	it("groups chunks into fewer steps only when the Workflow instance lacks steps", async () => {
+		expect(planChunksPerStep(3, 1000)).toBe(1);
+		expect(planChunksPerStep(585, 1000)).toBe(1);
+		expect(planChunksPerStep(585, 100)).toBe(7);
+		expect(planChunksPerStep(10, 1)).toBe(10);
+		expect(planChunksPerStep(0, 1000)).toBe(1);
+	});
+
+	it("refuses to copy a chunk whose bytes changed in the primary (a flipped byte), and commits nothing", async () => {
+		const m = await writeSnapshot(env.R2_BUCKET, { time: new Date("2026-12-01T02:00:00Z"), tables: { submissions: { rows: [{ seq: 1, id: "a" }] } } });
+		const bytes = new Uint8Array(await (await env.R2_BUCKET.get(m.chunks[0]!.key))!.arrayBuffer());
+		bytes[bytes.length - 5]! ^= 0x01;
+		await env.R2_BUCKET.put(m.chunks[0]!.key, bytes);
+		const err = await replicateHook.run(env, { ...outcomeOf(m.snapshotId), manifest: m }, {}).catch((e: unknown) => e as Error);
+		expect(err).toBeInstanceOf(Error);
+		expect(await listCopiedSnapshots(replica())).toEqual([]);
 	});
 
 	it("is skipped, not failed, when no replica is configured or the backup failed", async () => {

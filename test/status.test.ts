@@ -42,7 +42,7 @@ describe("GET /api/admin/status", () => {
 		const body = (await res.json()) as Record<string, any>;
 		expect(body.lastRun).toBeNull();
 		expect(body.newestSnapshot).toBeNull();
-		expect(body.snapshots).toEqual({ count: 0, totalBytes: 0, ignored: [] });
+		expect(body.snapshots).toEqual({ count: 0, totalBytes: 0, ignored: [], pending: 0 });
 		expect(body.alert).toBeNull();
 		expect(body.thresholdHours).toBe(26);
 		expect(body.schedule).toBe("0 2 * * *");
@@ -97,7 +97,7 @@ describe("GET /api/admin/status", () => {
 		expect(body.newestSnapshot.ageHours).toBeGreaterThanOrEqual(3);
 		expect(body.newestSnapshot.ageHours).toBeLessThan(4);
 		expect(body.stale).toBe(false);
-		expect(body.snapshots).toEqual({ count: 2, totalBytes: older.bytes + newer.bytes, ignored: [] });
+		expect(body.snapshots).toEqual({ count: 2, totalBytes: older.bytes + newer.bytes, ignored: [], pending: 0 });
 		const byName = Object.fromEntries(body.channels.map((c: any) => [c.channel, c]));
 		expect(byName.resend).toMatchObject({ health: "ok", lastEventType: "verification_failed", lastError: null, failuresLast7Days: 0 });
 		expect(byName.webhook).toMatchObject({ health: "failing", lastError: "HTTP 401", failuresLast7Days: 1, lastSuccessAt: null });

@@ -36,5 +36,18 @@ export type BackupOutcome = {
  */
 export type AfterBackupHook = {
 	name: string;
-	run(env: Env, outcome: BackupOutcome, earlier: Record<string, unknown>): Promise<unknown>;
+	/**
+	 * True when the hook cuts its work into several Workflow steps through `steps`: `run` is then
+	 * called outside any step and must do nothing but call `steps.do` (deterministically: the
+	 * Workflow replays it), each unit returning a small result.
+	 */
+	multiStep?: boolean;
+	run(env: Env, outcome: BackupOutcome, earlier: Record<string, unknown>, steps?: HookSteps): Promise<unknown>;
+};
+
+/** How a multi-step hook runs its units: each `do` is one Workflow step (retried on its own). */
+export type HookSteps = {
+	do<T>(name: string, fn: () => Promise<T>): Promise<T>;
+	/** Steps this Workflow instance can still give the hook (its units are grouped to fit). */
+	available: number;
 };

@@ -7,6 +7,8 @@ import { fetchBackupRun, isRunId, startManualBackup } from "../jobs/backup-trigg
 import type { BackupRun } from "../db/backup-runs";
 import { buildRunProgress, explainFailure, type PreviousGood } from "../backup/explain";
 import { ApiError } from "./errors";
+import { CatalogueUnavailable, reconcileCatalogue, type CatalogueEntry } from "../catalogue/catalogue";
+import { describeError, logError } from "../log";
 import { primaryStore } from "../snapshots/r2-store";
 import { isTrusted, type SignatureStatus } from "../snapshots/signature";
 import { createAdminRoute, createRouter, onInvalid, type AppContext } from "./router";
@@ -87,6 +89,24 @@ export function buildSnapshotSummary(
 		signature,
 		formatVersion: m.version,
 		encrypted: m.encryption !== null,
+	};
+}
+
+/** The listing entry of one catalogued snapshot (the same fields, from the catalogue). */
+export function buildCatalogueSummary(e: CatalogueEntry): z.output<typeof SnapshotSummarySchema> {
+	return {
+		id: e.snapshotId,
+		time: e.startedAt,
+		finishedAt: e.finishedAt,
+		trigger: e.trigger,
+		rows: e.tables,
+		totalRows: e.rows,
+		bytes: e.bytes,
+		chunks: e.chunks,
+		verified: isTrusted(e.signature),
+		signature: e.signature,
+		formatVersion: e.formatVersion,
+		encrypted: e.encrypted,
 	};
 }
 
@@ -181,12 +201,20 @@ backupRoutes.openapi(
 	async (c) => {
 		const store = primaryStore(c.env);
 		const keyring = { signingKey: c.var.config.BACKUP_SIGNING_KEY };
+		// The catalogue, reconciled within bounds (unknown manifests read, at most 20 per call).
+		// Folders without a manifest are incomplete runs (not snapshots); bad manifests are skipped
+		// here and reported by the weekly verification.
+		const view = await reconcileCatalogue(store, c.env.DB, keyring, new Date()).catch((err: unknown) => {
+			if (!(err instanceof CatalogueUnavailable)) throw err;
+			logError("catalogue_unavailable", { error: describeError(err) });
+			return null;
+		});
+		if (view) return c.json({ snapshots: view.entries.map(buildCatalogueSummary) }, 200);
+		// D1 unavailable: read the manifests themselves (the bucket is the source of truth).
 		const ids = (await listSnapshotFolders(store)).reverse();
 		const snapshots: z.output<typeof SnapshotSummarySchema>[] = [];
 		for (let i = 0; i < ids.length; i += 8) {
 			const reads = await Promise.all(ids.slice(i, i + 8).map((id) => readManifest(store, id, keyring)));
-			// Folders without a manifest are incomplete runs (not snapshots); bad manifests are skipped
-			// here and reported by the weekly verification.
 			for (const r of reads) if (r.ok) snapshots.push(buildSnapshotSummary(r.manifest, true, r.signature));
 		}
 		return c.json({ snapshots }, 200);

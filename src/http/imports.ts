@@ -3,6 +3,7 @@
 // checks everything (src/offsite/import.ts) and commits it signed by this deployment.
 import { z } from "@hono/zod-openapi";
 import { insertAuditEntry } from "../db/audit-log";
+import { catalogueCommitted } from "../catalogue/catalogue";
 import { logEvent } from "../log";
 import { ImportError, commitImport, importChunk } from "../offsite/import";
 import { primaryStore } from "../snapshots/r2-store";
@@ -102,6 +103,7 @@ importRoutes.openapi(
 			throw toApiError(err);
 		}
 		const at = new Date().toISOString();
+		await catalogueCommitted(c.env.DB, manifest, { signingKey: c.var.config.BACKUP_SIGNING_KEY }, new Date(at));
 		await insertAuditEntry(c.env.DB, { at, action: "snapshot_import", details: { snapshotId: id, rows: manifest.rows, chunks: manifest.chunks.length } });
 		logEvent("snapshot_imported", { snapshotId: id, rows: manifest.rows, chunks: manifest.chunks.length });
 		return c.json({ snapshotId: id, rows: manifest.rows, chunks: manifest.chunks.length, contentDigest: manifest.contentDigest }, 201);

@@ -109,6 +109,9 @@ export const BackupStatusSchema = z
 			ignored: z
 				.array(z.strictObject({ snapshotId: z.string(), reason: z.enum(["future", "unsigned", "invalid", "other-key"]) }))
 				.openapi({ description: "Readable snapshots not counted: not authenticated by BACKUP_SIGNING_KEY, or dated in the future." }),
+			pending: z.number().int().openapi({
+				description: "Snapshot folders not catalogued yet (their manifests are read a few per call; 0 in the steady state).",
+			}),
 		}),
 		signing: z.strictObject({ configured: z.boolean() }).openapi({ description: "Whether manifests are signed and checked." }),
 		offsite: z

@@ -12,6 +12,7 @@ import { acquireDataLock, LOCK_WAIT, type LockBlocker } from "./data-lock";
 import { describeError, logError, logEvent } from "../log";
 import { APP_VERSION } from "../version";
 import { afterBackupHooks, type BackupOutcome } from "./after-backup";
+import type { HookSteps } from "../backup/outcome";
 import {
 	START_CURSOR,
 	VERIFICATION_FAILED,
@@ -43,6 +44,7 @@ import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
 import { primaryStore } from "../snapshots/r2-store";
 import { markSteps } from "./step-marks";
+import { catalogueCommitted } from "../catalogue/catalogue";
 import { EXPORT_STEP_BUDGET, PLAN_LIMITS } from "../platform/plans";
 import { buildContinuationId, type ContinuedOutput } from "../backup/chain";
 
@@ -217,6 +219,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 		const entries: ChunkEntry[] = [];
 		const totals = { rows: 0, bytes: 0, chunks: 0 };
 		let failure: { stage: string; error: string; attempt: number; step: string } | undefined;
+		// This instance's step count and limit: what is left goes to the after-backup hooks.
+		let stepsTaken = 0;
+		let stepsLimit = PLAN_LIMITS.free.stepsPerInstance;
 
 		try {
 			target = event.payload.chunkBytes ?? getConfig(env).BACKUP_CHUNK_BYTES;
@@ -247,7 +252,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				throw new NonRetryableError(`${stepsPerInstance} steps per instance cannot hold one chunk of ${stepBudget.chunkParts} parts`);
 			}
 			// Steps taken by this instance (run() replays deterministically, so does this count).
-			let stepsTaken = 0;
+			stepsTaken = 0;
+			stepsLimit = stepsPerInstance;
 			let plan: ExportPlan;
 			if (continuation) {
 				plan = continuation.plan;
@@ -384,7 +390,10 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					entries,
 					digests: exported,
 				});
-				await writeManifest(store, m, { signingKey: getConfig(env).BACKUP_SIGNING_KEY });
+				const keyring = { signingKey: getConfig(env).BACKUP_SIGNING_KEY };
+				const written = await writeManifest(store, m, keyring);
+				// The catalogue (status, hourly check, retention, list) learns it without reading it again.
+				await catalogueCommitted(env.DB, m, keyring, new Date(), written);
 				return m;
 			});
 
@@ -479,7 +488,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 			scheduledTime: requestedAt.toISOString(),
 			...(event.payload.origin ? { origin: event.payload.origin } : {}),
 		};
-		details.hooks = await this.runHooks(step, outcome);
+		// RESERVED_STEPS covers the lock, manifest, finish, GC, the single-step hooks and their record.
+		details.hooks = await this.runHooks(step, outcome, Math.max(1, stepsLimit - stepsTaken - RESERVED_STEPS));
 		try {
 			await step.do("record hooks", STEP_CONFIG, async () => {
 				await updateRunDetails(env.DB, runId, details);
@@ -495,15 +505,23 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 	}
 
 	/** Each hook in its own step; a failing hook is recorded and never stops the others. */
-	private async runHooks(step: WorkflowStep, outcome: BackupOutcome): Promise<Record<string, unknown>> {
+	private async runHooks(step: WorkflowStep, outcome: BackupOutcome, available: number): Promise<Record<string, unknown>> {
 		const earlier: Record<string, unknown> = {};
 		const results: Record<string, unknown> = {};
 		for (const hook of afterBackupHooks) {
 			try {
-				const result = await step.do(`after-backup ${hook.name}`, HOOK_CONFIG, async () => {
-					const r = await hook.run(this.env, outcome, { ...earlier });
-					return (r ?? null) as Rpc.Serializable<unknown>;
-				});
+				// A multi-step hook (the off-site copy) runs each unit as its own step, named after it.
+				const steps: HookSteps = {
+					do: <T>(name: string, fn: () => Promise<T>) =>
+						step.do(`after-backup ${hook.name}: ${name}`, HOOK_CONFIG, async () => (await fn()) as Rpc.Serializable<T>) as Promise<T>,
+					available,
+				};
+				const result = hook.multiStep
+					? ((await hook.run(this.env, outcome, { ...earlier }, steps)) ?? null)
+					: await step.do(`after-backup ${hook.name}`, HOOK_CONFIG, async () => {
+							const r = await hook.run(this.env, outcome, { ...earlier });
+							return (r ?? null) as Rpc.Serializable<unknown>;
+						});
 				earlier[hook.name] = result;
 				results[hook.name] = { ok: true, result };
 			} catch (err) {

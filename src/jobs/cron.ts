@@ -17,6 +17,17 @@ export type ScheduledJob = "monitor" | "backup" | "verify";
 
 const HOUR = 3_600_000;
 
+/** Parsed expressions, kept per isolate: parsing costs more than the rest of an hourly check's dispatch. */
+const parsed = new Map<string, Cron>();
+function parseCron(expression: string): Cron {
+	let cron = parsed.get(expression);
+	if (!cron) {
+		cron = new Cron(expression, { timezone: "UTC", paused: true });
+		if (parsed.size < 16) parsed.set(expression, cron);
+	}
+	return cron;
+}
+
 /**
  * Pure: does `expression` (UTC) fire within the hour that ends at `at`, i.e. in (at - 1 h, at]?
  * A schedule that is not on the hour (e.g. "30 2 * * *") is then served by the next hourly
@@ -25,7 +36,7 @@ const HOUR = 3_600_000;
  */
 export function isDueWithinHour(expression: string, at: number): boolean {
 	try {
-		const next = new Cron(expression, { timezone: "UTC", paused: true }).nextRun(new Date(at - HOUR));
+		const next = parseCron(expression).nextRun(new Date(at - HOUR));
 		return next !== null && next.getTime() <= at;
 	} catch {
 		return false;

@@ -17,7 +17,7 @@ import {
 	type AlertState,
 } from "./alerts";
 import { sendHeartbeat } from "./heartbeat";
-import { fetchNewestVerified } from "./snapshots";
+import { fetchSnapshotTotals } from "./snapshots";
 import { computeStaleness, type Staleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
 import { checkReplica, type ReplicaCheck } from "./replica";
@@ -25,6 +25,9 @@ import { fetchNoticeVerdict } from "./notice-verdict";
 
 /** The hourly cron expression (wrangler.jsonc `triggers.crons`). */
 export const MONITOR_CRON = "0 * * * *";
+
+/** Catalogued manifests HEADed per hourly run (the newest first, then the least recently checked). */
+export const HOURLY_HEADS = 6;
 
 /** notification_log rows older than this are deleted by the hourly run. */
 export const NOTIFICATION_LOG_DAYS = 90;
@@ -90,7 +93,12 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 		} catch (err) {
 			logError("monitor_state_unavailable", { runId, error: describeError(err) });
 		}
-		const newest = await fetchNewestVerified(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now);
+		// The catalogue, reconciled: unknown manifests read (at most 20), vanished ones noticed by
+		// HEADs of the newest and the least recently checked (HOURLY_HEADS). From R2 alone when D1 fails.
+		const totals = await fetchSnapshotTotals(primaryStore(env), env.DB, { signingKey: config.BACKUP_SIGNING_KEY }, now, {
+			heads: HOURLY_HEADS,
+		});
+		const newest = totals.newest;
 		const staleness = computeStaleness({
 			newest,
 			watchingSince: state ? new Date(state.createdAt) : null,
@@ -105,6 +113,10 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			thresholdHours: staleness.thresholdHours,
 			snapshotId: newest?.snapshotId ?? null,
 			alertStatus: state?.status ?? "unavailable",
+			// What the catalogue's reconciliation did (null: read from R2 alone, D1 unavailable).
+			manifestsRead: totals.view?.work.reads ?? null,
+			manifestsGone: totals.view?.work.gone.length ?? null,
+			manifestsPending: totals.view ? totals.pending : null,
 		});
 
 		if (!state) {

@@ -1,19 +1,22 @@
-// Reads what the monitor needs from the snapshot store, the source of truth (it survives the loss
-// of D1): the newest verified snapshot, and the count and size of all of them. A snapshot counts
-// only when its manifest is authentic (signature.ts) and not dated in the future: otherwise one
-// planted object could silence the no-backup alarm forever.
+// Reads what the monitor needs about the snapshots: the newest verified one, and the count and size
+// of all of them. From the snapshot catalogue (src/catalogue/), reconciled against the bucket within
+// bounds on every call; when D1 cannot be read, straight from the snapshot store, the source of
+// truth (it survives the loss of D1). A snapshot counts only when its manifest is authentic
+// (signature.ts) and not dated in the future: otherwise one planted object could silence the
+// no-backup alarm forever.
+import { CatalogueUnavailable, buildCatalogueTotals, reconcileCatalogue, type CatalogueView, type ReconcileOptions } from "../catalogue/catalogue";
+import { describeError, logError } from "../log";
 import type { Manifest } from "../snapshots/format";
 import { findIgnoreReason, type IgnoredSnapshot } from "../snapshots/signature";
-
-export type { IgnoredSnapshot };
 import { listManifestReads, listSnapshotFolders, readManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import type { NewestSnapshot } from "./staleness";
 
+export type { IgnoredSnapshot };
+
 /**
- * The newest *verified* snapshot: the newest folder with a readable, checksum-matching, authentic
- * manifest not dated in the future (the backup writes the manifest only after reading every chunk
- * back and matching it). Reads manifests newest-first and stops at the first good one: usually
- * 1 list + 1 read.
+ * The newest *verified* snapshot read from the store alone: the newest folder with a readable,
+ * checksum-matching, authentic manifest not dated in the future. Reads manifests newest-first and
+ * stops at the first good one: usually 1 list + 1 read. The fallback when D1 is unavailable.
  */
 export async function fetchNewestVerified(
 	store: SnapshotStore,
@@ -38,10 +41,14 @@ export type SnapshotTotals = {
 	oldestFinishedAt: string | null;
 	/** Readable snapshots that are not counted (untrusted signature, or dated in the future). */
 	ignored: IgnoredSnapshot[];
+	/** Snapshot folders not catalogued yet (read by the next calls; 0 when read from the store). */
+	pending: number;
+	/** "catalogue", or "store" when D1 could not be read. */
+	source: "catalogue" | "store";
 };
 
-/** Every verified snapshot's count and stored bytes (reads each manifest: admin pages only). */
-export async function fetchSnapshotTotals(store: SnapshotStore, keyring: ManifestKeyring, now: Date): Promise<SnapshotTotals> {
+/** Every verified snapshot's count and stored bytes from the store alone (reads each manifest). */
+export async function fetchSnapshotTotalsFromStore(store: SnapshotStore, keyring: ManifestKeyring, now: Date): Promise<SnapshotTotals> {
 	const ignored: IgnoredSnapshot[] = [];
 	const counted: Manifest[] = [];
 	for (const read of await listManifestReads(store, keyring)) {
@@ -56,5 +63,29 @@ export async function fetchSnapshotTotals(store: SnapshotStore, keyring: Manifes
 		newest: newest ? { snapshotId: newest.snapshotId, finishedAt: newest.finishedAt } : null,
 		oldestFinishedAt: counted.at(-1)?.finishedAt ?? null,
 		ignored,
+		pending: 0,
+		source: "store",
 	};
+}
+
+/**
+ * Totals from the catalogue after a bounded reconciliation (see ReconcileOptions); from the store
+ * alone when D1 cannot be read (a stale backup while D1 is down is exactly when someone must hear).
+ */
+export async function fetchSnapshotTotals(
+	store: SnapshotStore,
+	db: D1Database,
+	keyring: ManifestKeyring,
+	now: Date,
+	options: ReconcileOptions = {},
+): Promise<SnapshotTotals & { view: CatalogueView | null }> {
+	let view: CatalogueView;
+	try {
+		view = await reconcileCatalogue(store, db, keyring, now, options);
+	} catch (err) {
+		if (!(err instanceof CatalogueUnavailable)) throw err;
+		logError("catalogue_unavailable", { error: describeError(err) });
+		return { ...(await fetchSnapshotTotalsFromStore(store, keyring, now)), view: null };
+	}
+	return { ...buildCatalogueTotals(view.entries, now), pending: view.pending.length, source: "catalogue", view };
 }

@@ -8,6 +8,7 @@ import { buildNotifiers } from "../notify/notifier";
 import { STALE_ALERT_KEY, peekAlertState, type AlertState } from "./alerts";
 import { nextRunAfter } from "./schedule";
 import { fetchNewestVerified, type IgnoredSnapshot, fetchSnapshotTotals } from "./snapshots";
+import { CatalogueUnavailable, buildCatalogueTotals, reconcileCatalogue } from "../catalogue/catalogue";
 import { computeStaleness } from "./staleness";
 import { primaryStore } from "../snapshots/r2-store";
 import { fetchReplicaStatus, type ReplicaStatus } from "./replica";
@@ -41,7 +42,7 @@ export type BackupStatus = {
 	schedule: string;
 	nextScheduledRun: string | null;
 	/** Counted snapshots; `ignored` lists readable ones that are not counted, and why. */
-	snapshots: { count: number; totalBytes: number; ignored: IgnoredSnapshot[] };
+	snapshots: { count: number; totalBytes: number; ignored: IgnoredSnapshot[]; pending: number };
 	/** Whether manifests are signed and checked (BACKUP_SIGNING_KEY). */
 	signing: { configured: boolean };
 	/** The copy outside Cloudflare (null when none is configured). */
@@ -122,7 +123,8 @@ export async function fetchChannelHealth(env: Env, config: Config, now: Date): P
 export async function fetchBackupStatus(env: Env, config: Config, now: Date): Promise<BackupStatus> {
 	const [lastRun, totals, alert, channels, verification, offsite] = await Promise.all([
 		fetchLastRun(env.DB),
-		fetchSnapshotTotals(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now),
+		// The catalogue, reconciled within bounds: no manifest is read unless the catalogue lacks it.
+		fetchSnapshotTotals(primaryStore(env), env.DB, { signingKey: config.BACKUP_SIGNING_KEY }, now),
 		peekAlertState(env.DB, STALE_ALERT_KEY),
 		fetchChannelHealth(env, config, now),
 		fetchLatestVerification(env.DB),
@@ -144,7 +146,7 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
 		alert,
 		schedule: config.SCHEDULE_BACKUP,
 		nextScheduledRun: nextRunAfter(config.SCHEDULE_BACKUP, now),
-		snapshots: { count: totals.count, totalBytes: totals.totalBytes, ignored: totals.ignored },
+		snapshots: { count: totals.count, totalBytes: totals.totalBytes, ignored: totals.ignored, pending: totals.pending },
 		signing: { configured: Boolean(config.BACKUP_SIGNING_KEY) },
 		offsite,
 		channels,
@@ -178,11 +180,20 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
 
 /**
  * Public backup health: ok when a verified snapshot exists and is not older than the threshold.
- * Cheap (one R2 list, usually one manifest read). Never throws: a read failure is "not ok".
+ * Cheap: the catalogue (one D1 query, one R2 listing, at most 2 manifest reads of snapshots it
+ * does not know yet); from the store alone when D1 cannot be read. Never throws: a read failure
+ * is "not ok".
  */
 export async function fetchBackupHealth(env: Env, config: Config, now: Date): Promise<{ ok: boolean; ageHours: number | null }> {
 	try {
-		const newest = await fetchNewestVerified(primaryStore(env), { signingKey: config.BACKUP_SIGNING_KEY }, now);
+		const store = primaryStore(env);
+		const keyring = { signingKey: config.BACKUP_SIGNING_KEY };
+		const newest = await reconcileCatalogue(store, env.DB, keyring, now, { maxReads: 2 })
+			.then((view) => buildCatalogueTotals(view.entries, now).newest)
+			.catch((err: unknown) => {
+				if (err instanceof CatalogueUnavailable) return fetchNewestVerified(store, keyring, now);
+				throw err;
+			});
 		const s = computeStaleness({ newest, watchingSince: null, now, maxAgeHours: config.BACKUP_MAX_AGE_HOURS });
 		return { ok: newest !== null && !s.stale, ageHours: s.ageHours };
 	} catch {

@@ -4,6 +4,8 @@
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
 import { fetchCorruptSnapshotIds } from "../db/snapshot-checks";
+import { deleteCatalogueEntries } from "../db/snapshot-catalogue";
+import { CatalogueUnavailable, reconcileCatalogue } from "../catalogue/catalogue";
 import { manifestKey, parseSnapshotTime, snapshotPrefix } from "../snapshots/format";
 import { fetchErasureTimes } from "../db/erasures";
 import { markPinAlerted, type PinRecord } from "../db/retention-pins";
@@ -33,9 +35,11 @@ export type SnapshotInventory = {
 };
 
 /**
- * Everything the policy needs, read from R2 manifests. D1 only adds one fact: snapshots the
- * latest weekly verification found corrupt are "not verified" (if D1 were lost, every
- * readable manifest counts as verified, which is what the backup guarantees when it writes one).
+ * Everything the policy needs, from the snapshot catalogue reconciled against the bucket: one
+ * listing, a HEAD of every catalogued manifest (so that one removed behind the catalogue's back is
+ * never counted as kept), and a read of every manifest the catalogue does not know. D1 adds one
+ * more fact: snapshots the latest weekly verification found corrupt are "not verified". If the
+ * catalogue cannot be read, every manifest is read from the bucket (the source of truth).
  */
 export async function fetchSnapshotInventory(
 	store: SnapshotStore,
@@ -43,8 +47,46 @@ export async function fetchSnapshotInventory(
 	keyring: ManifestKeyring,
 	now: Date,
 ): Promise<SnapshotInventory> {
-	const ids = await listSnapshotFolders(store);
 	const corrupt = new Set(await fetchCorruptSnapshotIds(db));
+	const view = await reconcileCatalogue(store, db, keyring, now, { maxReads: Number.POSITIVE_INFINITY, heads: "all" }).catch(
+		(err: unknown) => {
+			if (!(err instanceof CatalogueUnavailable)) throw err;
+			logError("catalogue_unavailable", { error: describeError(err) });
+			return null;
+		},
+	);
+	if (!view) return fetchInventoryFromStore(store, corrupt, keyring, now);
+	const inventory: SnapshotInventory = { snapshots: [], unreadable: [...view.unreadable], incomplete: [...view.incomplete], totalBytes: 0 };
+	for (const e of [...view.entries].reverse()) {
+		// A snapshot that is not authentic, or dated in the future, takes no slot and is never
+		// deleted by the policy: it is reported for an administrator to look at.
+		const untrusted = findIgnoreReason(e, e.signature, now);
+		if (untrusted) {
+			inventory.unreadable.push({ id: e.snapshotId, reason: untrusted === "future" ? "dated in the future" : describeSignature(untrusted) });
+			continue;
+		}
+		inventory.totalBytes += e.bytes;
+		inventory.snapshots.push(buildFacts(e.snapshotId, e.startedAt, e.finishedAt, e.tables, corrupt));
+	}
+	return inventory;
+}
+
+function buildFacts(id: string, started: string, finished: string, tables: Record<string, number>, corrupt: Set<string>): SnapshotFacts {
+	const startedAt = new Date(started);
+	const finishedAt = new Date(finished);
+	return {
+		id,
+		time: parseSnapshotTime(id)!,
+		verified: !corrupt.has(id),
+		tables,
+		...(Number.isNaN(startedAt.getTime()) ? {} : { startedAt }),
+		...(Number.isNaN(finishedAt.getTime()) ? {} : { finishedAt }),
+	};
+}
+
+/** The inventory read from every manifest in the bucket (when the catalogue cannot be used). */
+async function fetchInventoryFromStore(store: SnapshotStore, corrupt: Set<string>, keyring: ManifestKeyring, now: Date): Promise<SnapshotInventory> {
+	const ids = await listSnapshotFolders(store);
 	const inventory: SnapshotInventory = { snapshots: [], unreadable: [], incomplete: [], totalBytes: 0 };
 	for (let i = 0; i < ids.length; i += 8) {
 		const batch = ids.slice(i, i + 8);
@@ -56,8 +98,6 @@ export async function fetchSnapshotInventory(
 				else inventory.unreadable.push({ id, reason: read.message });
 				return;
 			}
-			// A snapshot that is not authentic, or dated in the future, takes no slot and is never
-			// deleted by the policy: it is reported for an administrator to look at.
 			const untrusted = findIgnoreReason(read.manifest, read.signature, now);
 			if (untrusted) {
 				const why = untrusted === "future" ? "dated in the future" : describeSignature(untrusted);
@@ -66,16 +106,8 @@ export async function fetchSnapshotInventory(
 			}
 			const m = read.manifest;
 			inventory.totalBytes += m.bytes;
-			const startedAt = new Date(m.startedAt);
-			const finishedAt = new Date(m.finishedAt);
-			inventory.snapshots.push({
-				id,
-				time: parseSnapshotTime(id)!,
-				verified: !corrupt.has(id),
-				tables: Object.fromEntries(Object.entries(m.tables).map(([t, v]) => [t, v.rows])),
-				...(Number.isNaN(startedAt.getTime()) ? {} : { startedAt }),
-				...(Number.isNaN(finishedAt.getTime()) ? {} : { finishedAt }),
-			});
+			const tables = Object.fromEntries(Object.entries(m.tables).map(([t, v]) => [t, v.rows]));
+			inventory.snapshots.push(buildFacts(id, m.startedAt, m.finishedAt, tables, corrupt));
 		});
 	}
 	return inventory;
@@ -276,6 +308,7 @@ export async function runRetention(env: Env, run: RetentionRun): Promise<Retenti
 		for (const d of [...snapshots].reverse()) {
 			if (d.keep) continue;
 			const result = await deleteSnapshot(store, d.id);
+			if (result.status === "removed") await deleteCatalogueEntries(env.DB, [d.id]);
 			d.deletion = result.status;
 			if (result.status === "locked") locked.push(d.id);
 			if (result.status === "failed") failed.push(d.id);
