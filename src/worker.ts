@@ -3,6 +3,7 @@ import { app } from "./http/app";
 import { runScheduled } from "./jobs/cron";
 
 export { BackupWorkflow } from "./jobs/backup-workflow";
+export { ExportWorkflow } from "./jobs/export-workflow";
 export { RestoreWorkflow } from "./jobs/restore-workflow";
 export { VerifyWorkflow } from "./jobs/verify-workflow";
 

@@ -97,6 +97,12 @@ export async function fetchMaxSubmissionSeq(db: D1Database): Promise<number> {
 	return row?.seq ?? 0;
 }
 
+/** How many submissions have seq <= maxSeq (the export's "rows to do"). */
+export async function fetchSubmissionCount(db: D1Database, maxSeq: number): Promise<number> {
+	const row = await db.prepare("SELECT COUNT(*) AS n FROM submissions WHERE seq <= ?").bind(maxSeq).first<{ n: number }>();
+	return row?.n ?? 0;
+}
+
 /**
  * A stored JSON column parsed back. A damaged value fails with a message naming the row and the
  * column only: JSON.parse's own message quotes the start of its input, which is personal data.

@@ -5,6 +5,7 @@
 // are derived from it), so a duplicate delivery changes nothing.
 import { Cron } from "croner";
 import { startScheduledBackup } from "./backup-trigger";
+import { cleanupExports } from "./export-workflow";
 import { VERIFY_CRON, startScheduledVerification } from "./verify-workflow";
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
@@ -61,6 +62,8 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
 			if (job === "monitor") {
 				// Dead man's switch; "now" is the scheduled time, not the handler's clock.
 				await runHourlyMonitor(env, new Date(scheduledTime));
+				// Export files past their week, a bounded number per hour (src/snapshots/exports.ts).
+				await cleanupExports(env, new Date(scheduledTime));
 			} else if (job === "backup") {
 				// One Workflow instance per scheduled day.
 				await startScheduledBackup(env, scheduledTime);

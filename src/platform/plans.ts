@@ -67,3 +67,14 @@ export const EXPORT_STEP_BUDGET: Readonly<Record<PlanName, ExportStepBudget>> = 
 export function parsePlanName(value: string | undefined): PlanName {
 	return value === "paid" ? "paid" : "free";
 }
+
+/**
+ * Submissions per step of the CSV export job (src/jobs/export-workflow.ts): one D1 page, its CSV
+ * lines, one R2 object. Sized from bench:cpu (docs/BENCHMARKS.md, "CSV export job"): a step costs
+ * about 1 ms fixed plus a few µs per row, so that Free's steps stay under 5 ms. Paid: bigger steps,
+ * fewer objects.
+ */
+export const CSV_EXPORT_PAGE_ROWS: Readonly<Record<PlanName, number>> = {
+	free: 250,
+	paid: 5000,
+};
