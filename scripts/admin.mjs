@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkChunk } from "../src/snapshots/codec.ts";
 import { OffsiteError, pull, push, verifyLocal } from "./offsite.mjs";
+import { exportCsv } from "./cli/export.mjs";
 
 const HELP = `Usage: npm run admin -- <command> [options]
 
@@ -28,7 +29,9 @@ Commands:
                                (--all : aussi les épinglages libérés).
   release-pin <pinId> [--yes]  Libérer un épinglage : la conservation normale s'applique de nouveau
                                à ses sauvegardes (demande une confirmation, sauf --yes).
-  export-csv [--out FILE]      Download all answers as a spreadsheet (CSV).
+  export-csv [--out FILE] [--raw]
+                               Download all answers as a spreadsheet (CSV), prepared by the
+                               server first (progress shown); --raw: for tools (ids, stored values).
 
 Copies outside Cloudflare (docs/offsite.md):
   pull <dir> [--recipient AGE_KEY]... [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
@@ -59,6 +62,7 @@ const { values: opts, positionals } = parseArgs({
 		all: { type: "boolean", default: false },
 		json: { type: "boolean", default: false },
 		"no-wait": { type: "boolean", default: false },
+		raw: { type: "boolean", default: false },
 		recipient: { type: "string", multiple: true },
 		identity: { type: "string" },
 		"keep-daily": { type: "string" },
@@ -370,10 +374,14 @@ const commands = {
 	},
 
 	async "export-csv"() {
-		const file = opts.out ?? `reponses-${new Date().toISOString().slice(0, 10)}.csv`;
-		const res = await call("/api/admin/submissions.csv");
-		await writeFile(file, new Uint8Array(await res.arrayBuffer()));
-		console.log(`Saved ${file}`);
+		await exportCsv({
+			api: { call, getJson, postJson },
+			out: opts.out,
+			raw: opts.raw,
+			fail: (message) => {
+				throw new CliError(message);
+			},
+		});
 	},
 };
 

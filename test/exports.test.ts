@@ -7,6 +7,7 @@ import { introspectWorkflow } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupExports, startCsvExport } from "../src/jobs/export-workflow";
+import { formatLocalDateTime } from "../src/questionnaire/csv";
 import { removeIncompleteSnapshots } from "../src/backup/gc";
 import { runRetention } from "../src/retention/job";
 import {
@@ -281,5 +282,40 @@ describe("clean-up of old exports", () => {
 		expect(keys).toContain("snapshots/2026-11-01T020000Z-abc123/manifest.json");
 		// Nothing left to do: idempotent.
 		expect(await cleanupExports(env, now)).toEqual([]);
+	});
+});
+
+describe("local times in the export (one Intl call per quarter hour, cached)", () => {
+	/** The reference: Intl for every instant, as the export did before the cache. */
+	const formats = new Map<string, Intl.DateTimeFormat>();
+	function reference(iso: string, timeZone: string, locale: "fr" | "en"): string {
+		const f = formats.get(timeZone) ?? formats.set(timeZone, new Intl.DateTimeFormat("en-GB", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })).get(timeZone)!;
+		const p = Object.fromEntries(f.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+		const time = `${p.hour}:${p.minute}:${p.second}`;
+		return locale === "fr" ? `${p.day}/${p.month}/${p.year} ${time}` : `${p.year}-${p.month}-${p.day} ${time}`;
+	}
+
+	it.each(["Europe/Paris", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham", "UTC"])(
+		"equals Intl around every change of offset in 2026, %s",
+		(tz) => {
+			// Every 7 minutes 13.5 seconds over the year: every quarter hour sees several instants,
+			// both sides of each change of offset included.
+			const start = Date.UTC(2026, 0, 1);
+			let checked = 0;
+			const wrong: string[] = [];
+			for (let t = start; t < Date.UTC(2027, 0, 1); t += 433_500) {
+				const iso = new Date(t).toISOString();
+				const locale = checked % 2 ? "fr" : "en";
+				if (formatLocalDateTime(iso, tz, locale) !== reference(iso, tz, locale)) wrong.push(iso);
+				checked++;
+			}
+			expect(wrong).toEqual([]);
+			expect(checked).toBeGreaterThan(70_000);
+		},
+	);
+
+	it("keeps text that is not a date, and old dates through Intl", () => {
+		expect(formatLocalDateTime("pas une date", "Europe/Paris", "fr")).toBe("pas une date");
+		expect(formatLocalDateTime("1975-06-01T12:00:00.999Z", "Europe/Paris", "fr")).toBe(reference("1975-06-01T12:00:00.999Z", "Europe/Paris", "fr"));
 	});
 });
