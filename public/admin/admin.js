@@ -572,12 +572,7 @@ document.addEventListener("DOMContentLoaded", () => {
 	$("refresh").addEventListener("click", (e) => busy(e.currentTarget, refresh));
 	$("backup-now").addEventListener("click", (e) => backupNow(e.currentTarget));
 	$("retention-preview").addEventListener("click", (e) => previewRetention(e.currentTarget));
-	$("export-csv").addEventListener("click", (e) =>
-		busy(e.currentTarget, async () => {
-			await saveDownload(`/api/admin/submissions.csv${lang === "en" ? "?lang=en" : ""}`, "reponses.csv");
-			flash(t("csvDone"));
-		}),
-	);
+	$("export-csv").addEventListener("click", (e) => busy(e.currentTarget, exportCsvJob));
 	$("undo").addEventListener("click", (e) => {
 		if (!confirm(t("undoConfirm"))) return;
 		busy(e.currentTarget, async () => {
@@ -589,6 +584,63 @@ document.addEventListener("DOMContentLoaded", () => {
 	if (sessionStorage.getItem(TOKEN_KEY)) showApp();
 	else showLogin();
 });
+
+// ---------------------------------------------------------------------------------------------
+// CSV export as a server job (POST /api/admin/exports): started by the button, its progress shown
+// under it ("Préparation du fichier : 12 000 / 40 000 réponses") until the file is ready, then
+// downloaded. The file is made in pages on the server, so that no request does all the work.
+
+Object.assign(TEXT.fr, {
+	csvStarting: "Préparation du fichier…",
+	csvProgress: "Préparation du fichier : {done} / {total} réponses",
+	csvFailed: "La préparation du fichier a échoué ({error}). Réessayez ; si cela recommence, prévenez la personne qui gère le site.",
+	csvDownloading: "Fichier prêt : téléchargement…",
+});
+Object.assign(TEXT.en, {
+	csvStarting: "Preparing the file…",
+	csvProgress: "Preparing the file: {done} / {total} answers",
+	csvFailed: "Preparing the file failed ({error}). Try again; if it happens again, tell whoever runs the site.",
+	csvDownloading: "File ready: downloading…",
+});
+
+/** The progress line under the export button (made once, on first use). */
+function exportProgressBox() {
+	let box = $("export-progress");
+	if (!box) {
+		box = h("div", { id: "export-progress", class: "notice", role: "status", "aria-live": "polite" });
+		$("export-csv").closest("p").after(box);
+	}
+	box.hidden = false;
+	return box;
+}
+
+function showExportProgress(box, job) {
+	const p = job?.progress;
+	const text = p && p.rowsTotal !== null ? t("csvProgress", { done: numberFmt.format(p.rows), total: numberFmt.format(p.rowsTotal) }) : t("csvStarting");
+	box.replaceChildren(h("span", { class: "export-text" }, text), p && p.rowsTotal ? h("progress", { max: p.rowsTotal, value: p.rows }) : null);
+}
+
+async function exportCsvJob() {
+	const box = exportProgressBox();
+	showExportProgress(box, null);
+	try {
+		let job = await postJson("/api/admin/exports", { kind: "csv", lang });
+		for (let i = 0; i < 7200 && (job.status === "queued" || job.status === "running"); i++) {
+			showExportProgress(box, job);
+			await sleep(1000);
+			job = await getJson(`/api/admin/exports/${encodeURIComponent(job.id)}`);
+		}
+		if (job.status !== "complete") throw new Error(t("csvFailed", { error: job.error ?? job.status }));
+		showExportProgress(box, job);
+		box.append(h("br"), t("csvDownloading"));
+		await saveDownload(job.downloadUrl, job.fileName);
+		box.hidden = true;
+		flash(t("csvDone"));
+	} catch (err) {
+		box.hidden = true;
+		throw err;
+	}
+}
 
 // ---------------------------------------------------------------------------------------------
 // Roles: which roles respondents are offered, and the administrator's approve / rename / merge
