@@ -285,11 +285,21 @@ async function runSize(n) {
 					fileStatus = res.status;
 					fileBytes = (await res.arrayBuffer()).byteLength;
 				}
-				return { id, wallS, download: { name: "file", start: d0 - 200, end: monoNowUs() + 200 }, fileBytes, fileStatus };
+				const download = { name: "file", start: d0 - 200, end: monoNowUs() + 200 };
+				// Then the same file piece by piece, as the dashboard and the CLI fetch it.
+				const pieces = [];
+				for (let k = 0; k < (run.pieces ?? 0); k++) {
+					const p0 = monoNowUs();
+					const res = await fetch(`${base}${run.downloadUrl}?piece=${k}`, { headers: AUTH });
+					await res.arrayBuffer();
+					pieces.push({ name: `piece ${k}`, status: res.status, start: p0 - 200, end: monoNowUs() + 200 });
+				}
+				return { id, wallS, download, pieces, fileBytes, fileStatus };
 			});
 			const s = stepsOf(p.value.id, p.samples, p.thread);
 			const dl = attribute(s.rest, [p.value.download], { thread: p.thread }).windows[0];
-			results.jobs.export = { status: run.status, rows: run.progress?.rows, bytes: p.value.fileBytes, fileStatus: p.value.fileStatus, downloadUs: dl.cpuUs, wallS: p.value.wallS, ...summarize(s) };
+			const pieceCpu = p.value.pieces.length ? attribute(s.rest, p.value.pieces, { thread: p.thread }).windows.map((w) => w.cpuUs) : [];
+			results.jobs.export = { status: run.status, rows: run.progress?.rows, bytes: p.value.fileBytes, fileStatus: p.value.fileStatus, downloadUs: dl.cpuUs, pieceCpu, wallS: p.value.wallS, ...summarize(s) };
 		}
 		if (JOBS.has("requests")) {
 			progress("requests");
@@ -312,6 +322,13 @@ async function runSize(n) {
 					return res.status;
 				});
 				if (snapshotId) {
+					for (let i = 1; i <= 3; i++) {
+						await timed("GET one snapshot chunk (/chunks/{n})", async () => {
+							const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/chunks/${i}`, { headers: AUTH });
+							await res.arrayBuffer();
+							return res.status;
+						});
+					}
 					await timed("GET snapshot download (whole snapshot)", async () => {
 						const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/download`, { headers: AUTH });
 						await res.arrayBuffer();
@@ -417,6 +434,7 @@ for (const r of all) {
 	if (e) {
 		printSteps(`CSV export job, ${r.rows.toLocaleString("en")} submissions (${e.status}; ${e.rows} rows, ${(e.bytes / 2 ** 20).toFixed(1)} MiB, ${e.instances} Workflow instance(s), wall ${e.wallS.toFixed(1)} s)`, e);
 		console.log(`\nexport file download (GET /api/admin/exports/{id}/file, HTTP ${e.fileStatus}): ${ms(e.downloadUs)} ms`);
+		if (e.pieceCpu.length) console.log(`export file in ${e.pieceCpu.length} piece(s) (?piece=k): p50 ${ms(pct(e.pieceCpu, 0.5))} ms, max ${ms(Math.max(...e.pieceCpu))} ms`);
 	}
 	if (r.jobs.requests) {
 		console.log(`\n#### requests, ${r.rows.toLocaleString("en")} submissions\n`);

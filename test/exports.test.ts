@@ -37,6 +37,7 @@ type ExportView = {
 	status: string;
 	progress: { rows: number; rowsTotal: number | null };
 	downloadUrl: string | null;
+	pieces: number | null;
 	fileName: string;
 	bytes: number | null;
 	error: string | null;
@@ -100,6 +101,30 @@ describe("the export job's file is the direct export, byte for byte", () => {
 		// The BOM once, at the very start.
 		expect([...got.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
 		expect(new TextDecoder().decode(got.slice(3))).not.toContain("\uFEFF");
+	});
+
+	it("is served in pieces that, concatenated in order, are the file", async () => {
+		for (const t of TRICKY) await submit(t);
+		const direct = await bytesOf(await api("/api/admin/submissions.csv"));
+		// 6 parts (header + 5 pages of 1 row), 4 parts per piece: 2 pieces.
+		const job = await startCsvExport(env, { format: "excel", locale: "fr", timeZone: "Europe/Paris" }, new Date(), { pageRows: 1, pieceParts: 4 });
+		const view = await waitForExport(job.id);
+		expect(view).toMatchObject({ status: "complete", pieces: 2 });
+		const pieces: Uint8Array[] = [];
+		for (let k = 0; k < 2; k++) {
+			const res = await api(`${view.downloadUrl}?piece=${k}`);
+			expect(res.status).toBe(200);
+			expect(res.headers.get("X-Export-Pieces")).toBe("2");
+			pieces.push(await bytesOf(res));
+		}
+		expect(pieces[0]!.byteLength).toBeGreaterThan(0);
+		expect(Buffer.concat(pieces)).toEqual(Buffer.from(direct));
+		expect(await bytesOf(await api(view.downloadUrl!))).toEqual(direct);
+		for (const bad of ["2", "-1", "x"]) {
+			const res = await api(`${view.downloadUrl}?piece=${bad}`);
+			expect(res.status, bad).toBe(400);
+			expect(await res.json(), bad).toMatchObject({ error: { code: "invalid_query", fields: { piece: expect.any(String) } } });
+		}
 	});
 
 	it("goes on in chained Workflow instances when one instance has too few steps", async () => {

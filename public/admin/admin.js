@@ -620,6 +620,21 @@ function showExportProgress(box, job) {
 	box.replaceChildren(h("span", { class: "export-text" }, text), p && p.rowsTotal ? h("progress", { max: p.rowsTotal, value: p.rows }) : null);
 }
 
+/**
+ * Download the file piece by piece (each request stays within the server's CPU budget) and save
+ * their concatenation under the file's name. The browser keeps the pieces as blobs until saved.
+ */
+async function saveExportPieces(job) {
+	const blobs = [];
+	for (let k = 0; k < job.pieces; k++) blobs.push(await (await api(`${job.downloadUrl}?piece=${k}`)).blob());
+	const url = URL.createObjectURL(new Blob(blobs, { type: "text/csv" }));
+	const a = h("a", { href: url, download: job.fileName });
+	document.body.append(a);
+	a.click();
+	a.remove();
+	setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 async function exportCsvJob() {
 	const box = exportProgressBox();
 	showExportProgress(box, null);
@@ -633,7 +648,7 @@ async function exportCsvJob() {
 		if (job.status !== "complete") throw new Error(t("csvFailed", { error: job.error ?? job.status }));
 		showExportProgress(box, job);
 		box.append(h("br"), t("csvDownloading"));
-		await saveDownload(job.downloadUrl, job.fileName);
+		await saveExportPieces(job);
 		box.hidden = true;
 		flash(t("csvDone"));
 	} catch (err) {

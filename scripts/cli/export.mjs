@@ -1,10 +1,7 @@
 // `npm run admin -- export-csv [--out FILE] [--raw]`: every answer as a CSV file, made by the
 // server as a job (POST /api/admin/exports), followed until it is ready, then written to disk as
 // it downloads (never the whole file in memory). A cut download leaves no file under the final name.
-import { createWriteStream } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import { LANG, num, say, size } from "./text.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -41,13 +38,19 @@ export async function exportCsv({ api, out, raw, fail, pollMs = 500 }) {
 	}
 	const file = out ?? job.fileName;
 	const partial = `${file}.part`;
-	const res = await api.call(job.downloadUrl);
+	// Piece by piece (each request stays within the server's CPU budget), each written as it arrives.
+	const fh = await open(partial, "w");
 	try {
-		await pipeline(Readable.fromWeb(res.body), createWriteStream(partial));
+		for (let k = 0; k < job.pieces; k++) {
+			const res = await api.call(`${job.downloadUrl}?piece=${k}`);
+			for await (const chunk of res.body) await fh.write(chunk);
+		}
+		await fh.close();
 		const written = (await stat(partial)).size;
 		if (job.bytes != null && written !== job.bytes) fail(say(`Fichier incomplet (${size(written)} sur ${size(job.bytes)}).`, `Incomplete file (${size(written)} of ${size(job.bytes)}).`));
 		await rename(partial, file);
 	} catch (err) {
+		await fh.close().catch(() => undefined);
 		await rm(partial, { force: true });
 		throw err;
 	}

@@ -4,7 +4,7 @@
 import { z } from "@hono/zod-openapi";
 import { CSV_CONTENT_TYPE, fetchExportInstanceStatus, isExportInstanceDead, readExportState, startCsvExport } from "../jobs/export-workflow";
 import { CSV_FORMATS } from "../questionnaire/csv";
-import { isExportId, pumpExportFile, type ExportState } from "../snapshots/exports";
+import { findPieceParts, isExportId, pumpExportFile, type ExportState } from "../snapshots/exports";
 import { primaryStore } from "../snapshots/r2-store";
 import { describeError, logError } from "../log";
 import { ApiError } from "./errors";
@@ -48,6 +48,14 @@ const ExportSchema = z
 		fileName: z.string(),
 		bytes: z.number().int().nullable().openapi({ description: "Size of the finished file." }),
 		downloadUrl: z.string().nullable().openapi({ description: "Where to download the file, once `status` is `complete`." }),
+		pieces: z
+			.number()
+			.int()
+			.nullable()
+			.openapi({
+				description:
+					"Once complete: how many pieces the file is served in. `downloadUrl?piece=0` … `?piece=pieces-1`, concatenated in order, are the file; each piece stays within one request's CPU budget (the whole file at once may not, for a large file).",
+			}),
 		error: z.string().nullable(),
 	})
 	.openapi("Export");
@@ -76,6 +84,7 @@ function toView(state: ExportState, instanceStatus: string | null): ExportView {
 			fileName: m.fileName,
 			bytes: m.bytes,
 			downloadUrl: `${statusUrlOf(m.id)}/file`,
+			pieces: m.pieces.length,
 			error: null,
 		};
 	}
@@ -94,6 +103,7 @@ function toView(state: ExportState, instanceStatus: string | null): ExportView {
 		fileName: p.fileName,
 		bytes: null,
 		downloadUrl: null,
+		pieces: null,
 		error: dead ? "The export job stopped without finishing." : p.error,
 	};
 }
@@ -163,11 +173,21 @@ exportRoutes.openapi(
 		method: "get",
 		path: "/api/admin/exports/{id}/file",
 		tags: ["admin"],
-		summary: "The finished export file (CSV, UTF-8 with BOM), streamed",
-		request: { params: z.object({ id: ExportIdParam }) },
+		summary: "The finished export file (CSV, UTF-8 with BOM), streamed; or one piece of it (`?piece=k`)",
+		request: {
+			params: z.object({ id: ExportIdParam }),
+			query: z.strictObject({
+				piece: z
+					.string()
+					.regex(/^\d{1,9}$/, "must be a whole number")
+					.transform(Number)
+					.optional()
+					.openapi({ description: "0-based piece number (see `pieces` in the export's status); the whole file when absent." }),
+			}),
+		},
 		responses: {
 			200: { description: "The file, as an attachment.", content: { "text/csv": { schema: z.string().openapi({ format: "binary" }) } } },
-			400: errorResponse("`invalid_id`: not an export id."),
+			400: errorResponse("`invalid_id`: not an export id; `invalid_query`: `piece` is not a piece of this file."),
 			404: errorResponse("`export_not_found`: no such export (or deleted after 7 days)."),
 			409: errorResponse("`export_not_ready`: the job has not finished (or failed); see GET /api/admin/exports/{id}."),
 			500: SERVER_ERROR,
@@ -175,6 +195,7 @@ exportRoutes.openapi(
 	}),
 	async (c) => {
 		const { id } = c.req.valid("param");
+		const { piece } = c.req.valid("query");
 		const state = await fetchStateOr404(c.env, id);
 		if (!state.done) {
 			const failed = state.progress.status === "failed";
@@ -185,10 +206,16 @@ exportRoutes.openapi(
 			);
 		}
 		const manifest = state.manifest;
+		if (piece !== undefined && piece >= manifest.pieces.length) {
+			throw new ApiError(400, "invalid_query", `This file has ${manifest.pieces.length} piece(s), numbered from 0.`, {
+				piece: `must be below ${manifest.pieces.length}`,
+			});
+		}
+		const range = findPieceParts(manifest, piece);
 		// FixedLengthStream: the client gets a Content-Length, and a missing part is an error, not a short file.
-		const { readable, writable } = new FixedLengthStream(manifest.bytes);
+		const { readable, writable } = new FixedLengthStream(range.bytes);
 		c.executionCtx.waitUntil(
-			pumpExportFile(primaryStore(c.env), manifest, writable).catch(async (err: unknown) => {
+			pumpExportFile(primaryStore(c.env), manifest, writable, range).catch(async (err: unknown) => {
 				// The 200 is already sent: the download fails (short of its Content-Length), the log says why.
 				logError("export_download_failed", { id, error: describeError(err) });
 				await writable.abort(err).catch(() => undefined);
@@ -198,10 +225,11 @@ exportRoutes.openapi(
 			headers: {
 				"Content-Type": CSV_CONTENT_TYPE,
 				"Content-Disposition": `attachment; filename="${manifest.fileName}"`,
+				"X-Export-Pieces": String(manifest.pieces.length),
 				"Cache-Control": "no-store",
 				"X-Content-Type-Options": "nosniff",
 			},
 		});
 	},
-	onInvalid(NOT_AN_EXPORT_ID),
+	onInvalid((fields) => ("id" in fields ? NOT_AN_EXPORT_ID : { code: "invalid_query", message: "A query parameter is wrong or unknown." })),
 );

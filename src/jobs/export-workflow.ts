@@ -8,10 +8,11 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import { getConfig } from "../config";
 import { fetchMaxSubmissionSeq, fetchSubmissionCount, fetchSubmissionPage } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
-import { CSV_EXPORT_PAGE_ROWS, PLAN_LIMITS } from "../platform/plans";
+import { CSV_EXPORT_PAGE_ROWS, EXPORT_PIECE_PARTS, PLAN_LIMITS } from "../platform/plans";
 import { buildCsvFileName, buildCsvHeader, buildCsvRecord, CSV_BOM, type CsvOptions } from "../questionnaire/csv";
 import { questionnaire } from "../questionnaire/definition";
 import {
+	addPartToPieces,
 	buildExportId,
 	deleteOldExports,
 	exportPartKey,
@@ -39,13 +40,17 @@ export type ExportCursorState = {
 	part: number;
 	rows: number;
 	bytes: number;
+	/** Parts per piece of the download, fixed when the job begins; bytes of each piece so far. */
+	pieceParts: number;
+	pieces: number[];
 };
 
 export type ExportParams = {
 	request: ExportRequest;
-	/** Overrides (tests, benchmarks): submissions per step, steps per instance. */
+	/** Overrides (tests, benchmarks): submissions per step, steps per instance, parts per piece. */
 	pageRows?: number;
 	stepsPerInstance?: number;
+	pieceParts?: number;
 	/** Set in a chained instance. */
 	continuation?: ExportCursorState;
 };
@@ -75,7 +80,7 @@ export async function startCsvExport(
 	env: Env,
 	input: { format: ExportFormat; locale: ExportLocale; timeZone: string },
 	now: Date,
-	overrides: Pick<ExportParams, "pageRows" | "stepsPerInstance"> = {},
+	overrides: Pick<ExportParams, "pageRows" | "stepsPerInstance" | "pieceParts"> = {},
 ): Promise<ExportRequest> {
 	const id = buildExportId(now, randomSuffix());
 	const request: ExportRequest = {
@@ -163,7 +168,18 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 					// Part 0: the BOM (once, at the very start) and the header line.
 					const head = encoder.encode(CSV_BOM + buildCsvHeader(questionnaire, options));
 					await store.put(exportPartKey(id, 0), head, { contentType: CSV_CONTENT_TYPE });
-					const s: ExportCursorState = { index: 1, maxSeq, rowsTotal, cursor: 0, part: 1, rows: 0, bytes: head.byteLength };
+					const pieceParts = event.payload.pieceParts ?? EXPORT_PIECE_PARTS[plan];
+					const s: ExportCursorState = {
+						index: 1,
+						maxSeq,
+						rowsTotal,
+						cursor: 0,
+						part: 1,
+						rows: 0,
+						bytes: head.byteLength,
+						pieceParts,
+						pieces: addPartToPieces([], 0, head.byteLength, pieceParts),
+					};
 					await putExportProgress(store, progressOf(s, "running"));
 					return s;
 				});
@@ -197,7 +213,14 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 					for (const r of rows) text += buildCsvRecord(questionnaire, r, options);
 					const bytes = encoder.encode(text);
 					await store.put(exportPartKey(id, from.part), bytes, { contentType: CSV_CONTENT_TYPE });
-					const s: ExportCursorState = { ...from, cursor, part: from.part + 1, rows: from.rows + rows.length, bytes: from.bytes + bytes.byteLength };
+					const s: ExportCursorState = {
+						...from,
+						cursor,
+						part: from.part + 1,
+						rows: from.rows + rows.length,
+						bytes: from.bytes + bytes.byteLength,
+						pieces: addPartToPieces(from.pieces, from.part, bytes.byteLength, from.pieceParts),
+					};
 					await putExportProgress(store, progressOf(s, "running"));
 					return s;
 				});
@@ -215,6 +238,8 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 					rowsTotal: done.rows,
 					parts: done.part,
 					bytes: done.bytes,
+					pieceParts: done.pieceParts,
+					pieces: done.pieces,
 					finishedAt: new Date().toISOString(),
 				});
 			});
@@ -223,7 +248,7 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 		} catch (err) {
 			const error = describeError(err);
 			logError("export_failed", { id, error });
-			const last = state ?? { index: 1, maxSeq: 0, rowsTotal: 0, cursor: 0, part: 0, rows: 0, bytes: 0 };
+			const last = state ?? { index: 1, maxSeq: 0, rowsTotal: 0, cursor: 0, part: 0, rows: 0, bytes: 0, pieceParts: 1, pieces: [] };
 			await step.do("record failure", STEP, async () => {
 				await putExportProgress(store, progressOf(last, "failed", error));
 			});

@@ -66,7 +66,11 @@ export type ExportProgress = ExportRequest & {
 	error: string | null;
 };
 
-/** The finished file: parts 0..parts-1 concatenated are `bytes` bytes of `contentType`. */
+/**
+ * The finished file: parts 0..parts-1 concatenated are `bytes` bytes of `contentType`. It is
+ * served in pieces of `pieceParts` consecutive parts (piece k: parts k*pieceParts…), whose sizes
+ * are `pieces`, so that one request never has to pass on more parts than its CPU allows.
+ */
 export type ExportManifest = ExportRequest & {
 	format_name: "cafes-partenaires-export";
 	version: 1;
@@ -76,6 +80,9 @@ export type ExportManifest = ExportRequest & {
 	rowsTotal: number;
 	parts: number;
 	bytes: number;
+	pieceParts: number;
+	/** Bytes of each piece, in order (their sum is `bytes`). */
+	pieces: number[];
 	finishedAt: string;
 };
 
@@ -101,14 +108,35 @@ export async function readExportState(store: SnapshotStore, id: string): Promise
 	return undefined;
 }
 
+/** Pure: the parts [from, to) of piece `piece` (the whole file when undefined), and its size. */
+export function findPieceParts(manifest: ExportManifest, piece?: number): { from: number; to: number; bytes: number } {
+	if (piece === undefined) return { from: 0, to: manifest.parts, bytes: manifest.bytes };
+	const from = piece * manifest.pieceParts;
+	return { from, to: Math.min(manifest.parts, from + manifest.pieceParts), bytes: manifest.pieces[piece] ?? 0 };
+}
+
+/** Pure: the piece sizes after a part of `bytes` bytes numbered `part` is written. */
+export function addPartToPieces(pieces: readonly number[], part: number, bytes: number, pieceParts: number): number[] {
+	const out = [...pieces];
+	const k = Math.floor(part / pieceParts);
+	while (out.length <= k) out.push(0);
+	out[k]! += bytes;
+	return out;
+}
+
 /**
- * The finished file as one stream: each part read from the store and written on as it comes,
- * never the whole file in memory. `sink` receives the bytes (a FixedLengthStream's writable, so
- * that a missing or short part makes the download fail instead of ending early). Not closed on
- * error: the caller aborts it.
+ * The finished file (or one piece of it) as one stream: each part read from the store and written
+ * on as it comes, never the whole file in memory. `sink` receives the bytes (a FixedLengthStream's
+ * writable, so that a missing or short part makes the download fail instead of ending early). Not
+ * closed on error: the caller aborts it.
  */
-export async function pumpExportFile(store: SnapshotStore, manifest: ExportManifest, sink: WritableStream<Uint8Array>): Promise<void> {
-	for (let n = 0; n < manifest.parts; n++) {
+export async function pumpExportFile(
+	store: SnapshotStore,
+	manifest: ExportManifest,
+	sink: WritableStream<Uint8Array>,
+	range: { from: number; to: number } = { from: 0, to: manifest.parts },
+): Promise<void> {
+	for (let n = range.from; n < range.to; n++) {
 		const part = await store.getStream(exportPartKey(manifest.id, n));
 		if (!part) throw new Error(`export ${manifest.id}: part ${n} is missing`);
 		await part.body.pipeTo(sink, { preventClose: true });
