@@ -3,7 +3,7 @@
 // several chained instances; its API (202, status, 404, 409, the streamed file); export objects
 // are invisible to snapshots' listing, retention, verification and garbage collection; the hourly
 // clean-up removes old exports only.
-import { introspectWorkflow } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, introspectWorkflow, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupExports, startCsvExport } from "../src/jobs/export-workflow";
@@ -24,6 +24,8 @@ import { planVerification } from "../src/verify/steps";
 import { ADMIN, resetStorage, runBackup } from "./backup-helpers";
 import { postJson, validAnswers } from "./helpers/submissions";
 import { TEST_SIGNING_KEY } from "./keys";
+import { HOURLY_CRON } from "../src/jobs/cron";
+import worker from "../src/worker";
 
 const BASE = "http://example.com";
 const store = () => r2SnapshotStore(env.R2_BUCKET);
@@ -307,6 +309,18 @@ describe("clean-up of old exports", () => {
 		expect(keys).toContain("snapshots/2026-11-01T020000Z-abc123/manifest.json");
 		// Nothing left to do: idempotent.
 		expect(await cleanupExports(env, now)).toEqual([]);
+	});
+
+	it("runs with every hourly cron delivery", async () => {
+		const scheduledTime = Date.parse("2026-12-10T10:00:00Z");
+		const old = buildExportId(new Date(scheduledTime - 7 * 86_400_000 - 60_000), "cronolda");
+		const kept = buildExportId(new Date(scheduledTime - 7 * 86_400_000 + 60_000), "cronkept");
+		for (const id of [old, kept]) await env.R2_BUCKET.put(exportPartKey(id, 0), "x");
+		const ctx = createExecutionContext();
+		await worker.scheduled(createScheduledController({ scheduledTime, cron: HOURLY_CRON }), env, ctx);
+		await waitOnExecutionContext(ctx);
+		expect(await env.R2_BUCKET.head(exportPartKey(old, 0))).toBeNull();
+		expect(await env.R2_BUCKET.head(exportPartKey(kept, 0))).not.toBeNull();
 	});
 });
 

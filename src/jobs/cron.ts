@@ -62,8 +62,6 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
 			if (job === "monitor") {
 				// Dead man's switch; "now" is the scheduled time, not the handler's clock.
 				await runHourlyMonitor(env, new Date(scheduledTime));
-				// Export files past their week, a bounded number per hour (src/snapshots/exports.ts).
-				await cleanupExports(env, new Date(scheduledTime));
 			} else if (job === "backup") {
 				// One Workflow instance per scheduled day.
 				await startScheduledBackup(env, scheduledTime);
@@ -74,6 +72,15 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
 		} catch (err) {
 			failures.push(`${job}: ${describeError(err)}`);
 			logError("cron_job_failed", { cron, scheduledTime, job, error: describeError(err) });
+		}
+	}
+	if (jobs.includes("monitor")) {
+		// Export files past their week, a bounded number per hour (src/snapshots/exports.ts).
+		try {
+			await cleanupExports(env, new Date(scheduledTime));
+		} catch (err) {
+			failures.push(`exports clean-up: ${describeError(err)}`);
+			logError("cron_job_failed", { cron, scheduledTime, job: "exports-cleanup", error: describeError(err) });
 		}
 	}
 	if (failures.length > 0) throw new Error(`scheduled jobs failed: ${failures.join("; ")}`);
