@@ -11,9 +11,10 @@ import { formatLocalDateTime } from "../src/questionnaire/csv";
 import { removeIncompleteSnapshots } from "../src/backup/gc";
 import { runRetention } from "../src/retention/job";
 import {
+	appendExportPage,
 	buildExportId,
 	exportManifestKey,
-	exportPartKey,
+	exportPieceKey,
 	exportProgressKey,
 	isExportId,
 	planExportCleanup,
@@ -89,9 +90,10 @@ describe("the export job's file is the direct export, byte for byte", () => {
 		const view = await waitForExport(job.id);
 		expect(view).toMatchObject({ status: "complete", progress: { rows: 5, rowsTotal: 5 }, bytes: direct.byteLength, error: null });
 		expect(view.downloadUrl).toBe(`/api/admin/exports/${job.id}/file`);
-		// 1 header part + 3 pages of at most 2 rows.
-		expect(await env.R2_BUCKET.head(exportPartKey(job.id, 3))).not.toBeNull();
-		expect(await env.R2_BUCKET.head(exportPartKey(job.id, 4))).toBeNull();
+		// Small: one piece, header and every page in it.
+		expect(view.pieces).toBe(1);
+		expect((await env.R2_BUCKET.head(exportPieceKey(job.id, 0)))?.size).toBe(direct.byteLength);
+		expect(await env.R2_BUCKET.head(exportPieceKey(job.id, 1))).toBeNull();
 		const file = await api(view.downloadUrl!);
 		expect(file.status).toBe(200);
 		expect(file.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
@@ -108,21 +110,26 @@ describe("the export job's file is the direct export, byte for byte", () => {
 	it("is served in pieces that, concatenated in order, are the file", async () => {
 		for (const t of TRICKY) await submit(t);
 		const direct = await bytesOf(await api("/api/admin/submissions.csv"));
-		// 6 parts (header + 5 pages of 1 row), 4 parts per piece: 2 pieces.
-		const job = await startCsvExport(env, { format: "excel", locale: "fr", timeZone: "Europe/Paris" }, new Date(), { pageRows: 1, pieceParts: 4 });
+		// Header + 5 pages of 1 row, pieces of at most 400 bytes: a page that would pass it begins
+		// the next piece (a page alone larger than that is a piece of its own).
+		const job = await startCsvExport(env, { format: "excel", locale: "fr", timeZone: "Europe/Paris" }, new Date(), { pageRows: 1, pieceBytes: 400 });
 		const view = await waitForExport(job.id);
-		expect(view).toMatchObject({ status: "complete", pieces: 2 });
+		expect(view.status).toBe("complete");
+		const n = view.pieces!;
+		expect(n).toBeGreaterThanOrEqual(3);
 		const pieces: Uint8Array[] = [];
-		for (let k = 0; k < 2; k++) {
+		for (let k = 0; k < n; k++) {
 			const res = await api(`${view.downloadUrl}?piece=${k}`);
 			expect(res.status).toBe(200);
-			expect(res.headers.get("X-Export-Pieces")).toBe("2");
+			expect(res.headers.get("X-Export-Pieces")).toBe(String(n));
+			expect(res.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
 			pieces.push(await bytesOf(res));
 		}
-		expect(pieces[0]!.byteLength).toBeGreaterThan(0);
+		// Every piece but one holding a single large page stays within the bound.
+		expect(pieces.filter((p) => p.byteLength > 400).length).toBeLessThanOrEqual(pieces.length - 2);
 		expect(Buffer.concat(pieces)).toEqual(Buffer.from(direct));
 		expect(await bytesOf(await api(view.downloadUrl!))).toEqual(direct);
-		for (const bad of ["2", "-1", "x"]) {
+		for (const bad of [String(n), "-1", "x"]) {
 			const res = await api(`${view.downloadUrl}?piece=${bad}`);
 			expect(res.status, bad).toBe(400);
 			expect(await res.json(), bad).toMatchObject({ error: { code: "invalid_query", fields: { piece: expect.any(String) } } });
@@ -165,6 +172,33 @@ describe("the export job's file is the direct export, byte for byte", () => {
 		expect(started.headers.get("Location")).toMatch(/^\/api\/admin\/exports\/csv-/);
 		const view = await waitForExport((await started.json<ExportView>()).id);
 		expect(await bytesOf(await api(view.downloadUrl!))).toEqual(direct);
+	});
+});
+
+describe("appending a page to the pieces", () => {
+	const enc = (t: string) => new TextEncoder().encode(t);
+	const text = async (id: string, n: number) => (await env.R2_BUCKET.get(exportPieceKey(id, n)))?.text();
+
+	it("is idempotent: a retried step after its write leaves the page once", async () => {
+		const id = buildExportId(new Date(), "appendaa");
+		await env.R2_BUCKET.put(exportPieceKey(id, 0), "head\r\n");
+		const first = await appendExportPage(store(), id, [6], enc("a;1\r\n"), 100, "text/csv");
+		expect(first).toEqual([11]);
+		// The same step again (its result was lost): same input sizes, same page.
+		expect(await appendExportPage(store(), id, [6], enc("a;1\r\n"), 100, "text/csv")).toEqual([11]);
+		expect(await text(id, 0)).toBe("head\r\na;1\r\n");
+		// A page that would pass the bound begins the next piece; retried, it is written once too.
+		const big = enc("b".repeat(95) + "\r\n");
+		expect(await appendExportPage(store(), id, first, big, 100, "text/csv")).toEqual([11, 97]);
+		expect(await appendExportPage(store(), id, first, big, 100, "text/csv")).toEqual([11, 97]);
+		expect(await text(id, 1)).toBe("b".repeat(95) + "\r\n");
+		expect(await text(id, 0)).toBe("head\r\na;1\r\n");
+	});
+
+	it("refuses a piece shorter than recorded (lost bytes are never papered over)", async () => {
+		const id = buildExportId(new Date(), "appendbb");
+		await env.R2_BUCKET.put(exportPieceKey(id, 0), "he");
+		await expect(appendExportPage(store(), id, [6], enc("x\r\n"), 100, "text/csv")).rejects.toThrow(/piece 0 is shorter than recorded/);
 	});
 });
 
@@ -261,7 +295,7 @@ describe("export objects are not snapshots", () => {
 		await waitForExport(job.id);
 		const exportKeys = async () => (await env.R2_BUCKET.list({ prefix: "exports/" })).objects.map((o) => o.key).sort();
 		const before = await exportKeys();
-		expect(before.length).toBe(5); // progress, header, 2 pages, manifest
+		expect(before.length).toBe(3); // progress, one piece (header and 2 pages), manifest
 
 		const folders = await listSnapshotFolders(store());
 		expect(folders.length).toBe(1);
@@ -297,8 +331,8 @@ describe("clean-up of old exports", () => {
 		const old = buildExportId(new Date(now.getTime() - 8 * 86_400_000), "oldoldol");
 		const recent = buildExportId(new Date(now.getTime() - 6 * 86_400_000), "recentre");
 		for (const id of [old, recent]) {
-			await env.R2_BUCKET.put(exportPartKey(id, 0), "\uFEFFa;b\r\n");
-			await env.R2_BUCKET.put(exportPartKey(id, 1), "1;2\r\n");
+			await env.R2_BUCKET.put(exportPieceKey(id, 0), "\uFEFFa;b\r\n");
+			await env.R2_BUCKET.put(exportPieceKey(id, 1), "1;2\r\n");
 			await env.R2_BUCKET.put(exportManifestKey(id), "{}");
 		}
 		await env.R2_BUCKET.put("snapshots/2026-11-01T020000Z-abc123/manifest.json", "{}");
@@ -315,12 +349,12 @@ describe("clean-up of old exports", () => {
 		const scheduledTime = Date.parse("2026-12-10T10:00:00Z");
 		const old = buildExportId(new Date(scheduledTime - 7 * 86_400_000 - 60_000), "cronolda");
 		const kept = buildExportId(new Date(scheduledTime - 7 * 86_400_000 + 60_000), "cronkept");
-		for (const id of [old, kept]) await env.R2_BUCKET.put(exportPartKey(id, 0), "x");
+		for (const id of [old, kept]) await env.R2_BUCKET.put(exportPieceKey(id, 0), "x");
 		const ctx = createExecutionContext();
 		await worker.scheduled(createScheduledController({ scheduledTime, cron: HOURLY_CRON }), env, ctx);
 		await waitOnExecutionContext(ctx);
-		expect(await env.R2_BUCKET.head(exportPartKey(old, 0))).toBeNull();
-		expect(await env.R2_BUCKET.head(exportPartKey(kept, 0))).not.toBeNull();
+		expect(await env.R2_BUCKET.head(exportPieceKey(old, 0))).toBeNull();
+		expect(await env.R2_BUCKET.head(exportPieceKey(kept, 0))).not.toBeNull();
 	});
 });
 

@@ -4,7 +4,7 @@
 import { z } from "@hono/zod-openapi";
 import { CSV_CONTENT_TYPE, fetchExportInstanceStatus, isExportInstanceDead, readExportState, startCsvExport } from "../jobs/export-workflow";
 import { CSV_FORMATS } from "../questionnaire/csv";
-import { findPieceParts, isExportId, pumpExportFile, type ExportState } from "../snapshots/exports";
+import { exportPieceKey, isExportId, pumpExportFile, type ExportState } from "../snapshots/exports";
 import { primaryStore } from "../snapshots/r2-store";
 import { describeError, logError } from "../log";
 import { ApiError } from "./errors";
@@ -137,7 +137,7 @@ exportRoutes.openapi(
 		const view = toView(
 			{
 				done: false,
-				progress: { ...request, status: "queued", rows: 0, rowsTotal: null, parts: 0, bytes: 0, instance: request.id, finishedAt: null, error: null },
+				progress: { ...request, status: "queued", rows: 0, rowsTotal: null, pieces: 0, bytes: 0, instance: request.id, finishedAt: null, error: null },
 			},
 			null,
 		);
@@ -211,25 +211,30 @@ exportRoutes.openapi(
 				piece: `must be below ${manifest.pieces.length}`,
 			});
 		}
-		const range = findPieceParts(manifest, piece);
-		// FixedLengthStream: the client gets a Content-Length, and a missing part is an error, not a short file.
-		const { readable, writable } = new FixedLengthStream(range.bytes);
+		const headers = {
+			"Content-Type": CSV_CONTENT_TYPE,
+			"Content-Disposition": `attachment; filename="${manifest.fileName}"`,
+			"Cache-Control": "no-store",
+			"X-Content-Type-Options": "nosniff",
+			"X-Export-Pieces": String(manifest.pieces.length),
+		};
+		const store = primaryStore(c.env);
+		if (piece !== undefined) {
+			// One piece is one object: its body is returned as it is stored (nothing to pass on here).
+			const obj = await store.getStream(exportPieceKey(id, piece));
+			if (!obj || obj.size !== manifest.pieces[piece]) throw new Error(`export ${id}: piece ${piece} is missing or not its recorded size`);
+			return new Response(obj.body, { headers: { ...headers, "Content-Length": String(obj.size) } });
+		}
+		// FixedLengthStream: the client gets a Content-Length, and a missing piece is an error, not a short file.
+		const { readable, writable } = new FixedLengthStream(manifest.bytes);
 		c.executionCtx.waitUntil(
-			pumpExportFile(primaryStore(c.env), manifest, writable, range).catch(async (err: unknown) => {
+			pumpExportFile(store, manifest, writable).catch(async (err: unknown) => {
 				// The 200 is already sent: the download fails (short of its Content-Length), the log says why.
 				logError("export_download_failed", { id, error: describeError(err) });
 				await writable.abort(err).catch(() => undefined);
 			}),
 		);
-		return new Response(readable, {
-			headers: {
-				"Content-Type": CSV_CONTENT_TYPE,
-				"Content-Disposition": `attachment; filename="${manifest.fileName}"`,
-				"X-Export-Pieces": String(manifest.pieces.length),
-				"Cache-Control": "no-store",
-				"X-Content-Type-Options": "nosniff",
-			},
-		});
+		return new Response(readable, { headers });
 	},
 	onInvalid((fields) => ("id" in fields ? NOT_AN_EXPORT_ID : { code: "invalid_query", message: "A query parameter is wrong or unknown." })),
 );

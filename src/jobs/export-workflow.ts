@@ -8,14 +8,14 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import { getConfig } from "../config";
 import { fetchMaxSubmissionSeq, fetchSubmissionCount, fetchSubmissionPage } from "../db/submissions";
 import { describeError, logError, logEvent } from "../log";
-import { CSV_EXPORT_PAGE_ROWS, EXPORT_PIECE_PARTS, PLAN_LIMITS } from "../platform/plans";
+import { CSV_EXPORT_PAGE_ROWS, EXPORT_PIECE_BYTES, PLAN_LIMITS } from "../platform/plans";
 import { buildCsvFileName, buildCsvHeader, buildCsvRecord, CSV_BOM, type CsvOptions } from "../questionnaire/csv";
 import { questionnaire } from "../questionnaire/definition";
 import {
-	addPartToPieces,
+	appendExportPage,
 	buildExportId,
 	deleteOldExports,
-	exportPartKey,
+	exportPieceKey,
 	putExportManifest,
 	putExportProgress,
 	readExportState,
@@ -36,21 +36,21 @@ export type ExportCursorState = {
 	rowsTotal: number;
 	/** Rows with seq <= cursor are written. */
 	cursor: number;
-	/** Number of the next part object (0 is the BOM and header). */
+	/** Number of the next page (step names). */
 	part: number;
 	rows: number;
 	bytes: number;
-	/** Parts per piece of the download, fixed when the job begins; bytes of each piece so far. */
-	pieceParts: number;
+	/** Largest piece, fixed when the job begins; bytes of each piece so far. */
+	pieceBytes: number;
 	pieces: number[];
 };
 
 export type ExportParams = {
 	request: ExportRequest;
-	/** Overrides (tests, benchmarks): submissions per step, steps per instance, parts per piece. */
+	/** Overrides (tests, benchmarks): submissions per step, steps per instance, bytes per piece. */
 	pageRows?: number;
 	stepsPerInstance?: number;
-	pieceParts?: number;
+	pieceBytes?: number;
 	/** Set in a chained instance. */
 	continuation?: ExportCursorState;
 };
@@ -80,7 +80,7 @@ export async function startCsvExport(
 	env: Env,
 	input: { format: ExportFormat; locale: ExportLocale; timeZone: string },
 	now: Date,
-	overrides: Pick<ExportParams, "pageRows" | "stepsPerInstance" | "pieceParts"> = {},
+	overrides: Pick<ExportParams, "pageRows" | "stepsPerInstance" | "pieceBytes"> = {},
 ): Promise<ExportRequest> {
 	const id = buildExportId(now, randomSuffix());
 	const request: ExportRequest = {
@@ -95,7 +95,7 @@ export async function startCsvExport(
 		status: "queued",
 		rows: 0,
 		rowsTotal: null,
-		parts: 0,
+		pieces: 0,
 		bytes: 0,
 		instance: id,
 		finishedAt: null,
@@ -146,7 +146,7 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 			status,
 			rows: s.rows,
 			rowsTotal: s.rowsTotal,
-			parts: s.part,
+			pieces: s.pieces.length,
 			bytes: s.bytes,
 			instance: event.instanceId,
 			finishedAt: status === "failed" ? new Date().toISOString() : null,
@@ -167,8 +167,7 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 					const rowsTotal = maxSeq === 0 ? 0 : await fetchSubmissionCount(env.DB, maxSeq);
 					// Part 0: the BOM (once, at the very start) and the header line.
 					const head = encoder.encode(CSV_BOM + buildCsvHeader(questionnaire, options));
-					await store.put(exportPartKey(id, 0), head, { contentType: CSV_CONTENT_TYPE });
-					const pieceParts = event.payload.pieceParts ?? EXPORT_PIECE_PARTS[plan];
+					await store.put(exportPieceKey(id, 0), head, { contentType: CSV_CONTENT_TYPE });
 					const s: ExportCursorState = {
 						index: 1,
 						maxSeq,
@@ -177,8 +176,8 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 						part: 1,
 						rows: 0,
 						bytes: head.byteLength,
-						pieceParts,
-						pieces: addPartToPieces([], 0, head.byteLength, pieceParts),
+						pieceBytes: event.payload.pieceBytes ?? EXPORT_PIECE_BYTES[plan],
+						pieces: [head.byteLength],
 					};
 					await putExportProgress(store, progressOf(s, "running"));
 					return s;
@@ -212,14 +211,14 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 					let text = "";
 					for (const r of rows) text += buildCsvRecord(questionnaire, r, options);
 					const bytes = encoder.encode(text);
-					await store.put(exportPartKey(id, from.part), bytes, { contentType: CSV_CONTENT_TYPE });
+					const pieces = await appendExportPage(store, id, from.pieces, bytes, from.pieceBytes, CSV_CONTENT_TYPE);
 					const s: ExportCursorState = {
 						...from,
 						cursor,
 						part: from.part + 1,
 						rows: from.rows + rows.length,
 						bytes: from.bytes + bytes.byteLength,
-						pieces: addPartToPieces(from.pieces, from.part, bytes.byteLength, from.pieceParts),
+						pieces,
 					};
 					await putExportProgress(store, progressOf(s, "running"));
 					return s;
@@ -236,19 +235,17 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 					rows: done.rows,
 					// Rows erased while the job ran are not in the file: the total is what was written.
 					rowsTotal: done.rows,
-					parts: done.part,
 					bytes: done.bytes,
-					pieceParts: done.pieceParts,
 					pieces: done.pieces,
 					finishedAt: new Date().toISOString(),
 				});
 			});
-			logEvent("export_complete", { id, rows: done.rows, bytes: done.bytes, parts: done.part });
+			logEvent("export_complete", { id, rows: done.rows, bytes: done.bytes, pieces: done.pieces.length });
 			return { status: "complete", rows: done.rows, bytes: done.bytes };
 		} catch (err) {
 			const error = describeError(err);
 			logError("export_failed", { id, error });
-			const last = state ?? { index: 1, maxSeq: 0, rowsTotal: 0, cursor: 0, part: 0, rows: 0, bytes: 0, pieceParts: 1, pieces: [] };
+			const last = state ?? { index: 1, maxSeq: 0, rowsTotal: 0, cursor: 0, part: 0, rows: 0, bytes: 0, pieceBytes: 0, pieces: [] };
 			await step.do("record failure", STEP, async () => {
 				await putExportProgress(store, progressOf(last, "failed", error));
 			});

@@ -3,8 +3,8 @@
 // prefix, `exports/<id>/`, which nothing that lists, keeps, verifies or copies snapshots looks at
 // (those only read `snapshots/`). An export is deleted EXPORT_KEEP_DAYS after it was asked for.
 //   exports/<id>/progress.json        where the job stands (rewritten by each step)
-//   exports/<id>/part-000000.csv      the file's pieces, in order (000000: BOM and header)
-//   exports/<id>/part-000001.csv      …
+//   exports/<id>/piece-000000.csv     the file's pieces, in order (000000 starts with BOM and header);
+//   exports/<id>/piece-000001.csv     each grows page by page up to about 1 MiB, then the next begins
 //   exports/<id>/manifest.json        written LAST: the file is complete (the commit point)
 // Runs in workerd and in Node: hence the explicit ".ts" imports.
 import type { SnapshotStore } from "./store.ts";
@@ -34,7 +34,7 @@ export function parseExportTime(id: string): Date | undefined {
 }
 
 export const exportPrefix = (id: string) => `${EXPORT_PREFIX}${id}/`;
-export const exportPartKey = (id: string, n: number) => `${exportPrefix(id)}part-${String(n).padStart(6, "0")}.csv`;
+export const exportPieceKey = (id: string, n: number) => `${exportPrefix(id)}piece-${String(n).padStart(6, "0")}.csv`;
 export const exportProgressKey = (id: string) => `${exportPrefix(id)}progress.json`;
 export const exportManifestKey = (id: string) => `${exportPrefix(id)}manifest.json`;
 
@@ -53,12 +53,12 @@ export type ExportRequest = {
 	fileName: string;
 };
 
-/** Where the job stands. `rows` and `rowsTotal` are submissions; `parts` counts part-000000. */
+/** Where the job stands. `rows` and `rowsTotal` are submissions; `pieces` counts piece objects. */
 export type ExportProgress = ExportRequest & {
 	status: "queued" | "running" | "failed";
 	rows: number;
 	rowsTotal: number | null;
-	parts: number;
+	pieces: number;
 	bytes: number;
 	/** The Workflow instance doing the work now (chained instances: `<id>-part2` …). */
 	instance: string;
@@ -67,9 +67,8 @@ export type ExportProgress = ExportRequest & {
 };
 
 /**
- * The finished file: parts 0..parts-1 concatenated are `bytes` bytes of `contentType`. It is
- * served in pieces of `pieceParts` consecutive parts (piece k: parts k*pieceParts…), whose sizes
- * are `pieces`, so that one request never has to pass on more parts than its CPU allows.
+ * The finished file: its piece objects concatenated in order are `bytes` bytes of `contentType`.
+ * `pieces` holds each piece's size. One piece is one object, which a request returns as it is.
  */
 export type ExportManifest = ExportRequest & {
 	format_name: "cafes-partenaires-export";
@@ -78,9 +77,7 @@ export type ExportManifest = ExportRequest & {
 	contentType: string;
 	rows: number;
 	rowsTotal: number;
-	parts: number;
 	bytes: number;
-	pieceParts: number;
 	/** Bytes of each piece, in order (their sum is `bytes`). */
 	pieces: number[];
 	finishedAt: string;
@@ -92,7 +89,7 @@ export async function putExportProgress(store: SnapshotStore, progress: ExportPr
 	await store.put(exportProgressKey(progress.id), JSON.stringify(progress), { contentType: JSON_TYPE });
 }
 
-/** Commit an export: its manifest, written after every part is stored. */
+/** Commit an export: its manifest, written after every piece is stored. */
 export async function putExportManifest(store: SnapshotStore, manifest: ExportManifest): Promise<void> {
 	await store.put(exportManifestKey(manifest.id), JSON.stringify(manifest), { contentType: JSON_TYPE });
 }
@@ -108,38 +105,48 @@ export async function readExportState(store: SnapshotStore, id: string): Promise
 	return undefined;
 }
 
-/** Pure: the parts [from, to) of piece `piece` (the whole file when undefined), and its size. */
-export function findPieceParts(manifest: ExportManifest, piece?: number): { from: number; to: number; bytes: number } {
-	if (piece === undefined) return { from: 0, to: manifest.parts, bytes: manifest.bytes };
-	const from = piece * manifest.pieceParts;
-	return { from, to: Math.min(manifest.parts, from + manifest.pieceParts), bytes: manifest.pieces[piece] ?? 0 };
-}
-
-/** Pure: the piece sizes after a part of `bytes` bytes numbered `part` is written. */
-export function addPartToPieces(pieces: readonly number[], part: number, bytes: number, pieceParts: number): number[] {
-	const out = [...pieces];
-	const k = Math.floor(part / pieceParts);
-	while (out.length <= k) out.push(0);
-	out[k]! += bytes;
-	return out;
+/**
+ * Append one page of the file to its pieces, idempotently (a retried step writes the same bytes):
+ * the page goes at the end of the last piece, read back and rewritten, unless that would take the
+ * piece over `pieceBytes`, when it begins the next piece. `pieces` are the sizes recorded so far:
+ * a piece object longer than recorded (a retry after its write) is cut back to that size first.
+ * Returns the new sizes.
+ */
+export async function appendExportPage(
+	store: SnapshotStore,
+	id: string,
+	pieces: readonly number[],
+	page: Uint8Array,
+	pieceBytes: number,
+	contentType: string,
+): Promise<number[]> {
+	const last = pieces.length - 1;
+	const lastBytes = pieces[last] ?? 0;
+	if (last < 0 || (lastBytes > 0 && lastBytes + page.byteLength > pieceBytes)) {
+		await store.put(exportPieceKey(id, last + 1), page, { contentType });
+		return [...pieces, page.byteLength];
+	}
+	const stored = await store.get(exportPieceKey(id, last));
+	const before = stored?.bytes ?? new Uint8Array(0);
+	if (before.byteLength < lastBytes) throw new Error(`export ${id}: piece ${last} is shorter than recorded`);
+	const joined = new Uint8Array(lastBytes + page.byteLength);
+	joined.set(before.subarray(0, lastBytes));
+	joined.set(page, lastBytes);
+	await store.put(exportPieceKey(id, last), joined, { contentType });
+	return [...pieces.slice(0, last), joined.byteLength];
 }
 
 /**
- * The finished file (or one piece of it) as one stream: each part read from the store and written
- * on as it comes, never the whole file in memory. `sink` receives the bytes (a FixedLengthStream's
- * writable, so that a missing or short part makes the download fail instead of ending early). Not
- * closed on error: the caller aborts it.
+ * The finished file as one stream: each piece read from the store and written on as it comes,
+ * never the whole file in memory. `sink` receives the bytes (a FixedLengthStream's writable, so
+ * that a missing or short piece makes the download fail instead of ending early). Not closed on
+ * error: the caller aborts it.
  */
-export async function pumpExportFile(
-	store: SnapshotStore,
-	manifest: ExportManifest,
-	sink: WritableStream<Uint8Array>,
-	range: { from: number; to: number } = { from: 0, to: manifest.parts },
-): Promise<void> {
-	for (let n = range.from; n < range.to; n++) {
-		const part = await store.getStream(exportPartKey(manifest.id, n));
-		if (!part) throw new Error(`export ${manifest.id}: part ${n} is missing`);
-		await part.body.pipeTo(sink, { preventClose: true });
+export async function pumpExportFile(store: SnapshotStore, manifest: ExportManifest, sink: WritableStream<Uint8Array>): Promise<void> {
+	for (let n = 0; n < manifest.pieces.length; n++) {
+		const piece = await store.getStream(exportPieceKey(manifest.id, n));
+		if (!piece) throw new Error(`export ${manifest.id}: piece ${n} is missing`);
+		await piece.body.pipeTo(sink, { preventClose: true });
 	}
 	await sink.close();
 }
@@ -168,7 +175,7 @@ export async function listExportIds(store: SnapshotStore): Promise<string[]> {
 /**
  * Delete the exports asked for more than `keepDays` before `now`, at most `limit` per call (the
  * hourly cron calls it: a backlog goes down by `limit` an hour). The manifest goes first, so
- * that a deletion cut short leaves an unfinished export, never a complete one missing parts.
+ * that a deletion cut short leaves an unfinished export, never a complete one missing pieces.
  * Returns the ids deleted.
  */
 export async function deleteOldExports(store: SnapshotStore, now: Date, keepDays = EXPORT_KEEP_DAYS, limit = 20): Promise<string[]> {
