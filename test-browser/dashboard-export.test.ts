@@ -1,6 +1,8 @@
 // The dashboard's "Télécharger les réponses (tableur CSV)" in Chromium: it starts the export job,
 // shows its progress in French, then downloads the file, which is the direct export byte for byte.
+// And a snapshot's "Télécharger", fetched chunk by chunk: the same bytes as the one-request download.
 import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { queryLocalD1 } from "../bench/local-worker.mjs";
@@ -23,7 +25,7 @@ function sql(statement: string): Record<string, unknown>[] {
 }
 
 describe("dashboard CSV export", () => {
-	it("starts the job, shows its progress, then downloads the file", async () => {
+	it("starts the job, shows its progress, then downloads the file in pieces", async () => {
 		// 600 answers (4 pages), one of them with every troublesome character.
 		sql(`INSERT INTO submissions (id, received_at, questionnaire_version, role_key, answers, validation)
 		     WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 600)
@@ -32,6 +34,8 @@ describe("dashboard CSV export", () => {
 		     FROM c`);
 		const context = await localContext(browser, { acceptDownloads: true });
 		const page = await context.newPage();
+		const asked: string[] = [];
+		page.on("request", (r) => asked.push(new URL(r.url()).pathname + new URL(r.url()).search));
 		const errors: string[] = [];
 		page.on("pageerror", (e) => errors.push(e.message));
 		await page.goto(`${baseUrl}/admin/`);
@@ -65,7 +69,43 @@ describe("dashboard CSV export", () => {
 		expect(saved.equals(expected)).toBe(true);
 		expect(saved.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
 		expect(saved.toString("utf8")).toContain('"Le ""Zinc""; bar, tabac\nÉtage"');
+		expect(asked.filter((p) => /^\/api\/admin\/exports\/csv-[^/]+\/file\?piece=\d+$/.test(p)).length).toBeGreaterThan(0);
+		expect(asked.filter((p) => p.endsWith("/file"))).toEqual([]);
 		expect(errors).toEqual([]);
+		await context.close();
+	});
+
+	it("downloads a whole snapshot chunk by chunk, the same bytes as the one-request download", async () => {
+		const AUTH = { Authorization: `Bearer ${BROWSER_TEST_ADMIN_TOKEN}` };
+		const started = await fetch(`${baseUrl}/api/admin/backups`, { method: "POST", headers: AUTH });
+		const { statusUrl } = (await started.json()) as { statusUrl: string };
+		let snapshotId = "";
+		for (let i = 0; i < 240 && !snapshotId; i++) {
+			const run = (await (await fetch(`${baseUrl}${statusUrl}`, { headers: AUTH })).json()) as { status: string; snapshotId?: string };
+			if (run.status === "failed") throw new Error("backup failed");
+			if (run.status === "complete") snapshotId = run.snapshotId!;
+			else await new Promise((r) => setTimeout(r, 500));
+		}
+		expect(snapshotId).toMatch(/^\d{4}-\d{2}-\d{2}T\d{6}Z-/);
+		const context = await localContext(browser, { acceptDownloads: true });
+		const page = await context.newPage();
+		const asked: string[] = [];
+		page.on("request", (r) => asked.push(new URL(r.url()).pathname));
+		await page.goto(`${baseUrl}/admin/`);
+		await page.fill("#token", BROWSER_TEST_ADMIN_TOKEN);
+		await page.click("#login button[type=submit]");
+		const row = page.locator("#snapshots tbody tr", { has: page.locator("code", { hasText: snapshotId }) });
+		const downloading = page.waitForEvent("download", { timeout: 120_000 });
+		await row.getByRole("button", { name: "Télécharger" }).click();
+		const download = await downloading;
+		expect(download.suggestedFilename()).toBe(`snapshot-${snapshotId}.ndjson.gz`);
+		const saved = readFileSync((await download.path())!);
+		const whole = Buffer.from(await (await fetch(`${baseUrl}/api/admin/snapshots/${snapshotId}/download`, { headers: AUTH })).arrayBuffer());
+		expect(saved.equals(whole)).toBe(true);
+		expect(gunzipSync(saved).toString("utf8")).toContain('"table":"submissions"');
+		// One request per chunk, never the whole-snapshot request (over the CPU budget when large).
+		expect(asked).toContain(`/api/admin/snapshots/${snapshotId}/chunks/1`);
+		expect(asked.filter((p) => p.endsWith("/download"))).toEqual([]);
 		await context.close();
 	});
 });
