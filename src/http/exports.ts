@@ -2,9 +2,9 @@
 // (src/jobs/export-workflow.ts), GET /api/admin/exports/{id} says how far it got, and
 // GET /api/admin/exports/{id}/file streams the finished file, its parts passed on one by one.
 import { z } from "@hono/zod-openapi";
-import { CSV_CONTENT_TYPE, fetchExportInstanceStatus, isExportInstanceDead, readExportState, startCsvExport } from "../jobs/export-workflow";
+import { CSV_CONTENT_TYPE, fetchExportInstanceStatus, isExportInstanceDead, startCsvExport } from "../jobs/export-workflow";
 import { CSV_FORMATS } from "../questionnaire/csv";
-import { exportPieceKey, isExportId, pumpExportFile, type ExportState } from "../snapshots/exports";
+import { exportPieceKey, isExportId, pumpExportFile, readExportState, type ExportState } from "../snapshots/exports";
 import { primaryStore } from "../snapshots/r2-store";
 import { describeError, logError } from "../log";
 import { ApiError } from "./errors";

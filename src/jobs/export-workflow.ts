@@ -18,7 +18,6 @@ import {
 	exportPieceKey,
 	putExportManifest,
 	putExportProgress,
-	readExportState,
 	type ExportFormat,
 	type ExportLocale,
 	type ExportProgress,
@@ -130,8 +129,6 @@ export async function fetchExportInstanceStatus(env: Pick<Env, "EXPORT_WORKFLOW"
 	}
 }
 
-export { readExportState };
-
 export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 	override async run(event: Readonly<WorkflowEvent<ExportParams>>, workflowStep: WorkflowStep): Promise<unknown> {
 		const step = markSteps(workflowStep, this.env, "export", event.instanceId);
@@ -165,7 +162,7 @@ export class ExportWorkflow extends WorkflowEntrypoint<Env, ExportParams> {
 				state = await step.do("begin", STEP, async () => {
 					const maxSeq = await fetchMaxSubmissionSeq(env.DB);
 					const rowsTotal = maxSeq === 0 ? 0 : await fetchSubmissionCount(env.DB, maxSeq);
-					// Part 0: the BOM (once, at the very start) and the header line.
+					// Piece 0 begins with the BOM (once, at the very start) and the header line.
 					const head = encoder.encode(CSV_BOM + buildCsvHeader(questionnaire, options));
 					await store.put(exportPieceKey(id, 0), head, { contentType: CSV_CONTENT_TYPE });
 					const s: ExportCursorState = {
