@@ -179,11 +179,10 @@ async function poll(path) {
 	throw new Error("timeout");
 }
 
-async function saveDownload(path, filename) {
-	const res = await api(path);
-	const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ?? filename;
-	const url = URL.createObjectURL(await res.blob());
-	const a = h("a", { href: url, download: name });
+/** Save a file the page has fetched (the token cannot ride on a plain link): a link to a blob, clicked. */
+function saveBlob(blob, filename) {
+	const url = URL.createObjectURL(blob);
+	const a = h("a", { href: url, download: filename });
 	document.body.append(a);
 	a.click();
 	a.remove();
@@ -365,12 +364,7 @@ async function downloadSnapshot(id) {
 	const manifest = await getJson(`${base}/manifest`);
 	const blobs = [];
 	for (const c of manifest.chunks) blobs.push(await (await api(`${base}/chunks/${c.n}`)).blob());
-	const url = URL.createObjectURL(new Blob(blobs, { type: "application/gzip" }));
-	const a = h("a", { href: url, download: `snapshot-${id}${manifest.encryption ? ".ndjson.gz.age" : ".ndjson.gz"}` });
-	document.body.append(a);
-	a.click();
-	a.remove();
-	setTimeout(() => URL.revokeObjectURL(url), 10_000);
+	saveBlob(new Blob(blobs, { type: "application/gzip" }), `snapshot-${id}${manifest.encryption ? ".ndjson.gz.age" : ".ndjson.gz"}`);
 	$("flash").hidden = true;
 }
 
@@ -638,12 +632,7 @@ function showExportProgress(box, job) {
 async function saveExportPieces(job) {
 	const blobs = [];
 	for (let k = 0; k < job.pieces; k++) blobs.push(await (await api(`${job.downloadUrl}?piece=${k}`)).blob());
-	const url = URL.createObjectURL(new Blob(blobs, { type: "text/csv" }));
-	const a = h("a", { href: url, download: job.fileName });
-	document.body.append(a);
-	a.click();
-	a.remove();
-	setTimeout(() => URL.revokeObjectURL(url), 10_000);
+	saveBlob(new Blob(blobs, { type: "text/csv" }), job.fileName);
 }
 
 async function exportCsvJob() {

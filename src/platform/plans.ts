@@ -81,12 +81,12 @@ export const CSV_EXPORT_PAGE_ROWS: Readonly<Record<PlanName, number>> = {
 
 /**
  * Bytes of one piece of an export file (one R2 object, one download request: `?piece=k`). Pages
- * are appended to the current piece (read back and rewritten: ~0.5 ms more per step at 1 MiB,
- * bench:cpu) until it would pass this size. A piece is returned by its request as it is stored,
- * so its size costs that request next to nothing; the whole file in one request costs ~0.4 ms per
- * piece. Paid: bigger pieces, fewer requests.
+ * are appended to the current piece (read back and rewritten) until it would pass this size:
+ * with 1 MiB pieces that cost each page step ~1.2 ms more at p50 (bench:cpu), hence 512 KiB on
+ * Free. A piece is returned by its request as it is stored, so its size costs that request next
+ * to nothing; the whole file in one request costs ~0.4 ms per piece. Paid: bigger pieces.
  */
 export const EXPORT_PIECE_BYTES: Readonly<Record<PlanName, number>> = {
-	free: 1024 * 1024,
+	free: 512 * 1024,
 	paid: 16 * 1024 * 1024,
 };

@@ -4,7 +4,7 @@
 // (those only read `snapshots/`). An export is deleted EXPORT_KEEP_DAYS after it was asked for.
 //   exports/<id>/progress.json        where the job stands (rewritten by each step)
 //   exports/<id>/piece-000000.csv     the file's pieces, in order (000000 starts with BOM and header);
-//   exports/<id>/piece-000001.csv     each grows page by page up to about 1 MiB, then the next begins
+//   exports/<id>/piece-000001.csv     each grows page by page up to EXPORT_PIECE_BYTES, then the next begins
 //   exports/<id>/manifest.json        written LAST: the file is complete (the commit point)
 // Runs in workerd and in Node: hence the explicit ".ts" imports.
 import type { SnapshotStore } from "./store.ts";
