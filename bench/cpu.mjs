@@ -11,7 +11,7 @@
 //   cpu: max step <X> ms, p50 step <Y> ms, per row <Z> us, steps <N>, rows <R>
 // Env: BENCH_CPU_INTERVAL_US (sampling interval, default 100), BENCH_TIMEOUT_S (per job, 1800),
 // CLOUDFLARE_PLAN (passed to the Worker: free|paid), BENCH_CPU_JOBS (comma list, default all:
-// backup,verify,hourly,restore,requests), BENCH_CPU_TOP=1 (print where the backup's CPU goes).
+// backup,verify,hourly,restore,export,requests), BENCH_CPU_TOP=1 (print where the backup's CPU goes).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,7 +24,7 @@ const SIZES = process.argv.slice(2).map(Number).filter((n) => n > 0);
 if (SIZES.length === 0) SIZES.push(1000, 100_000, 1_000_000);
 const INTERVAL_US = Number(process.env.BENCH_CPU_INTERVAL_US ?? 100);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
-const JOBS = new Set((process.env.BENCH_CPU_JOBS ?? "backup,verify,hourly,restore,requests").split(","));
+const JOBS = new Set((process.env.BENCH_CPU_JOBS ?? "backup,verify,hourly,restore,export,requests").split(","));
 const PLAN = process.env.CLOUDFLARE_PLAN ?? "free";
 const TOKEN = "bench-admin-token-0123456789abcdef";
 const SIGNING_KEY = "bench-signing-key-0123456789abcdef0123456789";
@@ -95,7 +95,7 @@ async function startDev() {
 const ofRun = (m, id) => m.instance === id || m.instance.startsWith(`${id}-part`);
 
 /** Step names grouped: numbers, snapshot ids and table cursors become "#". */
-const groupName = (name) => name.replace(/\d{4}-\d{2}-\d{2}T\d{6}Z-[a-z0-9]+/g, "<snapshot>").replace(/\d+/g, "#");
+const groupName = (name) => name.replace(/csv-\d{4}-\d{2}-\d{2}T\d{6}Z-[a-z0-9]+/g, "<export>").replace(/\d{4}-\d{2}-\d{2}T\d{6}Z-[a-z0-9]+/g, "<snapshot>").replace(/\d+/g, "#");
 
 const pct = (xs, p) => {
 	if (xs.length === 0) return 0;
@@ -306,6 +306,43 @@ async function runSize(n) {
 				results.jobs[`restore ${mode}`] = { status: run.status, ...summarize(stepsOf(p.value, p.samples, p.thread)) };
 			}
 		}
+		if (JOBS.has("export")) {
+			// The CSV export job (French spreadsheet), then its file downloaded in one request.
+			let run;
+			const p = await profiled(async () => {
+				const t0 = Date.now();
+				const start = await api("POST", "/api/admin/exports", { kind: "csv" });
+				if (start.status !== 202) throw new Error(`export did not start: ${start.status} ${start.text}`);
+				const id = start.json.id;
+				await waitWorkflow(id, async () => {
+					run = (await api("GET", `/api/admin/exports/${id}`)).json;
+					return run?.status === "complete" || run?.status === "failed";
+				});
+				const wallS = (Date.now() - t0) / 1000;
+				const d0 = monoNowUs();
+				let fileBytes = 0;
+				let fileStatus = 0;
+				if (run.downloadUrl) {
+					const res = await fetch(base + run.downloadUrl, { headers: AUTH });
+					fileStatus = res.status;
+					fileBytes = (await res.arrayBuffer()).byteLength;
+				}
+				const download = { name: "file", start: d0 - 200, end: monoNowUs() + 200 };
+				// Then the same file piece by piece, as the dashboard and the CLI fetch it.
+				const pieces = [];
+				for (let k = 0; k < (run.pieces ?? 0); k++) {
+					const p0 = monoNowUs();
+					const res = await fetch(`${base}${run.downloadUrl}?piece=${k}`, { headers: AUTH });
+					await res.arrayBuffer();
+					pieces.push({ name: `piece ${k}`, status: res.status, start: p0 - 200, end: monoNowUs() + 200 });
+				}
+				return { id, wallS, download, pieces, fileBytes, fileStatus };
+			});
+			const s = stepsOf(p.value.id, p.samples, p.thread);
+			const dl = attribute(s.rest, [p.value.download], { thread: p.thread }).windows[0];
+			const pieceCpu = p.value.pieces.length ? attribute(s.rest, p.value.pieces, { thread: p.thread }).windows.map((w) => w.cpuUs) : [];
+			results.jobs.export = { status: run.status, rows: run.progress?.rows, bytes: p.value.fileBytes, fileStatus: p.value.fileStatus, downloadUs: dl.cpuUs, pieceCpu, wallS: p.value.wallS, ...summarize(s) };
+		}
 		if (JOBS.has("requests")) {
 			progress("requests");
 			const p = await profiled(async () => {
@@ -321,6 +358,11 @@ async function runSize(n) {
 					const body = { answers: { cafe: `Café du banc n°${i}`, ville: "Dijon", role: "Barista", satisfaction: 4, consentement: true, frequence: "mensuelle", activites: ["bar"] } };
 					await timed("POST /api/submissions", async () => (await api("POST", "/api/submissions", body, { "CF-Connecting-IP": `198.51.100.${10 + i}` })).status);
 				}
+				await timed("GET /api/admin/submissions.csv (direct, one request)", async () => {
+					const res = await fetch(`${base}/api/admin/submissions.csv`, { headers: AUTH });
+					await res.arrayBuffer();
+					return res.status;
+				});
 				for (let i = 0; i < 5; i++) await timed("GET /api/admin/snapshots (list)", async () => (await api("GET", "/api/admin/snapshots")).status);
 				if (snapshotId) {
 					for (let i = 0; i < 5; i++) {
@@ -454,6 +496,12 @@ for (const r of all) {
 	for (const mode of ["dry-run", "replace"]) {
 		const x = r.jobs[`restore ${mode}`];
 		if (x) printSteps(`restore ${mode}, ${r.rows.toLocaleString("en")} submissions (${x.status})`, x);
+	}
+	const e = r.jobs.export;
+	if (e) {
+		printSteps(`CSV export job, ${r.rows.toLocaleString("en")} submissions (${e.status}; ${e.rows} rows, ${(e.bytes / 2 ** 20).toFixed(1)} MiB, ${e.instances} Workflow instance(s), wall ${e.wallS.toFixed(1)} s)`, e);
+		console.log(`\nexport file download (GET /api/admin/exports/{id}/file, HTTP ${e.fileStatus}): ${ms(e.downloadUs)} ms`);
+		if (e.pieceCpu.length) console.log(`export file in ${e.pieceCpu.length} piece(s) (?piece=k): p50 ${ms(pct(e.pieceCpu, 0.5))} ms, max ${ms(Math.max(...e.pieceCpu))} ms`);
 	}
 	if (r.jobs.requests) {
 		console.log(`\n#### requests, ${r.rows.toLocaleString("en")} submissions\n`);

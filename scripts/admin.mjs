@@ -12,7 +12,6 @@ import { HELP } from "./cli/help.mjs";
 import { LANG, plural, say, when } from "./cli/text.mjs";
 import {
 	chunkProblem,
-	csvSentence,
 	damagedSentence,
 	describeApiError,
 	nothingToUndo,
@@ -27,6 +26,7 @@ import { followBackup, resultText as backupResultText } from "./cli/backup.mjs";
 import { confirmQuestion, previewText, restoreDoneText } from "./cli/restore.mjs";
 import { formatVerdict } from "./cli/verdict.mjs";
 import { formatStatusFacts } from "./cli/status.mjs";
+import { exportCsv } from "./cli/export.mjs";
 
 const { values: opts, positionals } = parseArgs({
 	allowPositionals: true,
@@ -39,6 +39,7 @@ const { values: opts, positionals } = parseArgs({
 		all: { type: "boolean", default: false },
 		json: { type: "boolean", default: false },
 		"no-wait": { type: "boolean", default: false },
+		raw: { type: "boolean", default: false },
 		recipient: { type: "string", multiple: true },
 		identity: { type: "string" },
 		"keep-daily": { type: "string" },
@@ -348,11 +349,14 @@ const commands = {
 	},
 
 	async "export-csv"() {
-		const file = opts.out ?? `reponses-${new Date().toISOString().slice(0, 10)}.csv`;
-		const res = await call("/api/admin/submissions.csv");
-		const bytes = new Uint8Array(await res.arrayBuffer());
-		await writeFile(file, bytes);
-		console.log(csvSentence(file, bytes.length));
+		await exportCsv({
+			api: { call, getJson, postJson },
+			out: opts.out,
+			raw: opts.raw,
+			fail: (message) => {
+				throw new CliError(message);
+			},
+		});
 	},
 };
 

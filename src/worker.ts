@@ -3,6 +3,7 @@
 import { app } from "./http/app";
 import { runScheduled } from "./jobs/cron";
 import { BackupWorkflow as BackupSteps } from "./jobs/backup-workflow";
+import { ExportWorkflow as ExportSteps } from "./jobs/export-workflow";
 import { meteredWorkflow, runMetered } from "./jobs/metering";
 import { RestoreWorkflow as RestoreSteps } from "./jobs/restore-workflow";
 import { VerifyWorkflow as VerifySteps } from "./jobs/verify-workflow";
@@ -10,6 +11,7 @@ import { VerifyWorkflow as VerifySteps } from "./jobs/verify-workflow";
 export const BackupWorkflow = meteredWorkflow(BackupSteps, "backup");
 export const RestoreWorkflow = meteredWorkflow(RestoreSteps, "restore");
 export const VerifyWorkflow = meteredWorkflow(VerifySteps, "verify");
+export const ExportWorkflow = meteredWorkflow(ExportSteps, "export");
 
 export default {
 	fetch: app.fetch,

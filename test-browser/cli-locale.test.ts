@@ -180,7 +180,7 @@ describe("npm run admin follows LOCALE and TIMEZONE", () => {
 
 		const csv = admin(["export-csv", "--out", "answers.csv"]);
 		expect(csv.code).toBe(0);
-		expect(csv.out).toMatch(/^Réponses enregistrées dans answers\.csv \(\d+(,\d)?\u00a0(o|Ko|Mo)\) : ouvrez-le avec un tableur\.$/m);
+		expect(csv.out).toMatch(/^Fichier enregistré : answers\.csv \([\d\u202f]+ réponses?, \d+(,\d)?\u00a0(o|Ko|Mo)\) : ouvrez-le avec un tableur\.$/m);
 	});
 
 	it("errors, unknown commands and help in the chosen language, with their exit codes", () => {

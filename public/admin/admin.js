@@ -294,11 +294,10 @@ async function poll(path) {
 	throw new Error("timeout");
 }
 
-async function saveDownload(path, filename) {
-	const res = await api(path);
-	const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ?? filename;
-	const url = URL.createObjectURL(await res.blob());
-	const a = h("a", { href: url, download: name });
+/** Save a file the page has fetched (the token cannot ride on a plain link): a link to a blob, clicked. */
+function saveBlob(blob, filename) {
+	const url = URL.createObjectURL(blob);
+	const a = h("a", { href: url, download: filename });
 	document.body.append(a);
 	a.click();
 	a.remove();
@@ -522,7 +521,13 @@ async function verifySnapshot(id) {
 
 async function downloadSnapshot(id) {
 	flash(t("downloading", { date: snapshotDate(id) }));
-	await saveDownload(`/api/admin/snapshots/${encodeURIComponent(id)}/download`, `snapshot-${id}.ndjson.gz`);
+	// Chunk by chunk (each one request returning a stored object: within the CPU budget whatever
+	// the snapshot's size; the whole-snapshot route is one request), saved as one .ndjson.gz.
+	const base = `/api/admin/snapshots/${encodeURIComponent(id)}`;
+	const manifest = await getJson(`${base}/manifest`);
+	const blobs = [];
+	for (const c of manifest.chunks) blobs.push(await (await api(`${base}/chunks/${c.n}`)).blob());
+	saveBlob(new Blob(blobs, { type: "application/gzip" }), `snapshot-${id}${manifest.encryption ? ".ndjson.gz.age" : ".ndjson.gz"}`);
 	$("flash").hidden = true;
 }
 
@@ -943,12 +948,7 @@ document.addEventListener("DOMContentLoaded", () => {
 	$("refresh").addEventListener("click", (e) => busy(e.currentTarget, refresh));
 	$("backup-now").addEventListener("click", (e) => backupNow(e.currentTarget));
 	$("retention-preview").addEventListener("click", (e) => previewRetention(e.currentTarget));
-	$("export-csv").addEventListener("click", (e) =>
-		busy(e.currentTarget, async () => {
-			await saveDownload(`/api/admin/submissions.csv${lang === "en" ? "?lang=en" : ""}`, "reponses.csv");
-			flash(t("csvDone"));
-		}),
-	);
+	$("export-csv").addEventListener("click", (e) => busy(e.currentTarget, exportCsvJob));
 	$("undo").addEventListener("click", (e) => undoReplace(e.currentTarget));
 	if (sessionStorage.getItem(TOKEN_KEY)) showApp();
 	else showLogin();
@@ -996,7 +996,7 @@ function fmtPlatformPercent(f) {
 }
 
 function fmtPlatformValue(value, unit) {
-	if (unit === "bytes") return value >= 1024 ** 3 ? `${numberFmt.format(Math.round((value / 1024 ** 3) * 10) / 10)} Gio` : fmtBytes(value);
+	if (unit === "bytes") return fmtBytes(value);
 	return numberFmt.format(value);
 }
 
@@ -1064,6 +1064,72 @@ function restoreBudgetNotice(budget) {
 			t("platformRestoreFits", { merge: numberFmt.format(budget.merge.rows), replace: numberFmt.format(budget.replace.rows), left: numberFmt.format(left) }),
 		),
 	];
+}
+
+// CSV export as a server job (POST /api/admin/exports): started by the button, its progress shown
+// under it ("Préparation du fichier : 12 000 / 40 000 réponses") until the file is ready, then
+// downloaded. The file is made in pages on the server, so that no request does all the work.
+
+Object.assign(TEXT.fr, {
+	csvStarting: "Préparation du fichier…",
+	csvProgress: "Préparation du fichier : {done} / {total} réponses",
+	csvFailed: "La préparation du fichier a échoué ({error}). Réessayez ; si cela recommence, prévenez la personne qui gère le site.",
+	csvDownloading: "Fichier prêt : téléchargement…",
+});
+Object.assign(TEXT.en, {
+	csvStarting: "Preparing the file…",
+	csvProgress: "Preparing the file: {done} / {total} answers",
+	csvFailed: "Preparing the file failed ({error}). Try again; if it happens again, tell whoever runs the site.",
+	csvDownloading: "File ready: downloading…",
+});
+
+/** The progress line under the export button (made once, on first use). */
+function exportProgressBox() {
+	let box = $("export-progress");
+	if (!box) {
+		box = h("div", { id: "export-progress", class: "notice", role: "status", "aria-live": "polite" });
+		$("export-csv").closest("p").after(box);
+	}
+	box.hidden = false;
+	return box;
+}
+
+function showExportProgress(box, job) {
+	const p = job?.progress;
+	const text = p && p.rowsTotal !== null ? t("csvProgress", { done: numberFmt.format(p.rows), total: numberFmt.format(p.rowsTotal) }) : t("csvStarting");
+	box.replaceChildren(h("span", { class: "export-text" }, text), p && p.rowsTotal ? h("progress", { max: p.rowsTotal, value: p.rows }) : null);
+}
+
+/**
+ * Download the file piece by piece (each request stays within the server's CPU budget) and save
+ * their concatenation under the file's name. The browser keeps the pieces as blobs until saved.
+ */
+async function saveExportPieces(job) {
+	const blobs = [];
+	for (let k = 0; k < job.pieces; k++) blobs.push(await (await api(`${job.downloadUrl}?piece=${k}`)).blob());
+	saveBlob(new Blob(blobs, { type: "text/csv" }), job.fileName);
+}
+
+async function exportCsvJob() {
+	const box = exportProgressBox();
+	showExportProgress(box, null);
+	try {
+		let job = await postJson("/api/admin/exports", { kind: "csv", lang });
+		for (let i = 0; i < 7200 && (job.status === "queued" || job.status === "running"); i++) {
+			showExportProgress(box, job);
+			await sleep(1000);
+			job = await getJson(`/api/admin/exports/${encodeURIComponent(job.id)}`);
+		}
+		if (job.status !== "complete") throw new Error(t("csvFailed", { error: job.error ?? job.status }));
+		showExportProgress(box, job);
+		box.append(h("br"), t("csvDownloading"));
+		await saveExportPieces(job);
+		box.hidden = true;
+		flash(t("csvDone"));
+	} catch (err) {
+		box.hidden = true;
+		throw err;
+	}
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ Commandes :
                                (--all : aussi les épinglages libérés).
   release-pin <pinId> [--yes]  Libérer un épinglage : la conservation normale s'applique de nouveau
                                à ses sauvegardes (demande une confirmation, sauf --yes).
-  export-csv [--out FICHIER]   Télécharger toutes les réponses en tableur (CSV).
+  export-csv [--out FICHIER] [--raw]
+                               Télécharger toutes les réponses en tableur (CSV), préparé d'abord par
+                               le serveur (avancement affiché) ; --raw : pour les outils.
 
   <id> est l'identifiant d'une sauvegarde, en UTC (colonne « id » de \`snapshots\`).
 
@@ -68,7 +70,9 @@ Commands:
   pins [--all]                 Snapshots pinned after a data loss, and why (--all: released pins too).
   release-pin <pinId> [--yes]  Release a pin: normal retention applies to its snapshots again
                                (asks for confirmation, unless --yes).
-  export-csv [--out FILE]      Download all answers as a spreadsheet (CSV).
+  export-csv [--out FILE] [--raw]
+                               Download all answers as a spreadsheet (CSV), prepared by the
+                               server first (progress shown); --raw: for tools (ids, stored values).
 
   <id> is a snapshot's id, in UTC (the "id" column of \`snapshots\`).
 

@@ -230,7 +230,3 @@ export const savedSentence = (id, manifest, dir) =>
 		`${capitalise(snapshotName(id))} est enregistrée dans ${dir} : manifest.json et ${plural(manifest.chunks.length, "morceau", "morceaux")} (${size(manifest.bytes ?? 0)}).`,
 		`${capitalise(snapshotName(id))} is saved in ${dir}: manifest.json and ${plural(manifest.chunks.length, "chunk", "chunks")} (${size(manifest.bytes ?? 0)}).`,
 	);
-
-export const csvSentence = (file, bytes) =>
-	say(`Réponses enregistrées dans ${file} (${size(bytes)}) : ouvrez-le avec un tableur.`, `Answers saved in ${file} (${size(bytes)}): open it with a spreadsheet.`);
-

@@ -97,6 +97,12 @@ export async function fetchMaxSubmissionSeq(db: D1Database): Promise<number> {
 	return row?.seq ?? 0;
 }
 
+/** How many submissions have seq <= maxSeq (the export's "rows to do"). */
+export async function fetchSubmissionCount(db: D1Database, maxSeq: number): Promise<number> {
+	const row = await db.prepare("SELECT COUNT(*) AS n FROM submissions WHERE seq <= ?").bind(maxSeq).first<{ n: number }>();
+	return row?.n ?? 0;
+}
+
 /**
  * The received time of the oldest of these submissions (null when none is found): the restore
  * preview's "answers received since …". The ids travel as one JSON parameter (D1 caps parameters).

@@ -9,6 +9,7 @@ import { adminSubmissionRoutes } from "./admin-submissions";
 import { requireAdmin } from "./auth";
 import { backupRoutes } from "./backups";
 import { erasureRoutes } from "./erasures";
+import { exportRoutes } from "./exports";
 import { ApiError, buildAllowedMethods } from "./errors";
 import { healthRoutes } from "./health";
 import { meterUsage } from "./metering";
@@ -46,6 +47,7 @@ app.route("/", verificationRoutes);
 app.route("/", restoreRoutes);
 app.route("/", erasureRoutes);
 app.route("/", importRoutes);
+app.route("/", exportRoutes);
 registerOpenApiRoute(app);
 
 app.notFound((c) => {

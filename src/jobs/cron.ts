@@ -5,6 +5,7 @@
 // are derived from it), so a duplicate delivery changes nothing.
 import { Cron } from "croner";
 import { startScheduledBackup } from "./backup-trigger";
+import { cleanupExports } from "./export-workflow";
 import { VERIFY_CRON, startScheduledVerification } from "./verify-workflow";
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
@@ -82,6 +83,15 @@ export async function runScheduled(controller: ScheduledController, env: Env, ct
 		} catch (err) {
 			failures.push(`${job}: ${describeError(err)}`);
 			logError("cron_job_failed", { cron, scheduledTime, job, error: describeError(err) });
+		}
+	}
+	if (jobs.includes("monitor")) {
+		// Export files past their week, a bounded number per hour (src/snapshots/exports.ts).
+		try {
+			await cleanupExports(env, new Date(scheduledTime));
+		} catch (err) {
+			failures.push(`exports clean-up: ${describeError(err)}`);
+			logError("cron_job_failed", { cron, scheduledTime, job: "exports-cleanup", error: describeError(err) });
 		}
 	}
 	if (failures.length > 0) throw new Error(`scheduled jobs failed: ${failures.join("; ")}`);

@@ -67,3 +67,26 @@ export const EXPORT_STEP_BUDGET: Readonly<Record<PlanName, ExportStepBudget>> = 
 export function parsePlanName(value: string | undefined): PlanName {
 	return value === "paid" ? "paid" : "free";
 }
+
+/**
+ * Submissions per step of the CSV export job (src/jobs/export-workflow.ts): one D1 page, its CSV
+ * lines, one R2 object. Sized from bench:cpu (docs/BENCHMARKS.md, "CSV export job"): a step costs
+ * about 1 ms fixed plus a few µs per row, so that Free's steps stay under 5 ms. Paid: bigger steps,
+ * fewer objects.
+ */
+export const CSV_EXPORT_PAGE_ROWS: Readonly<Record<PlanName, number>> = {
+	free: 150,
+	paid: 5000,
+};
+
+/**
+ * Bytes of one piece of an export file (one R2 object, one download request: `?piece=k`). Pages
+ * are appended to the current piece (read back and rewritten) until it would pass this size:
+ * with 1 MiB pieces that cost each page step ~1.2 ms more at p50 (bench:cpu), hence 512 KiB on
+ * Free. A piece is returned by its request as it is stored, so its size costs that request next
+ * to nothing; the whole file in one request costs ~0.4 ms per piece. Paid: bigger pieces.
+ */
+export const EXPORT_PIECE_BYTES: Readonly<Record<PlanName, number>> = {
+	free: 512 * 1024,
+	paid: 16 * 1024 * 1024,
+};

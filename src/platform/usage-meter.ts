@@ -17,7 +17,8 @@ export type UsageDelta = {
 	restoreSteps: number;
 };
 
-export type MeteredWorkflow = "backup" | "verify" | "restore";
+/** Workflows whose usage is counted; only the first three have a steps figure in the budget. */
+export type MeteredWorkflow = "backup" | "verify" | "restore" | "export";
 
 /** R2 bills Class A (writes, listings) and Class B (reads); deletions are free. */
 export type R2OperationClass = "A" | "B";
