@@ -95,7 +95,9 @@ export async function copySnapshot(
 		const out = options.encrypt ? await options.encrypt.encrypt(plainGzip) : plainGzip;
 		const key = chunkKey(snapshotId, entry.n, encrypted);
 		const sha256 = await putChecked(target, key, out);
-		chunks.push({ ...entry, key, bytes: out.byteLength, sha256 });
+		// An encrypted copy is one age stream per chunk: the plain members' byte ranges mean nothing there.
+		const { parts, ...rest } = entry;
+		chunks.push(options.encrypt || options.decrypt ? { ...rest, key, bytes: out.byteLength, sha256 } : { ...rest, ...(parts ? { parts } : {}), key, bytes: out.byteLength, sha256 });
 		bytes += out.byteLength;
 	}
 	const copy: Manifest = transformed

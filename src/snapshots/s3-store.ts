@@ -138,6 +138,28 @@ export function s3SnapshotStore(config: S3Config): SnapshotStore {
 			const bytes = new Uint8Array(await res.arrayBuffer());
 			return { key, size: bytes.byteLength, metadata: metadataOf(res.headers), bytes };
 		},
+		async getRange(key, offset, length) {
+			if (length <= 0) {
+				const info = await head(key);
+				return info ? { ...info, bytes: new Uint8Array(0) } : undefined;
+			}
+			const res = await client.fetch(urlOf(key), { headers: { range: `bytes=${offset}-${offset + length - 1}` } });
+			if (res.status === 404) return undefined;
+			if (res.status === 416) {
+				// The range starts at or past the end: nothing to read (or the object is gone).
+				await res.body?.cancel();
+				const info = await head(key);
+				return info ? { ...info, bytes: new Uint8Array(0) } : undefined;
+			}
+			if (!res.ok) throw await failure("get", key, res);
+			const bytes = new Uint8Array(await res.arrayBuffer());
+			// 206: Content-Range "bytes a-b/total"; a server that ignores Range answers 200 with it all.
+			const total = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1];
+			if (res.status === 200) {
+				return { key, size: bytes.byteLength, metadata: metadataOf(res.headers), bytes: bytes.slice(offset, offset + length) };
+			}
+			return { key, size: total ? Number(total) : bytes.byteLength, metadata: metadataOf(res.headers), bytes };
+		},
 		async getStream(key) {
 			const res = await client.fetch(urlOf(key));
 			if (res.status === 404) return undefined;
