@@ -9,7 +9,8 @@ import {
 	compareDrillTable,
 	projectRow,
 } from "../src/verify/plan";
-import { buildEntryBlock, buildVerifyRunId, compareWithManifest } from "../src/jobs/verify-workflow";
+import { buildVerifyRunId, compareWithManifest } from "../src/jobs/verify-workflow";
+import { buildEntryBlock } from "../src/jobs/entry-blocks";
 
 describe("buildVerifySample", () => {
 	const ids = ["s6", "s5", "s4", "s3", "s2", "s1"]; // newest first

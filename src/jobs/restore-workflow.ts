@@ -1,20 +1,23 @@
-// RestoreWorkflow: every restore (dry run, merge, replace) runs here, one durable step per chunk,
+// RestoreWorkflow: every restore (dry run, merge, replace) runs here, one durable step per part of a
+// chunk (a range read; a chunk written without parts is one part),
 // so a large restore survives restarts and resumes where it stopped. Progress is in restore_runs.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { getConfig } from "../config";
 import { describeError, logError, logEvent } from "../log";
-import type { ChunkEntry } from "../snapshots/format";
+import { partsOf, type ChunkEntry } from "../snapshots/format";
+import { buildEntryBlock } from "./entry-blocks";
 import {
 	buildRowCheckContext,
-	compareChunk,
+	comparePart,
 	dropStaging,
 	fetchDryRunBaseline,
+	fetchVerifiedEntries,
 	finishMerge,
-	loadChunk,
+	loadPart,
 	prepareStaging,
 	swapInStaging,
-	verifyChunk,
 	verifyManifest,
+	verifyPart,
 } from "../restore/load";
 import {
 	addDiffs,
@@ -22,6 +25,7 @@ import {
 	describeRejected,
 	emptyDiff,
 	finishDiff,
+	findCountsProblem,
 	RESTORE_TABLES,
 	type RejectedRows,
 	type RestoreMode,
@@ -84,20 +88,39 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				return m;
 			});
 			if (!manifest.ok) throw new Refused(manifest.reason);
-			const chunks: ChunkEntry[] = manifest.chunks;
+			// The entries with their parts, a block of chunks per step, from the very manifest verified.
+			const chunks: ChunkEntry[] = [];
+			const numbers = manifest.chunks.map((c) => c.n);
+			for (let k = 0; k < numbers.length; ) {
+				const n = buildEntryBlock(numbers, k, manifest.partsPerChunk);
+				const from = numbers[k]!;
+				const to = numbers[k + n - 1]!;
+				const listed = await doStep(`entries ${from}-${to}`, () => fetchVerifiedEntries(store, snapshotId, manifest.manifestSha256, from, to));
+				if (!listed.ok) throw new Refused(listed.reason);
+				chunks.push(...listed.entries);
+				k += n;
+			}
 			// Rows are checked against the run's time: the instance's creation, the same on every replay.
 			const runTime = event.timestamp.getTime();
 			const erased = new Set<string>();
 			let rejected: RejectedRows = { total: 0, rows: [] };
 			for (const entry of chunks) {
-				const v = await doStep(`verify chunk ${entry.n}`, async () => {
-					const r = await verifyChunk(store, entry, buildRowCheckContext(runTime, manifest.bounds));
-					await setStage("running", `verify chunk ${entry.n}/${chunks.length}`, { chunksVerified: r.ok ? entry.n : entry.n - 1 });
-					return r;
-				});
-				if (!v.ok) throw new Refused(v.reason);
-				for (const id of v.erasedIds) erased.add(id);
-				rejected = addRejected(rejected, v.rejected);
+				const parts = partsOf(entry).length;
+				const counts: Record<string, number> = {};
+				for (let i = 0; i < parts; i++) {
+					const v = await doStep(partStep("verify", entry, i), async () => {
+						const r = await verifyPart(store, entry, i, buildRowCheckContext(runTime, manifest.bounds));
+						const done = r.ok && i === parts - 1 ? entry.n : entry.n - 1;
+						await setStage("running", `verify chunk ${entry.n}/${chunks.length}${parts > 1 ? ` part ${i + 1}/${parts}` : ""}`, { chunksVerified: done });
+						return r;
+					});
+					if (!v.ok) throw new Refused(v.reason);
+					for (const id of v.erasedIds) erased.add(id);
+					rejected = addRejected(rejected, v.rejected);
+					for (const [t, c] of Object.entries(v.counts)) counts[t] = (counts[t] ?? 0) + c;
+				}
+				const problem = findCountsProblem(entry, counts);
+				if (problem) throw new Refused(problem);
 			}
 			const snapshotErased = [...erased];
 			// A write restore never loads a row that failed its checks: the whole snapshot is refused.
@@ -110,14 +133,17 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				const diffs: Record<string, TableDiff> = Object.fromEntries(RESTORE_TABLES.map((t) => [t.table, emptyDiff()]));
 				const found: Record<string, Set<string>> = Object.fromEntries(RESTORE_TABLES.map((t) => [t.table, new Set<string>()]));
 				for (const entry of chunks) {
-					const c = await doStep(`compare chunk ${entry.n}`, async () => {
-						const r = await compareChunk(db, store, entry, snapshotErased, candidates);
-						await setStage("running", `compare chunk ${entry.n}/${chunks.length}`);
-						return r;
-					});
-					if ("ok" in c) throw new Refused(c.reason);
-					for (const [t, d] of Object.entries(c.diffs)) diffs[t] = addDiffs(diffs[t]!, d);
-					for (const [t, ids] of Object.entries(c.found)) for (const id of ids) found[t]!.add(id);
+					const parts = partsOf(entry).length;
+					for (let i = 0; i < parts; i++) {
+						const c = await doStep(partStep("compare", entry, i), async () => {
+							const r = await comparePart(db, store, entry, i, snapshotErased, candidates);
+							await setStage("running", `compare chunk ${entry.n}/${chunks.length}${parts > 1 ? ` part ${i + 1}/${parts}` : ""}`);
+							return r;
+						});
+						if ("ok" in c) throw new Refused(c.reason);
+						for (const [t, d] of Object.entries(c.diffs)) diffs[t] = addDiffs(diffs[t]!, d);
+						for (const [t, ids] of Object.entries(c.found)) for (const id of ids) found[t]!.add(id);
+					}
 				}
 				const tables = Object.fromEntries(
 					RESTORE_TABLES.map((spec) => {
@@ -157,12 +183,13 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			const written: Record<string, number> = {};
 			let skippedErased = 0;
 			for (const entry of chunks) {
-				const r = await doStep(`load chunk ${entry.n}`, () =>
-					loadChunk(db, store, entry, mode, snapshotErased, runId),
-				);
-				if ("ok" in r) throw new Refused(r.reason);
-				for (const [t, n] of Object.entries(r.written)) written[t] = (written[t] ?? 0) + n;
-				skippedErased += r.skippedErased;
+				const parts = partsOf(entry).length;
+				for (let i = 0; i < parts; i++) {
+					const r = await doStep(partStep("load", entry, i), () => loadPart(db, store, entry, i, mode, snapshotErased, runId));
+					if ("ok" in r) throw new Refused(r.reason);
+					for (const [t, n] of Object.entries(r.written)) written[t] = (written[t] ?? 0) + n;
+					skippedErased += r.skippedErased;
+				}
 			}
 			const report = { written, skippedErased };
 			await doStep(mode === "replace" ? "swap" : "finish merge", async () => {
@@ -192,6 +219,11 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 			return { status: refused ? "refused" : "failed", reason };
 		}
 	}
+}
+
+/** Pure: a part's step name: "<pass> chunk <n>", with " part <i>" when the chunk has several. */
+function partStep(pass: string, entry: ChunkEntry, index: number): string {
+	return partsOf(entry).length > 1 ? `${pass} chunk ${entry.n} part ${index + 1}` : `${pass} chunk ${entry.n}`;
 }
 
 /** Pure: the refusal of a restore that waited LOCK_WAIT.restore for the data lock in vain. */

@@ -39,6 +39,7 @@ import { fetchVerifyCursor, saveVerifyCursor } from "../db/verify-cursor";
 import { PLAN_LIMITS, VERIFY_PARTS_PER_RUN } from "../platform/plans";
 import { buildContinuationId, type ContinuedOutput } from "../backup/chain";
 import { markSteps } from "./step-marks";
+import { buildEntryBlock } from "./entry-blocks";
 
 export type VerifyParams = {
 	/** The cron's scheduledTime (ms since epoch): the run's "now". */
@@ -512,24 +513,6 @@ export type VerifyState = {
 	cursorSaved: boolean;
 	reserveSteps: number;
 };
-
-/** Most parts and chunks whose entries one "entries" step returns (a result well under 1 MiB). */
-const ENTRY_BLOCK_PARTS = 1000;
-const ENTRY_BLOCK_CHUNKS = 64;
-
-/** Pure: how many of `chunks` from index k (consecutive numbers only) one "entries" step lists. */
-export function buildEntryBlock(chunks: readonly number[], k: number, partsPerChunk: readonly number[]): number {
-	let parts = 0;
-	let n = 0;
-	while (k + n < chunks.length && n < ENTRY_BLOCK_CHUNKS) {
-		if (n > 0 && chunks[k + n] !== chunks[k + n - 1]! + 1) break;
-		const p = partsPerChunk[chunks[k + n]! - 1] ?? 1;
-		if (n > 0 && parts + p > ENTRY_BLOCK_PARTS) break;
-		parts += p;
-		n++;
-	}
-	return Math.max(1, n);
-}
 
 function toCoverage(c: Omit<ReadSelection, "reads">): VerifyCoverage {
 	const text = describeCoverage(c);
