@@ -153,12 +153,13 @@ export function s3SnapshotStore(config: S3Config): SnapshotStore {
 			}
 			if (!res.ok) throw await failure("get", key, res);
 			const bytes = new Uint8Array(await res.arrayBuffer());
-			// 206: Content-Range "bytes a-b/total"; a server that ignores Range answers 200 with it all.
-			const total = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1];
-			if (res.status === 200) {
-				return { key, size: bytes.byteLength, metadata: metadataOf(res.headers), bytes: bytes.slice(offset, offset + length) };
-			}
-			return { key, size: total ? Number(total) : bytes.byteLength, metadata: metadataOf(res.headers), bytes };
+			// 206 with Content-Range "bytes a-b/total". A server that ignores Range (200) or widens it
+			// (some answer "bytes=0-0" with everything) sends more: keep only what was asked.
+			const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
+			const first = res.status === 206 && range ? Number(range[1]) : 0;
+			const size = range ? Number(range[2]) : res.status === 200 ? bytes.byteLength : offset + bytes.byteLength;
+			const wanted = bytes.byteLength > length || first !== offset ? bytes.slice(offset - first, offset - first + length) : bytes;
+			return { key, size, metadata: metadataOf(res.headers), bytes: wanted };
 		},
 		async getStream(key) {
 			const res = await client.fetch(urlOf(key));
