@@ -1,6 +1,9 @@
 // Restores through the real app and RestoreWorkflow on local D1/R2: replace after a wipe (content
 // digests equal the snapshot's), dry run, merge twice, replace then undo, refusals, bad input.
 import { env } from "cloudflare:workers";
+import { introspectWorkflow } from "cloudflare:test";
+import { buildContinuationId } from "../src/backup/chain";
+import { insertRestoreRunIfFree } from "../src/db/restore-runs";
 import { beforeEach, describe, expect, it } from "vitest";
 import { chunkKey, manifestKey } from "../src/snapshots/format";
 import { restoreUndoCleanupHook } from "../src/jobs/after-backup";
@@ -229,6 +232,43 @@ describe("part by part (chunks with a parts list, and older ones without)", () =
 		expect(run.progress.chunksLoaded).toBe(0);
 		expect(await count(db, `SELECT COUNT(*) AS n FROM submissions`)).toBe(0);
 		expect(await stagingTables()).toEqual([]);
+	});
+});
+
+describe("chained instances", () => {
+	it("a replace needing more steps than one instance goes on in chained instances: one run, the same digests", async () => {
+		await seed(db, subs(24));
+		const original = await liveDigests(db);
+		const m = await writeSnapshotOfDatabase(bucket, db, T0, undefined, 6, 1);
+		await wipe(db);
+		const id = "restore-2026-11-20t030000z-chain1";
+		await insertRestoreRunIfFree(db, { id, snapshotId: m.snapshotId, mode: "replace", requestedAt: new Date().toISOString(), chunksTotal: m.chunks.length, rowsTotal: m.rows });
+		const introspector = await introspectWorkflow(env.RESTORE_WORKFLOW);
+		const outputs: unknown[] = [];
+		try {
+			await introspector.modifyAll(async (mod) => mod.disableRetryDelays());
+			// 100 steps per instance: with ~80 kept for the lock waits and the end, a few chunks each.
+			await env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId: m.snapshotId, mode: "replace", stepsPerInstance: 100 } });
+			for (let seen = 0; ; ) {
+				const instances = await introspector.get();
+				for (const instance of instances.slice(seen)) await instance.waitForStatus("complete");
+				if (instances.length === seen) break;
+				seen = instances.length;
+			}
+			for (const next of [id, ...Array.from({ length: 30 }, (_, k) => buildContinuationId(id, k + 2))]) {
+				const got = await env.RESTORE_WORKFLOW.get(next).then((i) => i.status(), () => null);
+				if (got) outputs.push(got.output);
+			}
+		} finally {
+			await introspector.dispose();
+		}
+		expect(outputs.length).toBeGreaterThanOrEqual(3);
+		outputs.slice(0, -1).forEach((o, i) => expect(o).toEqual({ status: "continued", next: buildContinuationId(id, i + 2) }));
+		expect(outputs.at(-1)).toMatchObject({ status: "complete", written: { submissions: 24 } });
+		const run = await (await api(`/api/admin/restores/${id}`)).json<{ status: string; progress: { chunksLoaded: number } }>();
+		expect(run).toMatchObject({ status: "complete", progress: { chunksLoaded: m.chunks.length } });
+		expect(await liveDigests(db)).toEqual(original);
+		expect(await count(db, "SELECT COUNT(*) AS n FROM data_locks")).toBe(0);
 	});
 });
 

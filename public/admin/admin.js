@@ -238,6 +238,7 @@ function renderStatus(s) {
 				" ", fmtDate(s.verification.finishedAt),
 				` — ${t("weeklyFacts", { checked: s.verification.snapshotsChecked, corrupt: s.verification.snapshotsCorrupt, drill: s.verification.drillStatus ?? "—" })}`,
 				...(s.verification.corrupt ?? []).map((c) => h("div", { class: "error" }, `${c.snapshotId} ${c.chunk ?? ""}: ${c.reason}`)),
+				...renderCoverage(s.verification.coverage),
 			]),
 			h("dt", {}, t("offsite")),
 			h("dd", { "data-testid": "offsite" }, !s.offsite ? [badge("warn", t("none")), " ", t("offsiteNone")]
@@ -770,3 +771,12 @@ document.addEventListener("DOMContentLoaded", () => {
 	for (const el of document.querySelectorAll("[data-rt]")) el.textContent = rt(el.dataset.rt);
 	$("roles-refresh").addEventListener("click", (e) => roleAction(e.currentTarget, async () => renderRoles(await getJson("/api/admin/roles"))));
 });
+
+// ---------------------------------------------------------------------------------------------
+// Weekly verification coverage (issue 10): what share of the chunks the last run re-read.
+
+/** One line under the last weekly verification, in the page's language; nothing for older runs. */
+function renderCoverage(coverage) {
+	if (!coverage) return [];
+	return [h("div", { class: "coverage" }, lang === "en" ? coverage.en : coverage.fr)];
+}

@@ -564,6 +564,7 @@ async function sendWeeklyReport(env: Env, summary: VerifySummary, plan: ReportCo
 							error: summary.drill.error,
 						},
 			counts: plan?.counts ?? { snapshots: 0, totalBytes: 0, submissions: null },
+			coverage: summary.coverage ? { fr: summary.coverage.fr, en: summary.coverage.en } : null,
 		},
 		now,
 	);
