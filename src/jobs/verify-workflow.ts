@@ -21,7 +21,6 @@ import {
 	type SnapshotRead,
 } from "../verify/plan";
 import {
-	LIVE_ROWS_PER_STEP,
 	checkPart,
 	checkSnapshotMetadata,
 	digestLivePage,
@@ -299,11 +298,12 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 			drill = { status: "error", snapshotId: newest.id, rows: 0, tables: [], error: state.drillBlocked };
 		} else {
 			const drillSide = state.drillSide;
-			const tables: DrillTableResult[] = [];
-			let rows = 0;
+			// Resumable: tables already compared, and the table whose live pages are being read.
+			const tables = (state.drillDone ??= []);
+			const rows = Object.values(newest.expected).reduce((a, t) => a + t.rows, 0);
 			for (const table of Object.keys(newest.expected).sort()) {
+				if (tables.some((t) => t.table === table)) continue;
 				const snap = drillSide[table] ?? { ...EMPTY_SIDE, erased: 0, columns: null };
-				rows += newest.expected[table]!.rows;
 				const bound = newest.bounds[table] ?? null;
 				let rule = buildDrillRule(table, bound);
 				if (rule.compare && !findExportedTable(table)?.bounded) rule = { compare: false, why: "not a bounded table in this version" };
@@ -311,15 +311,21 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 					tables.push(compareDrillTable({ table, rule, snapshot: snap, live: null, erased: 0 }));
 					continue;
 				}
-				let live = EMPTY_SIDE;
-				let after = 0;
+				const at = state.drillLive?.table === table ? state.drillLive : { table, after: 0, side: EMPTY_SIDE };
+				let live = at.side;
+				let after = at.after;
 				for (let i = 0; i < MAX_LIVE_STEPS; i++) {
+					if (stepsTaken + END_STEPS > stepsPerInstance) {
+						state.drillLive = { table, after, side: live };
+						return this.handOver(runId, state, event.payload, run);
+					}
 					const input = { table, after, bound, columns: snap.columns, ignore: rule.ignoreColumns };
 					const page = await run(`live ${table} after ${after}`, STEP_CONFIG, () => digestLivePage(env.DB, input));
 					live = mergeSides(live, page.side);
 					if (page.done) break;
 					after = page.last;
 				}
+				state.drillLive = null;
 				tables.push(compareDrillTable({ table, rule, snapshot: snap, live, erased: snap.erased }));
 			}
 			const bad = tables.filter((t) => !t.ok);
@@ -412,9 +418,6 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 		// No drill for a single on-demand check: "newest" is left unset.
 		const newest = only ? null : (trusted[0] ?? null);
 		const newestTarget = newest ? targets[newest] : undefined;
-		// Steps kept for what follows the reads: the live pages of the drill, a record and an alert
-		// per snapshot, the cursor, the finish and the report.
-		const liveSteps = newestTarget ? Math.ceil((newestTarget.submissions ?? 0) / LIVE_ROWS_PER_STEP) + 2 * Object.keys(newestTarget.expected).length : 0;
 		return {
 			index: 1,
 			snapshotsTotal: trusted.length,
@@ -441,7 +444,9 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 			bytesChecked: 0,
 			corruptSnapshots: 0,
 			cursorSaved: false,
-			reserveSteps: liveSteps + 2 * selection.reads.length + 16,
+			// Kept after a chunk: its snapshot's record and alert, the end of the run (the drill's live
+			// pages hand over by themselves).
+			reserveSteps: 2 + END_STEPS,
 		};
 	}
 
@@ -512,7 +517,13 @@ export type VerifyState = {
 	corruptSnapshots: number;
 	cursorSaved: boolean;
 	reserveSteps: number;
+	/** The drill's tables compared so far, and the live side of the table being read. */
+	drillDone?: DrillTableResult[];
+	drillLive?: { table: string; after: number; side: DrillSide } | null;
 };
+
+/** Steps kept, at any hand-over point, for the end of a run (cursor, alert, finish, report, hand-over). */
+const END_STEPS = 8;
 
 function toCoverage(c: Omit<ReadSelection, "reads">): VerifyCoverage {
 	const text = describeCoverage(c);
