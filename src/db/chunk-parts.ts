@@ -1,6 +1,8 @@
 // The backup_chunk_parts table: each chunk's parts list (see ChunkEntry.parts) kept in D1 while a
 // backup run is exporting, so that a chained instance's hand-over carries the chunks without them.
-import type { ChunkPart } from "../snapshots/format";
+
+/** One part of a chunk, as the manifest lists it (ChunkPart in src/snapshots/format.ts, a sibling layer). */
+export type ChunkPart = { offset: number; bytes: number; sha256: string; rows: number };
 
 /** Statement recording chunk `n`'s parts for a run (idempotent: a retried step writes the same). */
 export function buildChunkPartsStatement(db: D1Database, runId: string, n: number, parts: readonly ChunkPart[]): D1PreparedStatement {
