@@ -141,12 +141,13 @@ export async function checkPart(
 }
 
 /**
- * Rows read per live-digest step, in pages of LIVE_PAGE_ROWS: ~3 µs of isolate CPU per row of
- * ~600 bytes (D1 result, projection, canonical row, record hash), so 1,000 rows stay within a
- * Free-sized step (docs/BENCHMARKS.md). Was 20,000 (300 ms per step).
+ * Rows read per live-digest step, in pages of LIVE_PAGE_ROWS (one D1 query): ~13 µs of isolate CPU
+ * per row of ~600 bytes (D1 result decoding, projection, canonical row, record hash; measured by
+ * bench:cpu at 1,000 rows per step: 13.5 ms), so 250 rows keep a step near 3 ms
+ * (docs/BENCHMARKS.md). Was 20,000 (300–450 ms per step).
  */
-export const LIVE_ROWS_PER_STEP = 1000;
-const LIVE_PAGE_ROWS = 500;
+export const LIVE_ROWS_PER_STEP = 250;
+const LIVE_PAGE_ROWS = 250;
 
 /**
  * Step "live <table> after <seq>": the drill's live side, rows with after < seq <= bound in seq
