@@ -318,8 +318,20 @@ export function combineTableDigests(tables: Record<string, { digest: string }>):
 // ---------------------------------------------------------------------------------------------
 // Manifest
 
+/**
+ * The manifest's text: JSON indented by 2, except that each part of `chunks[].parts` is written
+ * compactly on its own line (a million rows make ~9,000 parts: 1.0 MB instead of 1.8 MB to
+ * store, read and parse). Any JSON reader reads both the same; manifests without parts are
+ * written exactly as before.
+ */
 export function serializeManifest(manifest: Manifest): string {
-	return `${JSON.stringify(manifest, null, 2)}\n`;
+	const compact: string[] = [];
+	const chunks = manifest.chunks.map((c) =>
+		c.parts ? { ...c, parts: c.parts.map((p) => `\u0000part:${compact.push(JSON.stringify(p)) - 1}`) } : c,
+	);
+	const text = JSON.stringify({ ...manifest, chunks }, null, 2);
+	if (compact.length === 0) return `${text}\n`;
+	return `${text.replace(/"\\u0000part:(\d+)"/g, (_, i: string) => compact[Number(i)]!)}\n`;
 }
 
 /** Parse and check a manifest of any supported version. Throws FormatError with the reason. */
