@@ -167,8 +167,16 @@ export class RestoreWorkflow extends WorkflowEntrypoint<Env, RestoreParams> {
 				written: {},
 				skippedErased: 0,
 			};
-			/** Hand the run over before chunk `i` of `pass` when this instance cannot take it and still end. */
-			const mustHandOver = (i: number) => stepsTaken + manifest.partsPerChunk[i]! + RESERVED_STEPS > stepsPerInstance;
+			/**
+			 * Hand the run over before chunk `i` when this instance cannot take it and still end; only
+			 * after it has done a chunk itself, so that a chain always advances.
+			 */
+			let doneHere = 0;
+			const mustHandOver = (i: number) => {
+				if (doneHere > 0 && stepsTaken + manifest.partsPerChunk[i]! + RESERVED_STEPS > stepsPerInstance) return true;
+				doneHere++;
+				return false;
+			};
 			const handOver = async (pass: RestoreContinuation["pass"], i: number) => {
 				const next = buildContinuationId(runId, state.index + 1);
 				const continuation: RestoreContinuation = { ...state, index: state.index + 1, pass, chunk: i, locked };

@@ -185,6 +185,8 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 		const config = getConfig(env);
 		const stepsPerInstance = event.payload.stepsPerInstance ?? PLAN_LIMITS[config.CLOUDFLARE_PLAN].stepsPerInstance;
 		let stepsTaken = 0;
+		// Work done by this instance: it hands over only after some, so a chain always advances.
+		let doneHere = 0;
 		const run = <T extends Rpc.Serializable<T>>(name: string, cfg: WorkflowStepConfig, fn: () => Promise<T>): Promise<T> => {
 			stepsTaken++;
 			return step.do(name, cfg, fn);
@@ -236,9 +238,10 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 				}
 				for (const entry of listed.entries) {
 					const parts = partsOf(entry).length;
-					if (stepsTaken + parts + reserve > stepsPerInstance) {
+					if (doneHere > 0 && stepsTaken + parts + reserve > stepsPerInstance) {
 						return this.handOver(runId, state, event.payload, run);
 					}
+					doneHere++;
 					const counts: Record<string, number> = {};
 					let failed = false;
 					for (let i = 0; i < parts; i++) {
@@ -315,10 +318,11 @@ export class VerifyWorkflow extends WorkflowEntrypoint<Env, VerifyParams> {
 				let live = at.side;
 				let after = at.after;
 				for (let i = 0; i < MAX_LIVE_STEPS; i++) {
-					if (stepsTaken + END_STEPS > stepsPerInstance) {
+					if (doneHere > 0 && stepsTaken + END_STEPS > stepsPerInstance) {
 						state.drillLive = { table, after, side: live };
 						return this.handOver(runId, state, event.payload, run);
 					}
+					doneHere++;
 					const input = { table, after, bound, columns: snap.columns, ignore: rule.ignoreColumns };
 					const page = await run(`live ${table} after ${after}`, STEP_CONFIG, () => digestLivePage(env.DB, input));
 					live = mergeSides(live, page.side);
