@@ -9,7 +9,7 @@ import { afterBackupHooks, type BackupOutcome } from "../src/jobs/after-backup";
 import { NonRetryableError } from "cloudflare:workflows";
 import { VERIFICATION_FAILED, writeChunk } from "../src/backup/export";
 import type { SnapshotStore } from "../src/snapshots/store";
-import { chunkKey, digestRows, manifestKey, sha256Hex, type Row } from "../src/snapshots/format";
+import { chunkKey, digestRows, findPartsProblem, manifestKey, sha256Hex, type Row } from "../src/snapshots/format";
 import { checkSealedMember, gunzip, gzip } from "../src/snapshots/codec";
 import { EXPORT_STEP_BUDGET } from "../src/platform/plans";
 import { listSnapshotFolders } from "../src/snapshots/store";
@@ -138,6 +138,9 @@ describe("BackupWorkflow: contents", () => {
 		expect(await listSnapshotFolders(r2SnapshotStore(env.R2_BUCKET))).toHaveLength(1);
 		const { manifest, records } = await decodeSnapshot(await snapshotIdOfRun(runId));
 		expect(manifest.runId).toBe(runId);
+		// Chunks written by earlier instances keep their parts (carried in D1, not in the hand-over).
+		expect(manifest.chunks.every((c) => (c.parts?.length ?? 0) > 0 && findPartsProblem(c) === undefined)).toBe(true);
+		expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM backup_chunk_parts").first("n")).toBe(0);
 		expect(manifest.chunks.map((c) => c.n)).toEqual(manifest.chunks.map((_, i) => i + 1));
 		const subs = records.filter((r) => r.table === "submissions").map((r) => r.row);
 		expect(subs).toEqual(await tableRows("submissions", "seq"));

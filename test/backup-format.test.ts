@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { addDigests, buildSnapshotId, canonicalRow, DigestSum, chunkKey, digestRows, EMPTY_DIGEST, isChunkKeyOf, parseSnapshotTime, recordDigest, sha256Hex, type ChunkEntry, type SnapshotRecord } from "../src/snapshots/format";
-import { checkChunk, decodeChunk, encodeChunk, gunzip } from "../src/snapshots/codec";
+import { addDigests, buildSnapshotId, canonicalRow, DigestSum, chunkKey, digestRows, EMPTY_DIGEST, findPartsProblem, isChunkKeyOf, parseManifest, parseSnapshotTime, partsOf, recordDigest, serializeManifest, sha256Hex, type ChunkEntry, type ChunkPart, type Manifest, type SnapshotRecord } from "../src/snapshots/format";
+import { checkChunk, decodeChunk, encodeChunk, gunzip, inspectPart, sealMembers } from "../src/snapshots/codec";
 
 const records: SnapshotRecord[] = [
 	{ table: "roles", row: { seq: 1, role_key: "formateur", label: "Formateur" } },
@@ -103,5 +103,60 @@ describe("content digest", () => {
 		const ref = rows.reduce((s, r) => s + BigInt(`0x${sha256Hex(`submissions\n${canonicalRow(r)}`)}`), 0n) % (1n << 256n);
 		expect(digestRows("submissions", rows)).toBe(ref.toString(16).padStart(64, "0"));
 		expect(recordDigest("submissions", rows[0]!)).toBe(BigInt(`0x${sha256Hex(`submissions\n${canonicalRow(rows[0]!)}`)}`));
+	});
+});
+
+describe("chunk parts (chunks[].parts)", () => {
+	const members = [encodeChunk(records.slice(0, 1)), encodeChunk(records.slice(1))];
+	const sealed = sealMembers(members);
+	const entry: ChunkEntry = {
+		n: 1,
+		key: chunkKey("2026-11-25T020000Z-abc", 1),
+		bytes: sealed.bytes.byteLength,
+		sha256: sealed.sha256,
+		rows: 2,
+		tables: { roles: 1, submissions: 1 },
+		parts: sealed.ranges.map((r) => ({ ...r, rows: 1 })),
+	};
+	const manifest = (chunks: ChunkEntry[]) =>
+		({ format: "cafes-partenaires-snapshot", version: 1, snapshotId: "2026-11-25T020000Z-abc", tables: {}, chunks }) as unknown as Manifest;
+
+	it("each part is a gzip member of its own: a byte range checks and decodes alone", () => {
+		for (const [i, p] of entry.parts!.entries()) {
+			const range = sealed.bytes.subarray(p.offset, p.offset + p.bytes);
+			expect(sha256Hex(range)).toBe(p.sha256);
+			expect(inspectPart(entry, i, range)).toMatchObject({ ok: true, rows: 1 });
+		}
+		// The whole chunk still decodes to every record (zcat).
+		expect(decodeChunk(sealed.bytes)).toEqual(records);
+		const bad = sealed.bytes.slice(entry.parts![1]!.offset, entry.parts![1]!.offset + entry.parts![1]!.bytes);
+		bad[5]! ^= 1;
+		expect(inspectPart(entry, 1, bad)).toMatchObject({ ok: false, reason: "checksum", message: expect.stringContaining("part 2/2") });
+		expect(inspectPart(entry, 0, undefined)).toMatchObject({ ok: false, reason: "missing" });
+		// Without parts, a chunk is one part: its whole bytes.
+		const { parts: _, ...v1 } = entry;
+		expect(partsOf(v1)).toEqual([{ offset: 0, bytes: entry.bytes, sha256: entry.sha256, rows: 2 }]);
+		expect(inspectPart(v1, 0, sealed.bytes)).toMatchObject({ ok: true, rows: 2 });
+	});
+
+	it.each([
+		{ name: "a gap", parts: (p: ChunkPart[]) => [p[0]!, { ...p[1]!, offset: p[1]!.offset + 1, bytes: p[1]!.bytes - 1 }], want: /does not start where part 1 ends/ },
+		{ name: "not covering the chunk", parts: (p: ChunkPart[]) => [p[0]!], want: /parts cover \d+ bytes, the chunk has/ },
+		{ name: "rows not adding up", parts: (p: ChunkPart[]) => [p[0]!, { ...p[1]!, rows: 5 }], want: /parts hold 6 records, the chunk 2/ },
+		{ name: "a bad checksum", parts: (p: ChunkPart[]) => [p[0]!, { ...p[1]!, sha256: "XYZ" }], want: /part 2 is invalid/ },
+		{ name: "an empty list", parts: () => [], want: /parts list is empty/ },
+	])("a manifest whose parts have $name is refused", ({ parts, want }) => {
+		const bad = { ...entry, parts: parts(entry.parts!) };
+		expect(findPartsProblem(bad)).toMatch(want);
+		expect(() => parseManifest(serializeManifest(manifest([bad])))).toThrow(want);
+	});
+
+	it("is written one compact line per part, read back the same; manifests without parts are written as before", () => {
+		const m = manifest([entry]);
+		const text = serializeManifest(m);
+		expect(text).toContain(`\n        ${JSON.stringify(entry.parts![0])},\n        ${JSON.stringify(entry.parts![1])}\n      ]`);
+		expect(parseManifest(text)).toEqual(m);
+		const { parts: _, ...v1 } = entry;
+		expect(serializeManifest(manifest([v1]))).toBe(`${JSON.stringify(manifest([v1]), null, 2)}\n`);
 	});
 });

@@ -97,7 +97,7 @@ describe("weekly verification", () => {
 		return env.DB.prepare("SELECT status FROM verification_runs WHERE id = ?").bind(id).first<{ status: string }>();
 	}
 
-	for (const [cell, step] of [["plan (R2 listing)", () => "plan"], ["chunk read (R2)", (id: string) => `check ${id} 1-1`]] as const) {
+	for (const [cell, step] of [["plan (R2 listing)", () => "plan"], ["chunk read (R2)", (id: string) => `check ${id} 1.1`]] as const) {
 		it(`${cell}, transient: retried, then an ok run with the drill`, async () => {
 			const m = await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date(T0), ["roles", "submissions", "counters", "erasures", "erased_submissions"]);
 			expect(m.chunks).toHaveLength(1);

@@ -10,7 +10,7 @@ import { r2SnapshotStore } from "../src/snapshots/r2-store";
 import { checkManifestSignature, signManifest } from "../src/snapshots/signature";
 import { MANIFEST_SHA_META, readManifest } from "../src/snapshots/store";
 import { runRetention } from "../src/retention/job";
-import { planVerification } from "../src/verify/steps";
+import { checkSnapshotMetadata } from "../src/verify/steps";
 import { api, count } from "./helpers/restore-snapshot";
 import { clearSnapshots, writeSnapshot } from "./helpers/snapshot";
 
@@ -102,9 +102,9 @@ describe("a planted snapshot", () => {
 
 	it("is reported by the weekly verification plan, not verified as a good snapshot", async () => {
 		const planted = await plant(new Date("2026-11-20T02:00:00Z"), (m) => m);
-		const plan = await planVerification(store(), env.DB, 0, { signingKey: KEY });
-		expect(plan.targets).toEqual([]);
-		expect(plan.unreadable).toEqual([expect.objectContaining({ snapshotId: planted, reason: "manifest_unsigned" })]);
+		const meta = await checkSnapshotMetadata(store(), planted, { signingKey: KEY });
+		expect(meta?.target).toBeNull();
+		expect(meta?.problems).toEqual([expect.objectContaining({ snapshotId: planted, reason: "manifest_unsigned" })]);
 	});
 
 	it("is refused by restore unless the override is given; the override is audited", async () => {

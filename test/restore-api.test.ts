@@ -1,6 +1,9 @@
 // Restores through the real app and RestoreWorkflow on local D1/R2: replace after a wipe (content
 // digests equal the snapshot's), dry run, merge twice, replace then undo, refusals, bad input.
 import { env } from "cloudflare:workers";
+import { introspectWorkflow } from "cloudflare:test";
+import { buildContinuationId } from "../src/backup/chain";
+import { insertRestoreRunIfFree } from "../src/db/restore-runs";
 import { beforeEach, describe, expect, it } from "vitest";
 import { chunkKey, manifestKey } from "../src/snapshots/format";
 import { restoreUndoCleanupHook } from "../src/jobs/after-backup";
@@ -191,6 +194,89 @@ describe("merge", () => {
 		expect(rows.find((r) => r.id === "s-1")!.seq).toBeGreaterThan(3);
 		// No roles rows in this snapshot: only the counters table is checked.
 		expect((await storedCounters(db)).counters).toEqual((await expectedCounters(db)).counters);
+	});
+});
+
+describe("part by part (chunks with a parts list, and older ones without)", () => {
+	it("restores a v1 snapshot without parts and a new one with parts to the same per-table digests", async () => {
+		await seed(db, subs(30));
+		const original = await liveDigests(db);
+		const whole = await writeSnapshotOfDatabase(bucket, db, T0, undefined, 9);
+		const parted = await writeSnapshotOfDatabase(bucket, db, new Date(T0.getTime() + 3_600_000), undefined, 9, 2);
+		expect(whole.chunks.every((c) => c.parts === undefined)).toBe(true);
+		expect(parted.chunks.every((c) => (c.parts?.length ?? 0) >= 2)).toBe(true);
+		expect(manifestDigests(parted)).toEqual(manifestDigests(whole));
+
+		for (const m of [whole, parted]) {
+			await wipe(db);
+			const dry = await runRestore(m.snapshotId, "dry-run");
+			expect(dry.status).toBe("complete");
+			expect(dry.report?.tables?.submissions).toMatchObject({ inSnapshot: 30, added: 30 });
+			await wipe(db);
+			const run = await runRestore(m.snapshotId, "replace");
+			expect(run).toMatchObject({ status: "complete", error: null });
+			expect(run.progress.chunksLoaded).toBe(m.chunks.length);
+			expect(run.report?.written?.submissions).toBe(30);
+			expect(await liveDigests(db)).toEqual(original);
+			expect(await storedCounters(db)).toEqual(await expectedCounters(db));
+			// Undo copy of the replace: out of the way for the next one.
+			await db.batch(["submissions", "roles", "counters", "erasures", "erased_submissions"].map((t) => db.prepare(`DROP TABLE IF EXISTS restore_undo_${t}`)));
+			await db.prepare("UPDATE restore_runs SET undo_available = 0").run();
+		}
+	});
+
+	it("a flipped byte inside one part refuses the restore, names the chunk and the part, and writes nothing", async () => {
+		await seed(db, subs(20));
+		const m = await writeSnapshotOfDatabase(bucket, db, T0, undefined, 8, 3);
+		await wipe(db);
+		const entry = m.chunks[1]!;
+		const part = entry.parts![1]!;
+		const bytes = new Uint8Array(await (await bucket.get(entry.key))!.arrayBuffer());
+		bytes[part.offset + 3]! ^= 0x40;
+		await bucket.put(entry.key, bytes);
+		const run = await runRestore(m.snapshotId, "replace");
+		expect(run.status).toBe("refused");
+		expect(run.error).toBe(`chunk 2 (${entry.key}) part 2/${entry.parts!.length} (bytes ${part.offset}-${part.offset + part.bytes - 1}): SHA-256 does not match the manifest`);
+		expect(run.progress.chunksLoaded).toBe(0);
+		expect(await count(db, `SELECT COUNT(*) AS n FROM submissions`)).toBe(0);
+		expect(await stagingTables()).toEqual([]);
+	});
+});
+
+describe("chained instances", () => {
+	it("a replace needing more steps than one instance goes on in chained instances: one run, the same digests", async () => {
+		await seed(db, subs(24));
+		const original = await liveDigests(db);
+		const m = await writeSnapshotOfDatabase(bucket, db, T0, undefined, 6, 1);
+		await wipe(db);
+		const id = "restore-2026-11-20t030000z-chain1";
+		await insertRestoreRunIfFree(db, { id, snapshotId: m.snapshotId, mode: "replace", requestedAt: new Date().toISOString(), chunksTotal: m.chunks.length, rowsTotal: m.rows });
+		const introspector = await introspectWorkflow(env.RESTORE_WORKFLOW);
+		const outputs: unknown[] = [];
+		try {
+			await introspector.modifyAll(async (mod) => mod.disableRetryDelays());
+			// 100 steps per instance: with ~80 kept for the lock waits and the end, a few chunks each.
+			await env.RESTORE_WORKFLOW.create({ id, params: { runId: id, snapshotId: m.snapshotId, mode: "replace", stepsPerInstance: 100 } });
+			for (let seen = 0; ; ) {
+				const instances = await introspector.get();
+				for (const instance of instances.slice(seen)) await instance.waitForStatus("complete");
+				if (instances.length === seen) break;
+				seen = instances.length;
+			}
+			for (const next of [id, ...Array.from({ length: 30 }, (_, k) => buildContinuationId(id, k + 2))]) {
+				const got = await env.RESTORE_WORKFLOW.get(next).then((i) => i.status(), () => null);
+				if (got) outputs.push(got.output);
+			}
+		} finally {
+			await introspector.dispose();
+		}
+		expect(outputs.length).toBeGreaterThanOrEqual(3);
+		outputs.slice(0, -1).forEach((o, i) => expect(o).toEqual({ status: "continued", next: buildContinuationId(id, i + 2) }));
+		expect(outputs.at(-1)).toMatchObject({ status: "complete", written: { submissions: 24 } });
+		const run = await (await api(`/api/admin/restores/${id}`)).json<{ status: string; progress: { chunksLoaded: number } }>();
+		expect(run).toMatchObject({ status: "complete", progress: { chunksLoaded: m.chunks.length } });
+		expect(await liveDigests(db)).toEqual(original);
+		expect(await count(db, "SELECT COUNT(*) AS n FROM data_locks")).toBe(0);
 	});
 });
 

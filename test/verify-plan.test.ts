@@ -1,14 +1,16 @@
-// Pure parts of the weekly verification: the sample, the step batches, the drill's rules.
+// Pure parts of the weekly verification: the sample, the rotating chunk sample, the drill's rules.
 import { describe, expect, it } from "vitest";
 import { digestRows, EMPTY_DIGEST } from "../src/snapshots/format";
 import {
-	buildChunkBatches,
 	buildDrillRule,
+	buildReadSelection,
+	describeCoverage,
 	buildVerifySample,
 	compareDrillTable,
 	projectRow,
 } from "../src/verify/plan";
 import { buildVerifyRunId, compareWithManifest } from "../src/jobs/verify-workflow";
+import { buildEntryBlock } from "../src/jobs/entry-blocks";
 
 describe("buildVerifySample", () => {
 	const ids = ["s6", "s5", "s4", "s3", "s2", "s1"]; // newest first
@@ -40,16 +42,61 @@ describe("buildVerifySample", () => {
 	});
 });
 
-describe("buildChunkBatches", () => {
-	const chunk = (n: number, bytes: number) => ({ n, bytes });
-	it.each([
-		{ name: "no chunk, no step", chunks: [], budget: 100, max: 10, want: [] },
-		{ name: "all in one step", chunks: [chunk(1, 10), chunk(2, 10), chunk(3, 10)], budget: 100, max: 10, want: [[1, 3]] },
-		{ name: "split by bytes", chunks: [chunk(1, 60), chunk(2, 30), chunk(3, 20), chunk(4, 90)], budget: 100, max: 10, want: [[1, 2], [3, 3], [4, 4]] },
-		{ name: "a chunk larger than the budget gets its own step", chunks: [chunk(1, 10), chunk(2, 500), chunk(3, 10)], budget: 100, max: 10, want: [[1, 1], [2, 2], [3, 3]] },
-		{ name: "split by count", chunks: [1, 2, 3, 4, 5].map((n) => chunk(n, 1)), budget: 100, max: 2, want: [[1, 2], [3, 4], [5, 5]] },
-	])("$name", ({ chunks, budget, max, want }) => {
-		expect(buildChunkBatches(chunks, budget, max)).toEqual(want);
+describe("buildReadSelection: the rotating sample of chunks", () => {
+	// Newest first, as the plan lists them; parts per chunk.
+	const snaps = [
+		{ id: "2026-11-30T020000Z-d", partsPerChunk: [2, 2] },
+		{ id: "2026-11-29T020000Z-c", partsPerChunk: [1, 3, 1] },
+		{ id: "2026-11-28T020000Z-b", partsPerChunk: [2, 2] },
+		{ id: "2026-11-27T020000Z-a", partsPerChunk: [4] },
+	];
+
+	it("reads everything, and clears the cursor, when everything fits the budget", () => {
+		const sel = buildReadSelection(snaps, "2026-11-28T020000Z-b/1", 1000);
+		expect(sel.reads.map((r) => [r.id, r.ranges, r.whole])).toEqual(snaps.map((s) => [s.id, [[1, s.partsPerChunk.length]], true]));
+		expect(sel).toMatchObject({ cursor: null, chunksTotal: 8, chunksRead: 8, partsTotal: 17, partsRead: 17, cycleRuns: 1 });
+		expect(describeCoverage(sel).fr).toBe("tous les morceaux relus cette semaine");
+	});
+
+	it("with a tiny budget: the newest whole every run, the others in turn, every chunk within cycleRuns runs", () => {
+		let cursor: string | null = null;
+		const seen = new Set<string>();
+		const first = buildReadSelection(snaps, cursor, 6);
+		// 4 parts of the newest, then at least a quarter of the budget (2 parts) for the others.
+		expect(first.reads[0]).toEqual({ id: snaps[0]!.id, ranges: [[1, 2]], whole: true });
+		expect(first.cycleRuns).toBe(7); // 13 other parts, 2 per run
+		expect(describeCoverage(first).fr).toMatch(/^\d+ % des morceaux relus cette semaine ; tous relus en 7 semaines$/);
+		for (let run = 0; run < first.cycleRuns; run++) {
+			const sel = buildReadSelection(snaps, cursor, 6);
+			expect(sel.reads[0]!.id).toBe(snaps[0]!.id);
+			expect(sel.partsRead).toBeLessThanOrEqual(4 + 4); // one chunk may overrun a little, never more than one
+			for (const r of sel.reads.slice(1)) for (const [from, to] of r.ranges) for (let n = from; n <= to; n++) seen.add(`${r.id}/${n}`);
+			cursor = sel.cursor;
+		}
+		const others = snaps.slice(1).flatMap((s) => s.partsPerChunk.map((_, i) => `${s.id}/${i + 1}`));
+		expect([...seen].sort()).toEqual(others.sort());
+	});
+
+	it("starts after the cursor, oldest snapshot first, and wraps around", () => {
+		const sel = buildReadSelection(snaps, "2026-11-29T020000Z-c/3", 6);
+		// After the last chunk of the newest "other" snapshot comes the oldest one again.
+		expect(sel.reads.slice(1)).toEqual([{ id: "2026-11-27T020000Z-a", ranges: [[1, 1]], whole: true }]);
+		expect(sel.cursor).toBe("2026-11-27T020000Z-a/1");
+		// An unknown cursor (a snapshot deleted since) goes on from the next one in order.
+		expect(buildReadSelection(snaps, "2026-11-27T120000Z-x/9", 6).reads[1]).toEqual({ id: "2026-11-28T020000Z-b", ranges: [[1, 1]], whole: false });
+	});
+
+	it("nothing retained: nothing to read", () => {
+		expect(buildReadSelection([], "x/1", 10)).toMatchObject({ reads: [], cursor: null, chunksTotal: 0 });
+		expect(describeCoverage({ chunksTotal: 0, chunksRead: 0, cycleRuns: 1 }).en).toBe("no chunk to read");
+	});
+});
+
+describe("buildEntryBlock", () => {
+	it("lists consecutive chunks up to the parts budget, at least one", () => {
+		expect(buildEntryBlock([1, 2, 3, 7, 8], 0, [400, 400, 400, 1, 1, 1, 1, 1])).toBe(2);
+		expect(buildEntryBlock([1, 2, 3, 7, 8], 2, [400, 400, 400, 1, 1, 1, 1, 1])).toBe(1);
+		expect(buildEntryBlock([5], 0, [1, 1, 1, 1, 5000])).toBe(1);
 	});
 });
 

@@ -1,10 +1,11 @@
 // The weekly verification end to end on real local D1, R2 and Workflows: corrupted chunks in
 // older snapshots, and the restore drill against the live data (modified row, missing row).
-import { createExecutionContext, createScheduledController, introspectWorkflowInstance, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, introspectWorkflow, introspectWorkflowInstance, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { chunkKey } from "../src/snapshots/format";
-import type { VerifySummary } from "../src/jobs/verify-workflow";
+import { chunkKey, type Manifest } from "../src/snapshots/format";
+import type { VerifyParams, VerifySummary } from "../src/jobs/verify-workflow";
+import { buildContinuationId } from "../src/backup/chain";
 import { fetchLatestVerification } from "../src/db/verification-runs";
 import worker from "../src/worker";
 import { insertMetadata, insertSubmissions, runBackup } from "./backup-helpers";
@@ -41,18 +42,42 @@ async function insertData(n: number, from = 1) {
 }
 
 /** Run one VerifyWorkflow instance for a scheduled day and return its summary. */
-async function runVerify(day: string): Promise<VerifySummary> {
+async function runVerify(day: string, extra: Omit<VerifyParams, "scheduledTime"> = {}): Promise<VerifySummary> {
 	const scheduledTime = Date.parse(`${day}T03:00:00Z`);
 	const id = `verify-${day}`;
 	const instance = await introspectWorkflowInstance(env.VERIFY_WORKFLOW, id);
 	try {
 		await instance.modify(async (m) => m.disableRetryDelays());
-		await env.VERIFY_WORKFLOW.create({ id, params: { scheduledTime } });
+		await env.VERIFY_WORKFLOW.create({ id, params: { scheduledTime, ...extra } });
 		await instance.waitForStatus("complete");
 		return (await instance.getOutput()) as VerifySummary;
 	} finally {
 		await instance.dispose();
 	}
+}
+
+/** Run a verification that may chain instances; the outputs of every instance, in order. */
+async function runVerifyChain(day: string, extra: Omit<VerifyParams, "scheduledTime">): Promise<unknown[]> {
+	const id = `verify-${day}`;
+	const introspector = await introspectWorkflow(env.VERIFY_WORKFLOW);
+	const outputs: unknown[] = [];
+	try {
+		await introspector.modifyAll(async (m) => m.disableRetryDelays());
+		await env.VERIFY_WORKFLOW.create({ id, params: { scheduledTime: Date.parse(`${day}T03:00:00Z`), ...extra } });
+		for (let seen = 0; ; ) {
+			const instances = await introspector.get();
+			for (const instance of instances.slice(seen)) await instance.waitForStatus("complete");
+			if (instances.length === seen) break;
+			seen = instances.length;
+		}
+		for (const next of [id, ...[2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => buildContinuationId(id, k))]) {
+			const got = await env.VERIFY_WORKFLOW.get(next).then((i) => i.status(), () => null);
+			if (got) outputs.push(got.output);
+		}
+	} finally {
+		await introspector.dispose();
+	}
+	return outputs;
 }
 
 function drillTable(s: VerifySummary, table: string) {
@@ -216,5 +241,97 @@ describe("weekly job (hourly trigger, Monday 03:00 UTC)", () => {
 		const s = await runVerify("2026-12-14");
 		expect(s).toMatchObject({ status: "ok", snapshotsTotal: 0, snapshotsChecked: 0, corrupt: [], drill: { status: "skipped" } });
 		expect(await fetchLatestVerification(env.DB)).toMatchObject({ id: "verify-2026-12-14", status: "ok", drillStatus: "skipped" });
+	});
+});
+
+describe("part by part (chunks with a parts list)", () => {
+	it("finds one flipped byte inside one part and names the chunk and the part; the other parts and snapshots are fine", async () => {
+		await insertData(40);
+		const older = await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2026-12-19T02:00:00Z"), undefined, 20, 4);
+		const newest = await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2026-12-20T02:00:00Z"), undefined, 20, 4);
+		const entry = older.chunks[1]!;
+		expect(entry.parts!.length).toBeGreaterThanOrEqual(3);
+		const part = entry.parts![2]!;
+		const bytes = new Uint8Array(await (await env.R2_BUCKET.get(entry.key))!.arrayBuffer());
+		bytes[part.offset + Math.floor(part.bytes / 2)]! ^= 0x10;
+		await env.R2_BUCKET.put(entry.key, bytes);
+
+		const s = await runVerify("2026-12-21");
+		expect(s.status).toBe("failed");
+		const where = `chunk 2 (${entry.key}) part 3/${entry.parts!.length} (bytes ${part.offset}-${part.offset + part.bytes - 1})`;
+		expect(s.corrupt).toEqual([{ snapshotId: older.snapshotId, chunk: entry.key, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` }]);
+		expect(s.chunksChecked).toBe(older.chunks.length + newest.chunks.length);
+		expect(s.drill).toMatchObject({ status: "ok", snapshotId: newest.snapshotId });
+		expect(s.coverage).toMatchObject({ chunksRead: s.coverage!.chunksTotal, cycleRuns: 1, fr: "tous les morceaux relus cette semaine" });
+	});
+
+	it("reads v1 snapshots without parts and new ones with them alike: same digests, an intact run", async () => {
+		await insertData(30);
+		await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2026-12-26T02:00:00Z"), undefined, 10);
+		await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2026-12-27T02:00:00Z"), undefined, 10, 3);
+		const s = await runVerify("2026-12-28");
+		expect(s).toMatchObject({ status: "ok", snapshotsChecked: 2, corrupt: [], drill: { status: "ok" } });
+	});
+
+	it("a tiny budget reads the newest whole and the others in turn, reports the coverage, and covers every chunk over the weeks", async () => {
+		await insertData(24);
+		const snaps: Manifest[] = [];
+		for (const day of ["2027-01-01", "2027-01-02", "2027-01-03"]) {
+			snaps.push(await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date(`${day}T02:00:00Z`), undefined, 10, 5));
+		}
+		const newest = snaps[2]!;
+		const partsOfSnapshot = (m: Manifest) => m.chunks.reduce((a, c) => a + c.parts!.length, 0);
+		// Budget: the newest's parts plus 2 more per week for the two older snapshots.
+		const budget = partsOfSnapshot(newest) + 2;
+		const olderChunks = snaps[0]!.chunks.length + snaps[1]!.chunks.length;
+		// Mondays from 2027-01-04 on.
+		const weeks = Array.from({ length: 30 }, (_, i) => new Date(Date.parse("2027-01-04T00:00:00Z") + i * 7 * 86_400_000).toISOString().slice(0, 10));
+		const first = await runVerify(weeks[0]!, { partBudget: budget });
+		expect(first.status).toBe("ok");
+		expect(first.snapshotsTotal).toBe(3);
+		expect(first.coverage!.chunksRead).toBeLessThan(first.coverage!.chunksTotal);
+		expect(first.coverage!.cycleRuns).toBeGreaterThan(1);
+		expect(first.coverage!.fr).toBe(`${Math.floor((100 * first.coverage!.chunksRead) / first.coverage!.chunksTotal)} % des morceaux relus cette semaine ; tous relus en ${first.coverage!.cycleRuns} semaines`);
+		expect(first.drill).toMatchObject({ status: "ok", snapshotId: newest.snapshotId });
+		// The metadata of every snapshot is checked every run: all three recorded.
+		const checked = await env.DB.prepare("SELECT COUNT(*) AS n FROM snapshot_checks WHERE run_id = ?").bind("verify-2027-01-04").first("n");
+		expect(checked).toBe(3);
+		// The coverage is kept with the run.
+		expect((await fetchLatestVerification(env.DB))?.details).toMatchObject({ coverage: { chunksRead: first.coverage!.chunksRead, cycleRuns: first.coverage!.cycleRuns } });
+
+		// Over cycleRuns weeks, the older snapshots' chunks are all read: count chunks checked beyond the newest.
+		let olderRead = first.chunksChecked - newest.chunks.length;
+		for (const week of weeks.slice(1, first.coverage!.cycleRuns)) {
+			const s = await runVerify(week, { partBudget: budget });
+			expect(s.status).toBe("ok");
+			olderRead += s.chunksChecked - newest.chunks.length;
+		}
+		expect(olderRead).toBeGreaterThanOrEqual(olderChunks);
+		// A corrupted older chunk is found within the cycle, whichever week reads it.
+		const victim = snaps[0]!.chunks.at(-1)!;
+		const bytes = new Uint8Array(await (await env.R2_BUCKET.get(victim.key))!.arrayBuffer());
+		bytes[victim.parts![0]!.offset + 5]! ^= 0x01;
+		await env.R2_BUCKET.put(victim.key, bytes);
+		const found: string[] = [];
+		for (const week of weeks.slice(first.coverage!.cycleRuns, first.coverage!.cycleRuns + first.coverage!.cycleRuns)) {
+			const s = await runVerify(week, { partBudget: budget });
+			found.push(...s.corrupt.map((c) => c.chunk ?? ""));
+		}
+		expect(found).toContain(victim.key);
+		expect(first.coverage!.cycleRuns).toBeLessThan(15);
+	});
+
+	it("a run needing more steps than one instance goes on in chained instances: one result, one record", async () => {
+		await insertData(30);
+		const older = await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2027-03-06T02:00:00Z"), undefined, 10, 2);
+		const newest = await writeSnapshotOfDatabase(env.R2_BUCKET, env.DB, new Date("2027-03-07T02:00:00Z"), undefined, 10, 2);
+		const outputs = await runVerifyChain("2027-03-08", { stepsPerInstance: 40 });
+		expect(outputs.length).toBeGreaterThanOrEqual(2);
+		outputs.slice(0, -1).forEach((o, i) => expect(o).toEqual({ status: "continued", next: buildContinuationId("verify-2027-03-08", i + 2) }));
+		const last = outputs.at(-1) as VerifySummary;
+		expect(last).toMatchObject({ runId: "verify-2027-03-08", status: "ok", snapshotsChecked: 2, instances: outputs.length, drill: { status: "ok", snapshotId: newest.snapshotId } });
+		expect(last.chunksChecked).toBe(older.chunks.length + newest.chunks.length);
+		const { results } = await env.DB.prepare("SELECT id, status FROM verification_runs").all();
+		expect(results).toEqual([{ id: "verify-2027-03-08", status: "ok" }]);
 	});
 });

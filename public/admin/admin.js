@@ -396,6 +396,7 @@ function renderStatus(s) {
 				" ", fmtDate(s.verification.finishedAt),
 				` — ${t("weeklyFacts", { checked: plural(s.verification.snapshotsChecked, "snapshotsRead"), corrupt: plural(s.verification.snapshotsCorrupt, "damaged"), drill: words("drill")[s.verification.drillStatus] ?? s.verification.drillStatus })}`,
 				...(s.verification.corrupt ?? []).map((c) => h("div", { class: "error" }, `${snapshotDate(c.snapshotId)} ${c.chunk ?? ""}: ${c.reason}`)),
+				...renderCoverage(s.verification.coverage),
 			]),
 			h("dt", {}, t("offsite")),
 			h("dd", { "data-testid": "offsite" }, !s.offsite ? [badge("warn", t("none")), " ", t("offsiteNone")]
@@ -1312,3 +1313,12 @@ document.addEventListener("DOMContentLoaded", () => {
 	for (const el of document.querySelectorAll("[data-rt]")) el.textContent = rt(el.dataset.rt);
 	$("roles-refresh").addEventListener("click", (e) => roleAction(e.currentTarget, async () => renderRoles(await getJson("/api/admin/roles"))));
 });
+
+// ---------------------------------------------------------------------------------------------
+// Weekly verification coverage (issue 10): what share of the chunks the last run re-read.
+
+/** One line under the last weekly verification, in the page's language; nothing for older runs. */
+function renderCoverage(coverage) {
+	if (!coverage) return [];
+	return [h("div", { class: "coverage" }, lang === "en" ? coverage.en : coverage.fr)];
+}

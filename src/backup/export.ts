@@ -282,13 +282,14 @@ export async function writeChunk(
 	n: number,
 	parts: readonly Pick<ExportedPart, "member" | "rows" | "tables">[],
 ): Promise<ChunkEntry> {
-	const { bytes, sha256 } = sealMembers(parts.map((p) => p.member));
+	const { bytes, sha256, ranges } = sealMembers(parts.map((p) => p.member));
 	const rows = parts.reduce((s, p) => s + p.rows, 0);
 	const tables: Record<string, number> = {};
 	for (const p of parts) for (const [t, c] of Object.entries(p.tables)) tables[t] = (tables[t] ?? 0) + c;
 	const key = chunkKey(snapshotId, n);
 	await store.put(key, bytes, { sha256, contentType: "application/gzip", metadata: { rows: String(rows) } });
-	const entry: ChunkEntry = { n, key, bytes: bytes.byteLength, sha256, rows, tables };
+	// Each member's byte range: a reader checks and loads one part without the whole chunk.
+	const entry: ChunkEntry = { n, key, bytes: bytes.byteLength, sha256, rows, tables, parts: ranges.map((r, i) => ({ ...r, rows: parts[i]!.rows })) };
 	const check = checkStoredBytes(entry, (await store.get(key))?.bytes);
 	// A mismatch is not transient: what is stored is what it is. Fail the run at once. (No custom
 	// error name: the Workflow engine recognises a NonRetryableError by its name and would retry.)

@@ -143,6 +143,10 @@ export const BackupStatusSchema = z
 				drillSnapshotId: z.string().nullable(),
 				// Read back from the run's stored details: extra keys are possible.
 				corrupt: z.array(z.looseObject({ snapshotId: z.string(), chunk: z.string().nullable(), reason: z.string() })),
+				coverage: z
+					.strictObject({ chunksRead: z.number().int(), chunksTotal: z.number().int(), cycleRuns: z.number().int(), fr: z.string(), en: z.string() })
+					.nullable()
+					.openapi({ description: "Share of the retained snapshots' chunks that run re-read (a rotating sample past its budget); null for older runs." }),
 				error: z.string().nullable(),
 			})
 			.nullable(),

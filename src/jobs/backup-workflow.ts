@@ -47,6 +47,7 @@ import { markSteps } from "./step-marks";
 import { catalogueCommitted } from "../catalogue/catalogue";
 import { EXPORT_STEP_BUDGET, PLAN_LIMITS } from "../platform/plans";
 import { buildContinuationId, type ContinuedOutput } from "../backup/chain";
+import { buildChunkPartsStatement, deleteChunkParts, fetchChunkParts } from "../db/chunk-parts";
 
 export type BackupParams = {
 	trigger: "scheduled" | "manual";
@@ -296,7 +297,9 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 						plan,
 						cursor,
 						part,
-						entries,
+						// The parts lists stay in D1 (backup_chunk_parts): with them the hand-over would
+						// outgrow a Workflow's parameters at ~1M rows.
+						entries: entries.map(({ parts: _, ...e }) => e),
 						digests: exported,
 					};
 					if (JSON.stringify(state).length > MAX_CONTINUATION_BYTES) {
@@ -348,6 +351,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				const entry = await step.do(current, STEP_CONFIG, async (ctx) => {
 					track(ctx);
 					const e = await writeChunk(primaryStore(env), plan.snapshotId, n, parts);
+					if (e.parts) await buildChunkPartsStatement(env.DB, runId, n, e.parts).run();
 					await updateRunProgress(env.DB, runId, { stage: "export", rows: before.rows + e.rows, bytes: before.bytes + e.bytes, chunks: n });
 					return e;
 				});
@@ -380,6 +384,11 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 				if (strays.length > 0) {
 					await store.delete(strays);
 					logEvent("backup_strays_removed", { runId, objects: strays.length });
+				}
+				// Chunks handed over by an earlier instance come without their parts: from D1.
+				if (entries.some((e) => !e.parts)) {
+					const saved = await fetchChunkParts(env.DB, runId);
+					for (const e of entries) if (!e.parts && saved.has(e.n)) e.parts = saved.get(e.n);
 				}
 				const m = buildManifest({
 					plan,
@@ -415,6 +424,7 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 					error: null,
 				});
 				await deleteDataLock(env.DB, runId);
+				await deleteChunkParts(env.DB, runId);
 			});
 		} catch (err) {
 			// A read-back mismatch happens inside an export step but is reported as stage "verify".

@@ -59,6 +59,8 @@ export type BackupStatus = {
 		drillStatus: string | null;
 		drillSnapshotId: string | null;
 		corrupt: CorruptRef[];
+		/** Share of the chunks re-read by that run ("12 % des morceaux relus cette semaine ; tous relus en 8 semaines"). */
+		coverage: { chunksRead: number; chunksTotal: number; cycleRuns: number; fr: string; en: string } | null;
 		error: string | null;
 	} | null;
 	/** The one verdict (« Tout va bien » / « Attention » / « Problème ») with its reasons: see verdict.ts. */
@@ -166,6 +168,7 @@ export async function fetchBackupStatus(env: Env, config: Config, now: Date): Pr
 			drillStatus: verification.drillStatus,
 			drillSnapshotId: verification.drillSnapshotId,
 			corrupt: (verification.details as { corrupt?: CorruptRef[] } | null)?.corrupt ?? [],
+			coverage: readCoverage(verification.details),
 			error: verification.error,
 		},
 	};
@@ -199,4 +202,12 @@ export async function fetchBackupHealth(env: Env, config: Config, now: Date): Pr
 	} catch {
 		return { ok: false, ageHours: null };
 	}
+}
+
+/** The coverage a verification run recorded in its details (runs before issue 10 have none). */
+function readCoverage(details: unknown): NonNullable<BackupStatus["verification"]>["coverage"] {
+	const c = (details as { coverage?: Record<string, unknown> } | null)?.coverage;
+	if (!c || typeof c.fr !== "string" || typeof c.en !== "string") return null;
+	const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+	return { chunksRead: num(c.chunksRead), chunksTotal: num(c.chunksTotal), cycleRuns: num(c.cycleRuns), fr: c.fr, en: c.en };
 }

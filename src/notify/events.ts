@@ -105,6 +105,11 @@ export type WeeklyReportEvent = {
 		error: string | null;
 	} | null;
 	counts: { snapshots: number; totalBytes: number; submissions: number | null };
+	/**
+	 * What share of the retained snapshots' chunks was re-read (the rest in the coming weeks), as a
+	 * sentence per language; absent in reports of older versions.
+	 */
+	coverage?: { fr: string; en: string } | null;
 };
 
 export type RetentionFrozenEvent = {

@@ -634,6 +634,7 @@ function buildDoc(event: NotifyEvent, locale: Locale, ctx: RenderContext): Doc {
 					kind: "facts",
 					rows: [
 						[t.checked, n(event.snapshotsChecked)],
+						...(event.coverage ? [[locale === "en" ? "Chunks re-read" : "Morceaux relus", event.coverage[locale === "en" ? "en" : "fr"]] as [string, string]] : []),
 						[t.intact, n(event.snapshotsOk)],
 						[t.damaged, n(event.corrupt.length)],
 						[t.drill, drill],

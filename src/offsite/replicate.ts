@@ -143,7 +143,9 @@ export async function commitCopy(
 		const c = byN.get(entry.n);
 		if (!c) throw new ReplicationError(`chunk ${entry.n} was not copied`);
 		bytes += c.bytes;
-		return { ...entry, key: chunkKey(snapshotId, entry.n, encrypted), bytes: c.bytes, sha256: c.sha256 };
+		// A transformed copy is one age stream per chunk: the plain members' byte ranges mean nothing there.
+		const { parts: _parts, ...rest } = entry;
+		return { ...(transformed ? rest : entry), key: chunkKey(snapshotId, entry.n, encrypted), bytes: c.bytes, sha256: c.sha256 };
 	});
 	const copy: Manifest = transformed
 		? { ...manifest, chunks, bytes, encryption: encrypted ? { scheme: "age", recipients: [...options.encrypt!.recipients] } : null }

@@ -90,3 +90,14 @@ export const EXPORT_PIECE_BYTES: Readonly<Record<PlanName, number>> = {
 	free: 512 * 1024,
 	paid: 16 * 1024 * 1024,
 };
+
+/**
+ * The weekly verification's budget: parts read per run (one part per step; bench:cpu measures a
+ * part step at ~2–4 ms on the reference machine, docs/BENCHMARKS.md). Free: ten chained instances
+ * of 1,024 steps, about ten million records; beyond that, the older snapshots are read as a
+ * rotating sample and the run reports its coverage (src/verify/plan.ts, buildReadSelection).
+ */
+export const VERIFY_PARTS_PER_RUN: Readonly<Record<PlanName, number>> = {
+	free: 10 * PLAN_LIMITS.free.stepsPerInstance,
+	paid: 10 * PLAN_LIMITS.paid.stepsPerInstance,
+};

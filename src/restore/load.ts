@@ -1,8 +1,9 @@
-// Restore I/O: verify a snapshot in R2, compare it with D1 (dry run), load it chunk by chunk
-// (merge into the live tables, or into staging tables then swapped in with ONE batch), undo.
+// Restore I/O: verify a snapshot in R2, compare it with D1 (dry run), load it part by part (a range
+// read of one gzip member of a chunk per step; merge into the live tables, or into staging tables
+// then swapped in with ONE batch), undo.
 // Each exported step function is one Workflow step: self-contained, idempotent, bounded memory.
-import { sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../snapshots/format";
-import { checkChunk, gunzip, openChunk } from "../snapshots/codec";
+import { describePart, partsOf, sha256Hex, type ChunkEntry, type Row, type SnapshotRecord } from "../snapshots/format";
+import { gunzip, openPart, parseRecordLines } from "../snapshots/codec";
 import {
 	addDiffs,
 	columnsOfLine,
@@ -15,7 +16,7 @@ import {
 	joinLinesForParams,
 	pickColumns,
 	RESTORE_TABLES,
-	scanChunkText,
+	scanPartText,
 	STAGE_PREFIX,
 	UNDO_PREFIX,
 	type RejectedRows,
@@ -24,7 +25,7 @@ import {
 } from "./plan";
 import type { RowCheckContext } from "./rows";
 import { questionnaire } from "../questionnaire/definition";
-import { readManifest, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
+import { readManifest, readPartBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, isTrusted, type SignatureStatus } from "../snapshots/signature";
 import { buildAuditStatement } from "../db/audit-log";
 import { buildDataLockHeldGuard, buildReleaseDataLockStatement } from "../db/data-locks";
@@ -63,7 +64,14 @@ export type Refusal = { ok: false; reason: string };
 
 export type VerifiedManifest = {
 	ok: true;
+	/**
+	 * The chunk entries WITHOUT their parts lists (a step result stays small at any size; the
+	 * "entries" steps list them, see fetchVerifiedEntries), and how many parts each has.
+	 */
 	chunks: ChunkEntry[];
+	partsPerChunk: number[];
+	/** SHA-256 of the manifest read: later steps check they read the very same one. */
+	manifestSha256: string;
 	rows: number;
 	version: number;
 	/** Each table's consistency bound (highest seq included), as the manifest records it. */
@@ -96,21 +104,14 @@ export async function verifyManifest(
 	if (problem) return { ok: false, reason: problem };
 	return {
 		ok: true,
-		chunks: read.manifest.chunks,
+		chunks: read.manifest.chunks.map(({ parts: _, ...c }) => c),
+		partsPerChunk: read.manifest.chunks.map((c) => partsOf(c).length),
+		manifestSha256: sha256Hex(read.text),
 		rows: read.manifest.rows,
 		version: read.manifest.version,
 		bounds: Object.fromEntries(Object.entries(read.manifest.tables).map(([t, s]) => [t, typeof s.bound === "number" ? s.bound : null])),
 		signature: read.signature,
 	};
-}
-
-/** Read one chunk and check it against its manifest entry; throws nothing for bad data. */
-export async function readCheckedChunk(
-	store: SnapshotStore,
-	entry: ChunkEntry,
-): Promise<{ ok: true; records: SnapshotRecord[] } | Refusal> {
-	const check = await checkChunk(entry, await readObjectBytes(store, entry.key));
-	return check.ok ? check : { ok: false, reason: check.message };
 }
 
 /**
@@ -121,24 +122,95 @@ export function buildRowCheckContext(now: number, bounds: Record<string, number 
 	return { now, bounds, definitions: new Map([[questionnaire.version, questionnaire]]) };
 }
 
-export type VerifiedChunk = { ok: true; erasedIds: string[]; rejected: RejectedRows };
+// ---------------------------------------------------------------------------------------------
+// Part by part (one part of a chunk per Workflow step; a chunk without parts is one part)
 
 /**
- * Verify one chunk: size and SHA-256, gzip, UTF-8, every line a record, counts as the manifest
- * says (a failure refuses the snapshot), then every row of a restored table against its table
- * (refused rows are listed). Returns the submission ids the snapshot says are erased.
+ * Step "entries <from>-<to>": the manifest's entries of chunks from..to WITH their parts, from the
+ * very manifest the run verified (its SHA-256): a manifest replaced since is refused.
  */
-export async function verifyChunk(store: SnapshotStore, entry: ChunkEntry, context: RowCheckContext): Promise<VerifiedChunk | Refusal> {
-	const opened = await openChunk(entry, await readObjectBytes(store, entry.key));
+export async function fetchVerifiedEntries(
+	store: SnapshotStore,
+	snapshotId: string,
+	manifestSha256: string,
+	from: number,
+	to: number,
+): Promise<{ ok: true; entries: ChunkEntry[] } | Refusal> {
+	const read = await readManifest(store, snapshotId);
+	if (!read.ok) return { ok: false, reason: read.message };
+	if (sha256Hex(read.text) !== manifestSha256) return { ok: false, reason: `the manifest of ${snapshotId} changed since it was verified` };
+	return { ok: true, entries: read.manifest.chunks.slice(from - 1, to) };
+}
+
+export type VerifiedPart = { ok: true; erasedIds: string[]; rejected: RejectedRows; counts: Record<string, number> };
+
+/**
+ * Verify one part (`index` in partsOf(entry)) by a range read: size and SHA-256 against the
+ * manifest, gzip, UTF-8, every line a record, its record count, every row of a restored table
+ * checked (refused rows listed). The chunk's per-table counts are checked by the caller once its
+ * parts are summed (findCountsProblem).
+ */
+export async function verifyPart(store: SnapshotStore, entry: ChunkEntry, index: number, context: RowCheckContext): Promise<VerifiedPart | Refusal> {
+	const opened = openPart(entry, index, await readPartBytes(store, entry, index));
 	if (!opened.ok) return { ok: false, reason: opened.message };
 	let text: string;
 	try {
 		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(opened.raw);
 	} catch {
-		return { ok: false, reason: `chunk ${entry.n} (${entry.key}): not valid UTF-8` };
+		return { ok: false, reason: `${describePart(entry, index)}: not valid UTF-8` };
 	}
-	const scan = scanChunkText(entry, text, context);
-	return scan.ok ? { ok: true, erasedIds: scan.erasedIds, rejected: scan.rejected } : scan;
+	return scanPartText(entry, index, text, context);
+}
+
+/**
+ * Read a part whose full check already passed in the verify pass: equal size and SHA-256 prove
+ * these are the same bytes, so its lines need no re-parsing.
+ */
+async function readVerifiedPartText(store: SnapshotStore, entry: ChunkEntry, index: number): Promise<{ ok: true; text: string } | Refusal> {
+	const part = partsOf(entry)[index];
+	const bytes = await readPartBytes(store, entry, index);
+	if (!part || !bytes || bytes.byteLength !== part.bytes || sha256Hex(bytes) !== part.sha256) {
+		return { ok: false, reason: `${describePart(entry, index)} changed since it was verified` };
+	}
+	return { ok: true, text: new TextDecoder().decode(gunzip(bytes)) };
+}
+
+/** Compare one verified part with the live tables (read-only). */
+export async function comparePart(
+	db: D1Database,
+	store: SnapshotStore,
+	entry: ChunkEntry,
+	index: number,
+	snapshotErased: readonly string[],
+	candidates: Record<string, string[]>,
+): Promise<ChunkComparison | Refusal> {
+	const read = await readVerifiedPartText(store, entry, index);
+	if (!read.ok) return read;
+	let records: SnapshotRecord[];
+	try {
+		records = parseRecordLines(read.text, describePart(entry, index));
+	} catch (err) {
+		return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+	}
+	return compareRecords(db, records, snapshotErased, candidates);
+}
+
+/** Load one verified part (re-read by range: same size and SHA-256 as verified) in ONE batch. */
+export async function loadPart(
+	db: D1Database,
+	store: SnapshotStore,
+	entry: ChunkEntry,
+	index: number,
+	mode: Exclude<RestoreMode, "dry-run">,
+	snapshotErased: readonly string[],
+	runId: string,
+): Promise<ChunkLoad | Refusal> {
+	const read = await readVerifiedPartText(store, entry, index);
+	if (!read.ok) return read;
+	const parts = partsOf(entry).length;
+	// The chunk counts as loaded with its last part.
+	const loaded = index === parts - 1 ? entry.n : entry.n - 1;
+	return loadLines(db, read.text, mode, snapshotErased, runId, loaded, parts > 1 ? `load chunk ${entry.n} part ${index + 1}/${parts}` : `load chunk ${entry.n}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,18 +230,15 @@ export async function fetchDryRunBaseline(db: D1Database): Promise<DryRunBaselin
 
 export type ChunkComparison = { diffs: Record<string, TableDiff>; found: Record<string, string[]> };
 
-/** Compare one verified chunk with the live tables (read-only). */
-export async function compareChunk(
+/** Compare records (of one chunk or part) with the live rows of the same keys (read-only). */
+async function compareRecords(
 	db: D1Database,
-	store: SnapshotStore,
-	entry: ChunkEntry,
+	records: readonly SnapshotRecord[],
 	snapshotErased: readonly string[],
 	candidates: Record<string, string[]>,
-): Promise<ChunkComparison | Refusal> {
-	const read = await readCheckedChunk(store, entry);
-	if (!read.ok) return read;
+): Promise<ChunkComparison> {
 	const out: ChunkComparison = { diffs: {}, found: {} };
-	for (const [table, rows] of groupRestorable(read.records)) {
+	for (const [table, rows] of groupRestorable(records)) {
 		const spec = RESTORE_TABLES.find((t) => t.table === table)!;
 		const keys = rows.map((r) => String(r[spec.key] ?? ""));
 		const erased = new Set(snapshotErased);
@@ -199,33 +268,21 @@ export async function prepareStaging(db: D1Database): Promise<void> {
 export type ChunkLoad = { written: Record<string, number>; skippedErased: number; rows: number };
 
 /**
- * Read a chunk whose full check (checkChunk: gzip, every record) already passed in the verify
- * pass: equal size and SHA-256 prove these are the same bytes, so its lines need no re-parsing.
+ * Load verified NDJSON lines (one part) in ONE batch (atomic): INSERT OR IGNORE of its records,
+ * passed to SQLite as JSON arrays of the NDJSON lines. A retried step is a no-op (idempotent). The
+ * batch commits only while this run holds the data lock (its holder id is the run id).
+ * `loaded` = the chunks now completely loaded (progress).
  */
-async function readVerifiedLines(store: SnapshotStore, entry: ChunkEntry): Promise<{ ok: true; text: string } | Refusal> {
-	const bytes = await readObjectBytes(store, entry.key);
-	if (!bytes || bytes.byteLength !== entry.bytes || sha256Hex(bytes) !== entry.sha256) {
-		return { ok: false, reason: `chunk ${entry.n} (${entry.key}) changed since it was verified` };
-	}
-	return { ok: true, text: new TextDecoder().decode(gunzip(bytes)) };
-}
-
-/**
- * Load one chunk in ONE batch (atomic): INSERT OR IGNORE of its records, passed to SQLite as
- * JSON arrays of the NDJSON lines. A retried step is a no-op (idempotent). The batch commits
- * only while this run holds the data lock (its holder id is the run id).
- */
-export async function loadChunk(
+async function loadLines(
 	db: D1Database,
-	store: SnapshotStore,
-	entry: ChunkEntry,
+	text: string,
 	mode: Exclude<RestoreMode, "dry-run">,
 	snapshotErased: readonly string[],
 	runId: string,
-): Promise<ChunkLoad | Refusal> {
-	const read = await readVerifiedLines(store, entry);
-	if (!read.ok) return read;
-	const groups = groupRecordLines(read.text);
+	loaded: number,
+	stage: string,
+): Promise<ChunkLoad> {
+	const groups = groupRecordLines(text);
 	const statements: D1PreparedStatement[] = [buildDataLockHeldGuard(db, runId)];
 	const owners: string[] = ["lock_guard"];
 	let rows = 0;
@@ -256,7 +313,7 @@ export async function loadChunk(
 		statements.push(buildDeleteErasedSubmissions(db, ""));
 		owners.push("erased_cleanup");
 	}
-	statements.push(buildChunkLoadedStatement(db, runId, entry.n, `load chunk ${entry.n}`));
+	statements.push(buildChunkLoadedStatement(db, runId, loaded, stage));
 	const results = await db.batch(statements);
 	const written: Record<string, number> = {};
 	owners.forEach((t, i) => {

@@ -3,7 +3,7 @@
 // that loads rows is in src/db/restore-tables.ts).
 import { z } from "zod";
 import { describeChunk, isRecord } from "../snapshots/codec";
-import { canonicalRow, isChunkKeyOf, type ChunkEntry, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
+import { canonicalRow, describePart, isChunkKeyOf, partsOf, type ChunkEntry, type Manifest, type Row, type SnapshotRecord } from "../snapshots/format";
 import { checkSnapshotRow, describeRowKey, type RowCheckContext } from "./rows";
 
 export const RESTORE_MODES = ["dry-run", "merge", "replace"] as const;
@@ -196,6 +196,9 @@ const NOT_CANONICAL = "record: not in the form the backup writes (a repeated col
 
 export type ChunkScan = { ok: true; erasedIds: string[]; rejected: RejectedRows } | { ok: false; reason: string };
 
+/** One part's scan: as a chunk's, plus its records per table (the chunk's are checked when summed). */
+export type PartScan = { ok: true; erasedIds: string[]; rejected: RejectedRows; counts: Record<string, number> } | { ok: false; reason: string };
+
 /**
  * Pure: check the decoded text of one chunk (checksums already matched). A line that is not a
  * {table,row} record, or per-table counts that differ from the manifest, refuse the whole
@@ -206,12 +209,37 @@ export type ChunkScan = { ok: true; erasedIds: string[]; rejected: RejectedRows 
  * rounds it): only a canonical line is read the same way by the check and by the INSERT.
  */
 export function scanChunkText(entry: ChunkEntry, text: string, context: RowCheckContext): ChunkScan {
+	const { parts: _, ...whole } = entry;
+	const scan = scanPartText(whole, 0, text, context);
+	if (!scan.ok) return scan;
+	const counted = findCountsProblem(entry, scan.counts);
+	return counted ? { ok: false, reason: counted } : { ok: true, erasedIds: scan.erasedIds, rejected: scan.rejected };
+}
+
+/** Pure: why a chunk's per-table counts (summed over its parts) differ from its entry, or undefined. */
+export function findCountsProblem(entry: ChunkEntry, counts: Record<string, number>): string | undefined {
 	const where = describeChunk(entry);
+	const expected = entry.tables ?? {};
+	const total = Object.values(counts).reduce((a, b) => a + b, 0);
+	if (total !== entry.rows) return `${where}: ${total} records, manifest says ${entry.rows}`;
+	const same = Object.keys(counts).length === Object.keys(expected).length && Object.entries(counts).every(([t, c]) => expected[t] === c);
+	return same ? undefined : `${where}: records per table differ from the manifest`;
+}
+
+/**
+ * Pure: scanChunkText for ONE part of a chunk (`index` in partsOf(entry)): the same checks of every
+ * line, its record count against the part's; line numbers count from the chunk's first line (the
+ * records of the parts before it: one line each).
+ */
+export function scanPartText(entry: ChunkEntry, index: number, text: string, context: RowCheckContext): PartScan {
+	const parts = partsOf(entry);
+	const where = describePart(entry, index);
+	const firstLine = parts.slice(0, index).reduce((a, p) => a + p.rows, 0) + 1;
 	const counts: Record<string, number> = {};
 	const rejected: RejectedRows = { total: 0, rows: [] };
 	const erased = new Set<string>();
 	let total = 0;
-	for (let start = 0, n = 1; start < text.length; n++) {
+	for (let start = 0, n = firstLine; start < text.length; n++) {
 		let end = text.indexOf("\n", start);
 		if (end === -1) end = text.length;
 		const line = text.slice(start, end);
@@ -235,11 +263,9 @@ export function scanChunkText(entry: ChunkEntry, text: string, context: RowCheck
 			rejected.rows.push({ table: value.table, key, chunk: entry.n, line: n, reason });
 		}
 	}
-	const expected = entry.tables ?? {};
-	if (total !== entry.rows) return { ok: false, reason: `${where}: ${total} records, manifest says ${entry.rows}` };
-	const same = Object.keys(counts).length === Object.keys(expected).length && Object.entries(counts).every(([t, c]) => expected[t] === c);
-	if (!same) return { ok: false, reason: `${where}: records per table differ from the manifest` };
-	return { ok: true, erasedIds: [...erased], rejected };
+	const expected = parts[index]?.rows ?? 0;
+	if (total !== expected) return { ok: false, reason: `${where}: ${total} records, manifest says ${expected}` };
+	return { ok: true, erasedIds: [...erased], rejected, counts };
 }
 
 /**

@@ -221,7 +221,16 @@ export async function fetchLiveReaders(env: Env, now: Date): Promise<SnapshotRea
 	const alive = async (workflow: Workflow, id: string, since: string): Promise<boolean> => {
 		if (now.getTime() - Date.parse(since) < READER_GRACE_MS) return true;
 		try {
-			return !ENDED.has((await (await workflow.get(id)).status()).status);
+			// A run too long for one instance goes on in chained ones (`<id>-part2`…, output
+			// { status: "continued", next }): it is alive while the last of its chain is.
+			let at = id;
+			for (let link = 0; link < 64; link++) {
+				const s = await (await workflow.get(at)).status();
+				const output = s.output as { status?: unknown; next?: unknown } | undefined;
+				if (s.status !== "complete" || output?.status !== "continued" || typeof output.next !== "string") return !ENDED.has(s.status);
+				at = output.next;
+			}
+			return true;
 		} catch {
 			return false;
 		}

@@ -4,7 +4,7 @@
 // Runs in workerd and, unchanged, in Node (the CLI imports it): hence the explicit ".ts" imports.
 import { Buffer } from "node:buffer";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { FormatError, canonicalRow, DigestSum, recordHashBytes, sha256Hex, type ChunkEntry, type SnapshotRecord } from "./format.ts";
+import { FormatError, canonicalRow, describePart, DigestSum, partsOf, recordHashBytes, sha256Hex, type ChunkEntry, type SnapshotRecord } from "./format.ts";
 
 /**
  * Gzip level written by the export. Readers do not care: any level decodes the same. Level 1
@@ -106,9 +106,20 @@ export async function sealChunk(
  * concatenation, which is one valid gzip stream decoding to the concatenated lines, and its
  * SHA-256. Plain chunks only (encryption would apply to the whole chunk).
  */
-export function sealMembers(members: readonly Uint8Array[]): { bytes: Uint8Array; sha256: string } {
+export function sealMembers(members: readonly Uint8Array[]): {
+	bytes: Uint8Array;
+	sha256: string;
+	/** Each member's byte range in `bytes` and its SHA-256 (the manifest entry's `parts`). */
+	ranges: Array<{ offset: number; bytes: number; sha256: string }>;
+} {
+	const ranges: Array<{ offset: number; bytes: number; sha256: string }> = [];
+	let offset = 0;
+	for (const m of members) {
+		ranges.push({ offset, bytes: m.byteLength, sha256: sha256Hex(m) });
+		offset += m.byteLength;
+	}
 	const bytes = concatParts([...members]);
-	return { bytes, sha256: sha256Hex(bytes) };
+	return { bytes, sha256: sha256Hex(bytes), ranges };
 }
 
 /**
@@ -302,6 +313,87 @@ export async function inspectChunk(
 	const tables: Record<string, { rows: number; digest: string }> = {};
 	for (const t of Object.keys(counts)) tables[t] = { rows: counts[t]!, digest: sums[t]!.toHex() };
 	return { ok: true, tables };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One part of a chunk (a byte range that is one gzip member; see ChunkEntry.parts)
+
+/**
+ * The checks of openChunk for ONE part (`index` in partsOf(entry)): the range read (`stored`,
+ * undefined = the object is missing) has the part's size and SHA-256, gunzips, ends with a
+ * newline. A chunk without `parts` is one part: its whole bytes against the entry's SHA-256.
+ * Plain chunks only (an encrypted chunk is opened whole by openChunk). Never throws for bad data.
+ */
+export function openPart(entry: ChunkEntry, index: number, stored: Uint8Array | undefined): OpenedChunk {
+	const part = partsOf(entry)[index];
+	const where = describePart(entry, index);
+	if (!part) return { ok: false, reason: "missing", message: `${where}: no such part` };
+	if (!stored) return { ok: false, reason: "missing", message: `${where}: object is missing` };
+	if (stored.byteLength !== part.bytes) {
+		return { ok: false, reason: "size", message: `${where}: ${stored.byteLength} bytes read, manifest says ${part.bytes}` };
+	}
+	if (sha256Hex(stored) !== part.sha256) return { ok: false, reason: "checksum", message: `${where}: SHA-256 does not match the manifest` };
+	let raw: Uint8Array;
+	try {
+		raw = gunzip(stored);
+	} catch {
+		return { ok: false, reason: "decode", message: `${where}: not a valid gzip stream (corrupt or truncated)` };
+	}
+	if (raw.byteLength > 0 && raw[raw.byteLength - 1] !== NEWLINE) {
+		return { ok: false, reason: "decode", message: `${where}: truncated (last line has no newline)` };
+	}
+	return { ok: true, raw };
+}
+
+/** Result of inspecting one part: per-table counts and content digests (never its records). */
+export type PartInspection = { ok: true; rows: number; tables: Record<string, { rows: number; digest: string }> } | ChunkFailure;
+
+/**
+ * openPart, then every line a UTF-8 JSON {table,row} record, as many records as the part entry
+ * says; returns per-table counts and content digests (the chunk's per-table counts are checked
+ * by the caller once every part of the chunk is summed). `onRecord`, when given, sees each record.
+ */
+export function inspectPart(
+	entry: ChunkEntry,
+	index: number,
+	stored: Uint8Array | undefined,
+	onRecord?: (record: SnapshotRecord) => void,
+): PartInspection {
+	const opened = openPart(entry, index, stored);
+	if (!opened.ok) return opened;
+	const { raw } = opened;
+	const where = describePart(entry, index);
+	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+	const sums: Record<string, DigestSum> = {};
+	const counts: Record<string, number> = {};
+	let total = 0;
+	for (let start = 0, line = 1; start < raw.byteLength; line++) {
+		const end = raw.indexOf(NEWLINE, start);
+		let value: unknown;
+		try {
+			value = JSON.parse(decoder.decode(raw.subarray(start, end)));
+		} catch {
+			return { ok: false, reason: "decode", message: `${where}: line ${line} is not valid UTF-8 JSON` };
+		}
+		if (!isRecord(value)) return { ok: false, reason: "decode", message: `${where}: line ${line} is not a {table,row} record` };
+		(sums[value.table] ??= new DigestSum()).addBytes(recordHashBytes(value.table, canonicalRow(value.row)));
+		counts[value.table] = (counts[value.table] ?? 0) + 1;
+		onRecord?.(value);
+		total++;
+		start = end + 1;
+	}
+	const expected = partsOf(entry)[index]!.rows;
+	if (total !== expected) return { ok: false, reason: "rows", message: `${where}: ${total} records, manifest says ${expected}` };
+	const tables: Record<string, { rows: number; digest: string }> = {};
+	for (const t of Object.keys(counts)) tables[t] = { rows: counts[t]!, digest: sums[t]!.toHex() };
+	return { ok: true, rows: total, tables };
+}
+
+/** Pure: do a chunk's per-table counts, summed over its parts, equal its manifest entry's? */
+export function checkChunkCounts(entry: ChunkEntry, counts: Record<string, number>): { ok: true } | ChunkFailure {
+	const total = Object.values(counts).reduce((a, b) => a + b, 0);
+	if (countsMatch(entry, total, counts)) return { ok: true };
+	return { ok: false, reason: "rows", message: `${describeChunk(entry)}: records per table differ from the manifest (${total} records, manifest says ${entry.rows})` };
 }
 
 /** Decode one plain stored chunk into its records, without a manifest entry. Throws FormatError. */

@@ -3,7 +3,7 @@
 // the Worker. Metadata and checksums live in a hidden sidecar per object, so that the folder a
 // person sees holds exactly the snapshot's objects.
 import { createHash, randomBytes } from "node:crypto";
-import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { StoreError, type ObjectInfo, type SnapshotStore } from "./store.ts";
 
@@ -114,6 +114,30 @@ export function directorySnapshotStore(root: string, options: { keyPrefix?: stri
 			} catch (err) {
 				if (isMissing(err)) return undefined;
 				throw err;
+			}
+		},
+		async getRange(key, offset, length) {
+			const file = fileOf(key);
+			let handle;
+			try {
+				handle = await open(file, "r");
+			} catch (err) {
+				if (isMissing(err)) return undefined;
+				throw err;
+			}
+			try {
+				const { size } = await handle.stat();
+				const len = Math.max(0, Math.min(length, size - offset));
+				const bytes = new Uint8Array(len);
+				let read = 0;
+				while (read < len) {
+					const { bytesRead } = await handle.read(bytes, read, len - read, offset + read);
+					if (bytesRead === 0) break;
+					read += bytesRead;
+				}
+				return { key, size, metadata: await readMeta(file), bytes: bytes.subarray(0, read) };
+			} finally {
+				await handle.close();
 			}
 		},
 		async getStream(key) {

@@ -138,6 +138,29 @@ export function s3SnapshotStore(config: S3Config): SnapshotStore {
 			const bytes = new Uint8Array(await res.arrayBuffer());
 			return { key, size: bytes.byteLength, metadata: metadataOf(res.headers), bytes };
 		},
+		async getRange(key, offset, length) {
+			if (length <= 0) {
+				const info = await head(key);
+				return info ? { ...info, bytes: new Uint8Array(0) } : undefined;
+			}
+			const res = await client.fetch(urlOf(key), { headers: { range: `bytes=${offset}-${offset + length - 1}` } });
+			if (res.status === 404) return undefined;
+			if (res.status === 416) {
+				// The range starts at or past the end: nothing to read (or the object is gone).
+				await res.body?.cancel();
+				const info = await head(key);
+				return info ? { ...info, bytes: new Uint8Array(0) } : undefined;
+			}
+			if (!res.ok) throw await failure("get", key, res);
+			const bytes = new Uint8Array(await res.arrayBuffer());
+			// 206 with Content-Range "bytes a-b/total". A server that ignores Range (200) or widens it
+			// (some answer "bytes=0-0" with everything) sends more: keep only what was asked.
+			const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
+			const first = res.status === 206 && range ? Number(range[1]) : 0;
+			const size = range ? Number(range[2]) : res.status === 200 ? bytes.byteLength : offset + bytes.byteLength;
+			const wanted = bytes.byteLength > length || first !== offset ? bytes.slice(offset - first, offset - first + length) : bytes;
+			return { key, size, metadata: metadataOf(res.headers), bytes: wanted };
+		},
 		async getStream(key) {
 			const res = await client.fetch(urlOf(key));
 			if (res.status === 404) return undefined;

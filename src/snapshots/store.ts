@@ -8,6 +8,7 @@ import {
 	isSnapshotId,
 	manifestKey,
 	parseManifest,
+	partsOf,
 	serializeManifest,
 	sha256Hex,
 	type ChunkEntry,
@@ -60,7 +61,10 @@ export class StoreError extends Error {
  *   it replaces an existing object unless `ifAbsent` is set, in which case it returns
  *   `{ written: false }` and leaves the existing object untouched. A `sha256` that does not match
  *   the body throws StoreError("checksum") and stores nothing. Idempotent for the same body.
- * - `get`/`getStream`/`head` return undefined for a missing key (never throw for it).
+ * - `get`/`getStream`/`head`/`getRange` return undefined for a missing key (never throw for it).
+ * - `getRange(key, offset, length)` returns the bytes [offset, offset + length) of the object, fewer
+ *   when the object ends first (none at or past its end); `size` is the WHOLE object's size.
+ *   One request, never the whole object: a part of a chunk is read without the rest.
  * - `list(prefix)` returns every object whose key starts with `prefix`, sorted by key, however many
  *   (adapters page internally). `listFolders(prefix)` returns the distinct next path segments under
  *   `prefix` that contain at least one object, as full prefixes ending in "/", sorted.
@@ -74,6 +78,7 @@ export interface SnapshotStore {
 	put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ written: boolean }>;
 	get(key: string): Promise<StoredObject | undefined>;
 	getStream(key: string): Promise<ObjectStream | undefined>;
+	getRange(key: string, offset: number, length: number): Promise<StoredObject | undefined>;
 	head(key: string): Promise<ObjectInfo | undefined>;
 	list(prefix: string): Promise<ObjectInfo[]>;
 	listFolders(prefix: string): Promise<string[]>;
@@ -185,6 +190,18 @@ export async function inspectStoredChunk(
 	options: { decrypt?: Decryptor } = {},
 ): Promise<ChunkInspection> {
 	return inspectChunk(entry, await readObjectBytes(store, entry.key), options);
+}
+
+/**
+ * The stored bytes of part `index` of a chunk (see partsOf): one range read, or undefined when the
+ * object is missing. A chunk without `parts` is read whole.
+ */
+export async function readPartBytes(store: SnapshotStore, entry: ChunkEntry, index: number): Promise<Uint8Array | undefined> {
+	const parts = partsOf(entry);
+	const part = parts[index];
+	if (!part) return undefined;
+	if (parts.length === 1 && part.offset === 0) return (await store.get(entry.key))?.bytes;
+	return (await store.getRange(entry.key, part.offset, part.bytes))?.bytes;
 }
 
 /** Every object key under a prefix. */

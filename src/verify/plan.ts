@@ -1,6 +1,6 @@
-// Weekly verification, the pure parts: which snapshots to check, how to batch their chunks into
-// Workflow steps, and the restore drill's rules of comparison with the live data.
-import { EMPTY_DIGEST, addDigests, recordDigest, type ChunkEntry, type Row } from "../snapshots/format";
+// Weekly verification, the pure parts: which snapshots and which of their chunks to read (the
+// rotating sample), and the restore drill's rules of comparison with the live data.
+import { EMPTY_DIGEST, addDigests, recordDigest, type Row } from "../snapshots/format";
 
 // ---------------------------------------------------------------------------------------------
 // Sample
@@ -22,37 +22,6 @@ export function buildVerifySample(ids: readonly string[], lastChecked: ReadonlyM
 	});
 	const chosen = new Set([newest!, ...order.slice(0, sample - 1)]);
 	return ids.filter((id) => chosen.has(id));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Batches
-
-/** Compressed bytes read per Workflow step (and at most this many chunks): bounded CPU per step. */
-export const STEP_BYTE_BUDGET = 16 * 1024 * 1024;
-export const STEP_MAX_CHUNKS = 64;
-
-/** Consecutive chunk ranges [from, to] (1-based, inclusive), each within the step budget. */
-export function buildChunkBatches(
-	chunks: readonly Pick<ChunkEntry, "n" | "bytes">[],
-	byteBudget = STEP_BYTE_BUDGET,
-	maxChunks = STEP_MAX_CHUNKS,
-): Array<[number, number]> {
-	const batches: Array<[number, number]> = [];
-	let start = -1;
-	let bytes = 0;
-	for (const c of chunks) {
-		if (start >= 0 && (bytes + c.bytes > byteBudget || c.n - start >= maxChunks)) {
-			batches.push([start, c.n - 1]);
-			start = -1;
-		}
-		if (start < 0) {
-			start = c.n;
-			bytes = 0;
-		}
-		bytes += c.bytes;
-	}
-	if (start >= 0) batches.push([start, chunks[chunks.length - 1]!.n]);
-	return batches;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,4 +102,109 @@ export function compareDrillTable(input: {
 	if (live.rows !== snapshot.rows) note = `${snapshot.rows} rows in the snapshot, ${live.rows} live`;
 	else if (live.digest !== snapshot.digest) note = "same number of rows, different content";
 	return { table, compared: true, note, snapshotRows: snapshot.rows, liveRows: live.rows, erasedSinceSnapshot: erased, ok: note === null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotating sample of chunks (restic's `check --read-data-subset`, turned each week)
+
+/** What the selection needs of one snapshot: its id and the number of parts of each chunk. */
+export type SnapshotShape = { id: string; partsPerChunk: number[] };
+
+/** Chunks of one snapshot to read this run, as ranges [from, to] (1-based chunk numbers). */
+export type SnapshotRead = { id: string; ranges: Array<[number, number]>; whole: boolean };
+
+export type ReadSelection = {
+	/** In the order given (newest first); snapshots with nothing to read are left out. */
+	reads: SnapshotRead[];
+	/** Where the next run goes on ("<snapshotId>/<n>" of the last chunk read), null = from the start. */
+	cursor: string | null;
+	chunksTotal: number;
+	chunksRead: number;
+	partsTotal: number;
+	partsRead: number;
+	/** Weekly runs needed to read every chunk once at this budget (1 when everything is read). */
+	cycleRuns: number;
+};
+
+/** Pure: "<snapshotId>/<n>", and back. */
+export function buildCursor(id: string, n: number): string {
+	return `${id}/${n}`;
+}
+function parseCursor(cursor: string | null): { id: string; n: number } | null {
+	const m = cursor ? /^(.+)\/(\d+)$/.exec(cursor) : null;
+	return m ? { id: m[1]!, n: Number(m[2]) } : null;
+}
+
+/**
+ * Pure: which chunks this run reads. The newest snapshot is read whole every time (a restore
+ * would use it; the drill compares it with the live data). The other snapshots' chunks, in
+ * (snapshot id, chunk) order, are read from just after `cursor` on, wrapping around, until
+ * `budgetParts` parts are spent (what the newest took counts; at least a quarter of the budget is
+ * left for the others, and at least one chunk is read), so every chunk comes round within
+ * `cycleRuns` runs. When everything fits, everything is read and the cursor is cleared.
+ */
+export function buildReadSelection(snapshots: readonly SnapshotShape[], cursor: string | null, budgetParts: number): ReadSelection {
+	const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+	const chunksTotal = sum(snapshots.map((s) => s.partsPerChunk.length));
+	const partsTotal = sum(snapshots.map((s) => sum(s.partsPerChunk)));
+	const [newest, ...others] = snapshots;
+	if (!newest) return { reads: [], cursor: null, chunksTotal: 0, chunksRead: 0, partsTotal: 0, partsRead: 0, cycleRuns: 1 };
+	const whole = (s: SnapshotShape): SnapshotRead => ({ id: s.id, ranges: s.partsPerChunk.length ? [[1, s.partsPerChunk.length]] : [], whole: true });
+	const newestParts = sum(newest.partsPerChunk);
+	const othersBudget = Math.max(budgetParts - newestParts, Math.ceil(budgetParts / 4), 1);
+	const othersParts = partsTotal - newestParts;
+	if (othersParts <= othersBudget) {
+		return { reads: snapshots.map(whole), cursor: null, chunksTotal, chunksRead: chunksTotal, partsTotal, partsRead: partsTotal, cycleRuns: 1 };
+	}
+	// Every other chunk, oldest snapshot first.
+	const items: Array<{ id: string; n: number; parts: number }> = [];
+	for (const s of [...others].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+		s.partsPerChunk.forEach((parts, i) => items.push({ id: s.id, n: i + 1, parts }));
+	}
+	const at = parseCursor(cursor);
+	let start = at ? items.findIndex((x) => x.id > at.id || (x.id === at.id && x.n > at.n)) : 0;
+	if (start < 0) start = 0;
+	const taken: typeof items = [];
+	let spent = 0;
+	for (let k = 0; k < items.length; k++) {
+		const x = items[(start + k) % items.length]!;
+		if (taken.length > 0 && spent + x.parts > othersBudget) break;
+		taken.push(x);
+		spent += x.parts;
+	}
+	const byId = new Map<string, number[]>();
+	for (const x of taken) byId.set(x.id, [...(byId.get(x.id) ?? []), x.n]);
+	const reads: SnapshotRead[] = [whole(newest)];
+	for (const s of others) {
+		const ns = (byId.get(s.id) ?? []).sort((a, b) => a - b);
+		if (ns.length === 0) continue;
+		const ranges: Array<[number, number]> = [];
+		for (const n of ns) {
+			const last = ranges[ranges.length - 1];
+			if (last && last[1] === n - 1) last[1] = n;
+			else ranges.push([n, n]);
+		}
+		reads.push({ id: s.id, ranges, whole: ns.length === s.partsPerChunk.length });
+	}
+	const lastTaken = taken[taken.length - 1]!;
+	return {
+		reads,
+		cursor: buildCursor(lastTaken.id, lastTaken.n),
+		chunksTotal,
+		chunksRead: newest.partsPerChunk.length + taken.length,
+		partsTotal,
+		partsRead: newestParts + spent,
+		cycleRuns: Math.ceil(othersParts / othersBudget),
+	};
+}
+
+/** Pure: the coverage sentence of a run, in French and English (reports, dashboard, CLI). */
+export function describeCoverage(sel: Pick<ReadSelection, "chunksTotal" | "chunksRead" | "cycleRuns">): { fr: string; en: string } {
+	if (sel.chunksTotal === 0) return { fr: "aucun morceau à relire", en: "no chunk to read" };
+	if (sel.chunksRead >= sel.chunksTotal) return { fr: "tous les morceaux relus cette semaine", en: "every chunk read this week" };
+	const pct = Math.max(1, Math.floor((100 * sel.chunksRead) / sel.chunksTotal));
+	return {
+		fr: `${pct} % des morceaux relus cette semaine ; tous relus en ${sel.cycleRuns} semaines`,
+		en: `${pct}% of the chunks read this week; all read within ${sel.cycleRuns} weeks`,
+	};
 }

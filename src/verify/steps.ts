@@ -1,165 +1,153 @@
-// The I/O of each VerifyWorkflow step: plan from R2 manifests, check a batch of chunks (and, for
-// the newest snapshot, feed the restore drill), digest a page of live rows. Small JSON results.
-import { type Manifest, type Row } from "../snapshots/format";
-import { checkChunk } from "../snapshots/codec";
-import { listSnapshotFolders, readManifest, inspectStoredChunk, readObjectBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
+// The I/O of each VerifyWorkflow step: check a snapshot's metadata (manifest, signature, every
+// chunk present with its size), list a few chunks' parts, check ONE part (and, for the newest
+// snapshot, feed the restore drill), digest a page of live rows. Small JSON results.
+import { DigestSum, canonicalRow, isChunkKeyOf, partsOf, recordHashBytes, snapshotPrefix, type ChunkEntry, type Row } from "../snapshots/format";
+import { describeChunk, inspectPart } from "../snapshots/codec";
+import { fetchObjectSizes, readManifest, readPartBytes, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 import { describeSignature, isTrusted } from "../snapshots/signature";
 import { findExportedTable } from "../snapshots/tables";
-import {
-	EMPTY_SIDE,
-	addToSide,
-	buildChunkBatches,
-	buildDrillRule,
-	buildVerifySample,
-	mergeSides,
-	projectRow,
-	type DrillSide,
-} from "./plan";
+import { buildDrillRule, projectRow, type DrillSide } from "./plan";
 import type { CorruptItem } from "../db/verification-runs";
-import { fetchLastChecks } from "../db/snapshot-checks";
 import { fetchErasedSubmissionIds } from "../db/erasures";
 import { fetchSeqPage } from "../db/export";
 
+/** A snapshot the verification knows the manifest of: what reading its chunks must give back. */
 export type VerifyTarget = {
 	id: string;
-	batches: Array<[number, number]>;
 	/** The manifest's per-table rows and digests: the sum over the chunks must give them back. */
 	expected: Record<string, { rows: number; digest: string }>;
 	/** Bounds of the tables (restore drill of the newest). */
 	bounds: Record<string, number | null>;
 	bytes: number;
+	/** Parts of each chunk (index n - 1): 1 for a chunk written without a parts list. */
+	partsPerChunk: number[];
+	submissions: number | null;
 };
 
-export type VerifyPlan = {
-	/** Complete snapshots (readable manifest) in R2. */
-	snapshotsTotal: number;
-	totalBytes: number;
-	newest: string | null;
-	newestSubmissions: number | null;
-	/** The sample to re-read, newest first. */
-	targets: VerifyTarget[];
-	/** Manifests present but unreadable (checksum or format): corrupt snapshots. */
-	unreadable: CorruptItem[];
-};
+/**
+ * What step "manifest <id>" finds: the manifest read and authenticated, and every chunk it lists
+ * present in the store with its size (one listing of the folder; no chunk is read). A snapshot
+ * whose manifest is missing is a backup in progress or abandoned (the backup's GC owns it): null.
+ */
+export type SnapshotMetadata = { target: VerifyTarget | null; problems: CorruptItem[] };
 
-function toTarget(m: Manifest): VerifyTarget {
+export async function checkSnapshotMetadata(store: SnapshotStore, id: string, keyring: ManifestKeyring = {}): Promise<SnapshotMetadata | null> {
+	const read = await readManifest(store, id, keyring);
+	if (!read.ok) {
+		if (read.reason === "missing") return null;
+		return { target: null, problems: [{ snapshotId: id, chunk: null, reason: `manifest_${read.reason}`, message: read.message }] };
+	}
+	// An unauthenticated manifest is reported like a corruption: it may have been planted.
+	if (!isTrusted(read.signature)) {
+		return { target: null, problems: [{ snapshotId: id, chunk: null, reason: `manifest_${read.signature}`, message: describeSignature(read.signature) }] };
+	}
+	const m = read.manifest;
+	const sizes = await fetchObjectSizes(store, snapshotPrefix(id));
+	const problems: CorruptItem[] = [];
+	for (const c of m.chunks) {
+		if (!isChunkKeyOf(id, c.key)) problems.push({ snapshotId: id, chunk: c.key, reason: "manifest_format", message: `chunk ${c.n}: key outside the snapshot folder` });
+		else if (!sizes.has(c.key)) problems.push({ snapshotId: id, chunk: c.key, reason: "missing", message: `${describeChunk(c)}: object is missing` });
+		else if (sizes.get(c.key) !== c.bytes) {
+			problems.push({ snapshotId: id, chunk: c.key, reason: "size", message: `${describeChunk(c)}: ${sizes.get(c.key)} bytes, manifest says ${c.bytes}` });
+		}
+	}
 	const expected: VerifyTarget["expected"] = {};
 	const bounds: VerifyTarget["bounds"] = {};
-	for (const [t, s] of Object.entries(m.tables)) {
-		expected[t] = { rows: s.rows, digest: s.digest };
-		bounds[t] = s.bound;
+	for (const [t, sum] of Object.entries(m.tables)) {
+		expected[t] = { rows: sum.rows, digest: sum.digest };
+		bounds[t] = sum.bound;
 	}
-	return { id: m.snapshotId, batches: buildChunkBatches(m.chunks), expected, bounds, bytes: m.bytes };
+	const target: VerifyTarget = {
+		id,
+		expected,
+		bounds,
+		bytes: m.bytes,
+		partsPerChunk: m.chunks.map((c) => partsOf(c).length),
+		submissions: m.tables.submissions?.rows ?? null,
+	};
+	return { target, problems };
 }
 
-/** Step "plan": list every snapshot in R2 (never D1 alone), choose the sample, batch its chunks. */
-export async function planVerification(
+/** Step "entries <id> <from>-<to>": the manifest's entries of those chunks (with their parts). */
+export async function fetchChunkEntries(
 	store: SnapshotStore,
-	db: D1Database,
-	sample: number,
-	keyring: ManifestKeyring = {},
-): Promise<VerifyPlan> {
-	const ids = (await listSnapshotFolders(store)).reverse();
-	const manifests: Manifest[] = [];
-	const unreadable: CorruptItem[] = [];
-	for (let i = 0; i < ids.length; i += 8) {
-		const batch = ids.slice(i, i + 8);
-		const reads = await Promise.all(batch.map((id) => readManifest(store, id, keyring)));
-		reads.forEach((r, j) => {
-			// An unauthenticated manifest is reported like a corruption: it may have been planted.
-			if (r.ok && !isTrusted(r.signature)) {
-				unreadable.push({ snapshotId: batch[j]!, chunk: null, reason: `manifest_${r.signature}`, message: describeSignature(r.signature) });
-			} else if (r.ok) manifests.push(r.manifest);
-			// "missing": a running or abandoned backup, the backup's GC owns it; not a corruption.
-			else if (r.reason !== "missing") unreadable.push({ snapshotId: batch[j]!, chunk: null, reason: `manifest_${r.reason}`, message: r.message });
-		});
+	id: string,
+	from: number,
+	to: number,
+): Promise<{ ok: true; entries: ChunkEntry[] } | { ok: false; problem: CorruptItem }> {
+	const read = await readManifest(store, id);
+	if (!read.ok) return { ok: false, problem: { snapshotId: id, chunk: null, reason: `manifest_${read.reason}`, message: read.message } };
+	const entries = read.manifest.chunks.slice(from - 1, to);
+	if (entries.length !== to - from + 1) {
+		return { ok: false, problem: { snapshotId: id, chunk: null, reason: "manifest_changed", message: `chunks ${from}-${to} are no longer in the manifest` } };
 	}
-	const sampled = new Set(buildVerifySample(manifests.map((m) => m.snapshotId), await fetchLastChecks(db), sample));
-	return {
-		snapshotsTotal: manifests.length,
-		totalBytes: manifests.reduce((s, m) => s + m.bytes, 0),
-		newest: manifests[0]?.snapshotId ?? null,
-		newestSubmissions: manifests[0]?.tables.submissions?.rows ?? null,
-		targets: manifests.filter((m) => sampled.has(m.snapshotId)).map(toTarget),
-		unreadable,
-	};
+	return { ok: true, entries };
 }
 
 /** What the drill accumulates per table on the snapshot side. */
 export type DrillSnapshotTable = DrillSide & { erased: number; columns: string[] | null };
 
-export type BatchResult = {
-	chunks: number;
+export type PartResult = {
 	bytes: number;
-	problems: CorruptItem[];
-	/** Full-record sums per table (compared with the manifest's digests at the end). */
+	problem: CorruptItem | null;
+	/** Full-record counts and digests per table (summed, then compared with the manifest). */
 	tables: Record<string, DrillSide>;
 	/** Only for the newest snapshot: the drill's projected sums per table. */
 	drill: Record<string, DrillSnapshotTable> | null;
 };
 
 /**
- * Step "check <id> <from>-<to>": read chunks one at a time (bounded memory), verify size, SHA-256,
- * gzip, every record and the counts. With `drill`, also decode the records for the restore drill.
+ * Step "check <id> <n>.<part>": ONE part of one chunk, read by a range read: its size and SHA-256
+ * (against the manifest, which is authenticated), gzip, every record parsed and hashed, its record
+ * count. With `drill`, the restore drill's projected digests too. A result of a few hundred bytes.
  */
-export async function checkChunkBatch(
+export async function checkPart(
 	store: SnapshotStore,
 	db: D1Database,
 	target: Pick<VerifyTarget, "id" | "bounds">,
-	from: number,
-	to: number,
+	entry: ChunkEntry,
+	index: number,
 	drill: boolean,
-): Promise<BatchResult> {
-	const result: BatchResult = { chunks: 0, bytes: 0, problems: [], tables: {}, drill: drill ? {} : null };
-	const read = await readManifest(store, target.id);
-	if (!read.ok) {
-		result.problems.push({ snapshotId: target.id, chunk: null, reason: `manifest_${read.reason}`, message: read.message });
+): Promise<PartResult> {
+	const bytes = await readPartBytes(store, entry, index);
+	const erased = drill ? new Set(await fetchErasedSubmissionIds(db)) : new Set<string>();
+	const acc: Record<string, { sum: DigestSum; rows: number; erased: number; columns: string[] | null }> = {};
+	const onRecord = drill
+		? ({ table, row }: { table: string; row: Row }) => {
+				const a = (acc[table] ??= { sum: new DigestSum(), rows: 0, erased: 0, columns: null });
+				a.columns ??= Object.keys(row);
+				const rule = buildDrillRule(table, target.bounds[table] ?? null);
+				if (!rule.compare) return;
+				if (rule.excludeErased && typeof row.id === "string" && erased.has(row.id)) {
+					a.erased++;
+					return;
+				}
+				a.sum.addBytes(recordHashBytes(table, canonicalRow(projectRow(row, rule.ignoreColumns))));
+				a.rows++;
+			}
+		: undefined;
+	const inspection = inspectPart(entry, index, bytes, onRecord);
+	const result: PartResult = { bytes: bytes?.byteLength ?? 0, problem: null, tables: {}, drill: null };
+	if (!inspection.ok) {
+		result.problem = { snapshotId: target.id, chunk: entry.key, reason: inspection.reason, message: inspection.message };
 		return result;
 	}
-	const erased = drill ? new Set(await fetchErasedSubmissionIds(db)) : new Set<string>();
-	for (let n = from; n <= to; n++) {
-		const entry = read.manifest.chunks[n - 1];
-		if (!entry) {
-			result.problems.push({ snapshotId: target.id, chunk: null, reason: "manifest_changed", message: `chunk ${n} is no longer in the manifest` });
-			continue;
-		}
-		result.chunks++;
-		result.bytes += entry.bytes;
-		if (!drill) {
-			const inspection = await inspectStoredChunk(store, entry);
-			if (!inspection.ok) {
-				result.problems.push({ snapshotId: target.id, chunk: entry.key, reason: inspection.reason, message: inspection.message });
-				continue;
-			}
-			for (const [t, s] of Object.entries(inspection.tables)) result.tables[t] = mergeSides(result.tables[t] ?? EMPTY_SIDE, s);
-			continue;
-		}
-		const checked = await checkChunk(entry, await readObjectBytes(store, entry.key));
-		if (!checked.ok) {
-			result.problems.push({ snapshotId: target.id, chunk: entry.key, reason: checked.reason, message: checked.message });
-			continue;
-		}
-		for (const { table, row } of checked.records) {
-			result.tables[table] = addToSide(result.tables[table] ?? EMPTY_SIDE, table, row);
-			const rule = buildDrillRule(table, target.bounds[table] ?? null);
-			const acc = (result.drill![table] ??= { ...EMPTY_SIDE, erased: 0, columns: null });
-			acc.columns ??= Object.keys(row);
-			if (!rule.compare) continue;
-			if (rule.excludeErased && typeof row.id === "string" && erased.has(row.id)) {
-				acc.erased++;
-				continue;
-			}
-			const side = addToSide(acc, table, projectRow(row, rule.ignoreColumns));
-			acc.rows = side.rows;
-			acc.digest = side.digest;
-		}
+	result.tables = inspection.tables;
+	if (drill) {
+		result.drill = {};
+		for (const [t, a] of Object.entries(acc)) result.drill[t] = { rows: a.rows, digest: a.sum.toHex(), erased: a.erased, columns: a.columns };
 	}
 	return result;
 }
 
-/** Rows read per live-digest step, in pages of LIVE_PAGE_ROWS. */
-export const LIVE_ROWS_PER_STEP = 20_000;
-const LIVE_PAGE_ROWS = 500;
+/**
+ * Rows read per live-digest step, in pages of LIVE_PAGE_ROWS (one D1 query): ~13 µs of isolate CPU
+ * per row of ~600 bytes (D1 result decoding, projection, canonical row, record hash; measured by
+ * bench:cpu at 1,000 rows per step: 13.5 ms), so 250 rows keep a step near 3 ms
+ * (docs/BENCHMARKS.md). Was 20,000 (300–450 ms per step).
+ */
+export const LIVE_ROWS_PER_STEP = 250;
+const LIVE_PAGE_ROWS = 250;
 
 /**
  * Step "live <table> after <seq>": the drill's live side, rows with after < seq <= bound in seq
@@ -172,14 +160,16 @@ export async function digestLivePage(
 ): Promise<{ side: DrillSide; last: number; done: boolean }> {
 	const table = findExportedTable(input.table);
 	if (!table || !table.bounded) throw new Error(`table ${input.table} is not a bounded exported table`);
-	let side = EMPTY_SIDE;
+	const sum = new DigestSum();
+	let rows = 0;
 	let last = input.after;
 	for (let read = 0; read < maxRows; ) {
 		const results = await fetchSeqPage<Row>(db, table.name, last, input.bound, LIVE_PAGE_ROWS);
-		for (const row of results) side = addToSide(side, table.name, projectRow(row, input.ignore, input.columns ?? undefined));
+		for (const row of results) sum.addBytes(recordHashBytes(table.name, canonicalRow(projectRow(row, input.ignore, input.columns ?? undefined))));
+		rows += results.length;
 		read += results.length;
-		if (results.length < LIVE_PAGE_ROWS) return { side, last, done: true };
+		if (results.length < LIVE_PAGE_ROWS) return { side: { rows, digest: sum.toHex() }, last, done: true };
 		last = results[results.length - 1]!.seq as number;
 	}
-	return { side, last, done: false };
+	return { side: { rows, digest: sum.toHex() }, last, done: false };
 }

@@ -51,6 +51,28 @@ export function describeSnapshotStoreContract(
 			expect(await sha256(await readAll(streamed!.body))).toBe(await sha256(bytes));
 		});
 
+		it("reads a byte range without the rest: exact bytes, clamped at the end, empty past it, undefined when missing", async () => {
+			const { store, prefix } = await makeStore();
+			const bytes = new Uint8Array(50_000).map((_, i) => (i * 31 + (i >> 8)) % 256);
+			const key = `${prefix}r/chunk-000001.ndjson.gz`;
+			await store.put(key, bytes, { metadata: { rows: "3" } });
+			const mid = await store.getRange(key, 12_345, 6_789);
+			expect(mid?.key).toBe(key);
+			expect(mid?.size).toBe(bytes.byteLength);
+			expect(mid?.metadata).toEqual({ rows: "3" });
+			expect(mid?.bytes.byteLength).toBe(6_789);
+			expect(await sha256(mid!.bytes)).toBe(await sha256(bytes.subarray(12_345, 12_345 + 6_789)));
+			const first = await store.getRange(key, 0, 1);
+			expect([...first!.bytes]).toEqual([bytes[0]]);
+			const tail = await store.getRange(key, 49_990, 100);
+			expect(await sha256(tail!.bytes)).toBe(await sha256(bytes.subarray(49_990)));
+			expect(tail!.bytes.byteLength).toBe(10);
+			const past = await store.getRange(key, 50_000, 10);
+			expect(past?.bytes.byteLength).toBe(0);
+			expect(past?.size).toBe(bytes.byteLength);
+			expect(await store.getRange(`${prefix}r/missing`, 0, 10)).toBeUndefined();
+		});
+
 		it("replaces an object on a second put, text bodies included", async () => {
 			const { store, prefix } = await makeStore();
 			const key = `${prefix}manifest.json`;

@@ -2,7 +2,7 @@
 // custom metadata) straight into R2 with the format.ts helpers, from given rows or from the live D1.
 // Generic on purpose: retention, verification and restore tests all use it.
 import { FORMAT_NAME, FORMAT_VERSION, buildSnapshotId, chunkKey, combineTableDigests, digestRows, manifestKey, serializeManifest, sha256Hex, type ChunkEntry, type Manifest, type Row, type SnapshotRecord } from "../../src/snapshots/format";
-import { encodeChunk, gzip } from "../../src/snapshots/codec";
+import { encodeChunk, gzip, sealMembers } from "../../src/snapshots/codec";
 import { env } from "cloudflare:test";
 import { writeManifest } from "../../src/snapshots/store";
 import { r2SnapshotStore } from "../../src/snapshots/r2-store";
@@ -16,6 +16,11 @@ export type WriteSnapshotOptions = {
 	tables: Record<string, TableInput>;
 	/** Records per chunk (default 50): small, so tests get several chunks. */
 	chunkRows?: number;
+	/**
+	 * Records per part: each chunk is then made of gzip members of that many records, listed in its
+	 * entry's `parts` (as the backup writes them). Default: one member, no `parts` (older snapshots).
+	 */
+	partRows?: number;
 	trigger?: "scheduled" | "manual";
 };
 
@@ -31,13 +36,23 @@ export async function writeSnapshot(bucket: R2Bucket, opts: WriteSnapshotOptions
 	const chunks: ChunkEntry[] = [];
 	for (let i = 0, n = 1; i < records.length; i += perChunk, n++) {
 		const part = records.slice(i, i + perChunk);
-		const bytes = encodeChunk(part);
-		const sha256 = sha256Hex(bytes);
+		const members: Uint8Array[] = [];
+		const rows: number[] = [];
+		const step = opts.partRows ?? part.length;
+		for (let j = 0; j < part.length || (j === 0 && members.length === 0); j += Math.max(1, step)) {
+			members.push(encodeChunk(part.slice(j, j + step)));
+			rows.push(part.slice(j, j + step).length);
+		}
+		const sealed = sealMembers(members);
+		const bytes = sealed.bytes;
+		const sha256 = sealed.sha256;
 		const key = chunkKey(id, n);
 		await bucket.put(key, bytes, { sha256 });
 		const tables: Record<string, number> = {};
 		for (const r of part) tables[r.table] = (tables[r.table] ?? 0) + 1;
-		chunks.push({ n, key, bytes: bytes.byteLength, sha256, rows: part.length, tables });
+		const entry: ChunkEntry = { n, key, bytes: bytes.byteLength, sha256, rows: part.length, tables };
+		if (opts.partRows) entry.parts = sealed.ranges.map((r, k) => ({ ...r, rows: rows[k]! }));
+		chunks.push(entry);
 	}
 
 	const tables: Manifest["tables"] = {};
@@ -95,6 +110,7 @@ export async function writeSnapshotOfDatabase(
 	time: Date,
 	tables: string[] = ["roles", "submissions", "counters", "erasures", "erased_submissions", "audit_log"],
 	chunkRows = 50,
+	partRows?: number,
 ): Promise<Manifest> {
 	const input: Record<string, TableInput> = {};
 	for (const table of tables) {
@@ -107,7 +123,7 @@ export async function writeSnapshotOfDatabase(
 			input[table] = { rows: results, bound: null };
 		}
 	}
-	return writeSnapshot(bucket, { time, tables: input, chunkRows });
+	return writeSnapshot(bucket, { time, tables: input, chunkRows, ...(partRows ? { partRows } : {}) });
 }
 
 /** Remove every object under snapshots/ (tests share one bucket per file). */
