@@ -59,7 +59,7 @@ describe("npm run admin -- export-csv", () => {
 		const file = path.join(work, "refused.csv");
 		const run = admin(["export-csv", "--out", file], { ADMIN_TOKEN: "wrong-token-000000000000000000" });
 		expect(run.code).toBe(1);
-		expect(run.err).toMatch(/^Error: 401 unauthorized/);
+		expect(run.err).toMatch(/^Erreur : Jeton administrateur refusé.*\(401 unauthorized\)/);
 		expect(existsSync(file)).toBe(false);
 	});
 });

@@ -124,7 +124,7 @@ describe("the Cloudflare budget", () => {
 	it("a restore that cannot finish within today's write limit: the preview says so, and nothing is written (CLI and dashboard)", async () => {
 		const backup = admin(["backup"]);
 		expect(backup.code).toBe(0);
-		const snapshotId = /snapshot (\S+),/.exec(backup.out)?.[1];
+		const snapshotId = /\(référence (\S+)\)/.exec(backup.out)?.[1];
 		expect(snapshotId).toBeTruthy();
 		const restoresBefore = Number(sql(`SELECT COUNT(*) AS n FROM restore_runs WHERE mode <> 'dry-run'`)[0]!.n);
 
