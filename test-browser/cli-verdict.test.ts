@@ -4,8 +4,8 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+import { sql } from "./local-d1";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -17,10 +17,6 @@ function status(args: string[] = [], extraEnv: Record<string, string> = {}) {
 		timeout: 120_000,
 	});
 	return { code: run.status, out: run.stdout, err: run.stderr };
-}
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
 }
 
 describe("npm run admin -- status: the verdict first", () => {

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 import { frenchShortDate, postAnswer } from "./answers";
+import { sql } from "./local-d1";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const work = mkdtempSync(path.join(tmpdir(), "admin-cli-"));
@@ -25,10 +25,6 @@ function admin(args: string[], token = BROWSER_TEST_ADMIN_TOKEN, input = "") {
 		timeout: 120_000,
 	});
 	return { code: run.status, out: run.stdout, err: run.stderr };
-}
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
 }
 
 describe("npm run admin", () => {

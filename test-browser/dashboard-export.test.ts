@@ -5,9 +5,9 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+import { sql } from "./local-d1";
 
 const baseUrl = inject("baseUrl");
 let browser: Browser;
@@ -19,10 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 });
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
-}
 
 describe("dashboard CSV export", () => {
 	it("starts the job, shows its progress, then downloads the file in pieces", async () => {

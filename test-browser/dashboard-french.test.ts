@@ -4,7 +4,6 @@
 // and every visible text of the cards accounted for by the French catalogue.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
 import {
 	buildDashboardCatalogue,
@@ -14,6 +13,7 @@ import {
 	neutraliseDatesAndSizes,
 } from "./french-catalogue";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+import { sql } from "./local-d1";
 
 const baseUrl = inject("baseUrl");
 let browser: Browser;
@@ -26,10 +26,6 @@ afterAll(async () => {
 	sql(`DELETE FROM notification_log WHERE event_type = 'dashboard_french_test'`);
 	await browser?.close();
 });
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
-}
 
 async function openSignedIn(query = ""): Promise<{ page: Page; errors: string[] }> {
 	const context = await localContext(browser, { viewport: { width: 1100, height: 900 } });

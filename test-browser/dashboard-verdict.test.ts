@@ -3,9 +3,9 @@
 // ?lang=en. The local test deployment has no alert channel, so it is never « Tout va bien ».
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+import { sql } from "./local-d1";
 
 const baseUrl = inject("baseUrl");
 let browser: Browser;
@@ -17,10 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 });
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
-}
 
 /** The dashboard, signed in, once the status card is drawn. */
 async function openStatus(query = ""): Promise<{ page: Page; errors: string[] }> {

@@ -4,9 +4,9 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+import { sql } from "./local-d1";
 
 const baseUrl = inject("baseUrl");
 const RESULTS = path.resolve(import.meta.dirname, "../test-results");
@@ -31,10 +31,6 @@ async function openDashboard(viewport = { width: 1100, height: 900 }): Promise<{
 	page.on("dialog", (d) => void d.accept());
 	await page.goto(`${baseUrl}/admin/`);
 	return { page, errors };
-}
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
 }
 
 async function signIn(page: Page, token: string): Promise<void> {

@@ -4,8 +4,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
+import { sql } from "./local-d1";
 
 const baseUrl = inject("baseUrl");
 const RESULTS = path.resolve(import.meta.dirname, "../test-results");
@@ -21,10 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 });
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
-}
 
 /** Rows whose answers name this café (each test uses its own café name). */
 function countFor(cafe: string): number {

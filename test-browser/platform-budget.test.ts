@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
+import { sql } from "./local-d1";
 
 const baseUrl = inject("baseUrl");
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -25,10 +25,6 @@ afterAll(async () => {
 	await browser?.close();
 	rmSync(work, { recursive: true, force: true });
 });
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
-}
 
 function admin(args: string[], env: Record<string, string> = {}) {
 	const run = spawnSync(process.execPath, [path.join(ROOT, "scripts/admin.mjs"), ...args], {

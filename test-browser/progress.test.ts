@@ -4,10 +4,10 @@
 // numbers, and "Fermer" closes the preview at any moment.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { queryLocalD1 } from "../bench/local-worker.mjs";
 import { launchChromium, localContext } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 import { frenchShortDate, postAnswer } from "./answers";
+import { sql } from "./local-d1";
 
 const baseUrl = inject("baseUrl");
 let browser: Browser;
@@ -19,10 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 });
-
-function sql(statement: string): Record<string, unknown>[] {
-	return queryLocalD1({ configPath: inject("wranglerConfig"), persistDir: inject("persistDir"), sql: statement });
-}
 
 /** A signed-in dashboard that records script errors and every dialog's text (each one dismissed). */
 async function openDashboard(): Promise<{ page: Page; errors: string[]; dialogs: string[] }> {

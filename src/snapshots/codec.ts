@@ -285,8 +285,23 @@ export async function inspectChunk(
 ): Promise<ChunkInspection> {
 	const opened = await openChunk(entry, stored, options);
 	if (!opened.ok) return opened;
-	const { raw } = opened;
 	const where = describeChunk(entry);
+	const digested = digestLines(opened.raw, where);
+	if (!digested.ok) return digested;
+	if (!countsMatch(entry, digested.rows, digested.counts)) {
+		return { ok: false, reason: "rows", message: `${where}: ${digested.rows} records, manifest says ${entry.rows}` };
+	}
+	return { ok: true, tables: digested.tables };
+}
+
+type DigestedLines = { ok: true; rows: number; counts: Record<string, number>; tables: Record<string, { rows: number; digest: string }> };
+
+/**
+ * Every line of decompressed bytes a UTF-8 JSON {table,row} record: per-table counts and content
+ * digests, one line at a time (no records kept). Raw newlines cannot occur inside JSON strings,
+ * so splitting on 0x0A is exact. `onRecord`, when given, sees each record.
+ */
+function digestLines(raw: Uint8Array, where: string, onRecord?: (record: SnapshotRecord) => void): DigestedLines | ChunkFailure {
 	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 	const sums: Record<string, DigestSum> = {};
 	const counts: Record<string, number> = {};
@@ -299,20 +314,16 @@ export async function inspectChunk(
 		} catch {
 			return { ok: false, reason: "decode", message: `${where}: line ${line} is not valid UTF-8 JSON` };
 		}
-		if (!isRecord(value)) {
-			return { ok: false, reason: "decode", message: `${where}: line ${line} is not a {table,row} record` };
-		}
+		if (!isRecord(value)) return { ok: false, reason: "decode", message: `${where}: line ${line} is not a {table,row} record` };
 		(sums[value.table] ??= new DigestSum()).addBytes(recordHashBytes(value.table, canonicalRow(value.row)));
 		counts[value.table] = (counts[value.table] ?? 0) + 1;
+		onRecord?.(value);
 		total++;
 		start = end + 1;
 	}
-	if (!countsMatch(entry, total, counts)) {
-		return { ok: false, reason: "rows", message: `${where}: ${total} records, manifest says ${entry.rows}` };
-	}
 	const tables: Record<string, { rows: number; digest: string }> = {};
 	for (const t of Object.keys(counts)) tables[t] = { rows: counts[t]!, digest: sums[t]!.toHex() };
-	return { ok: true, tables };
+	return { ok: true, rows: total, counts, tables };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,32 +372,12 @@ export function inspectPart(
 ): PartInspection {
 	const opened = openPart(entry, index, stored);
 	if (!opened.ok) return opened;
-	const { raw } = opened;
 	const where = describePart(entry, index);
-	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-	const sums: Record<string, DigestSum> = {};
-	const counts: Record<string, number> = {};
-	let total = 0;
-	for (let start = 0, line = 1; start < raw.byteLength; line++) {
-		const end = raw.indexOf(NEWLINE, start);
-		let value: unknown;
-		try {
-			value = JSON.parse(decoder.decode(raw.subarray(start, end)));
-		} catch {
-			return { ok: false, reason: "decode", message: `${where}: line ${line} is not valid UTF-8 JSON` };
-		}
-		if (!isRecord(value)) return { ok: false, reason: "decode", message: `${where}: line ${line} is not a {table,row} record` };
-		(sums[value.table] ??= new DigestSum()).addBytes(recordHashBytes(value.table, canonicalRow(value.row)));
-		counts[value.table] = (counts[value.table] ?? 0) + 1;
-		onRecord?.(value);
-		total++;
-		start = end + 1;
-	}
+	const digested = digestLines(opened.raw, where, onRecord);
+	if (!digested.ok) return digested;
 	const expected = partsOf(entry)[index]!.rows;
-	if (total !== expected) return { ok: false, reason: "rows", message: `${where}: ${total} records, manifest says ${expected}` };
-	const tables: Record<string, { rows: number; digest: string }> = {};
-	for (const t of Object.keys(counts)) tables[t] = { rows: counts[t]!, digest: sums[t]!.toHex() };
-	return { ok: true, rows: total, tables };
+	if (digested.rows !== expected) return { ok: false, reason: "rows", message: `${where}: ${digested.rows} records, manifest says ${expected}` };
+	return { ok: true, rows: digested.rows, tables: digested.tables };
 }
 
 /** Pure: do a chunk's per-table counts, summed over its parts, equal its manifest entry's? */
