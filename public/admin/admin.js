@@ -20,13 +20,12 @@ const TEXT = {
 		weeklyFacts: "{checked}, {corrupt}, exercice de restauration : {drill}", policy: "Politique de conservation", none: "aucune",
 		ok: "OK", stale: "EN RETARD", failed: "ÉCHEC", running: "en cours", complete: "réussie", queued: "en attente",
 		hours: "h", staleExplain: "Aucune sauvegarde vérifiée depuis plus de {h} heures.",
+		backupBusy: "Une sauvegarde est déjà en cours : voici son avancement.",
 		date: "Date", trigger: "Origine", scheduled: "automatique", manual: "manuelle", submissions: "Réponses",
 		rows: "Lignes", chunks: "Morceaux", verified: "Vérifiée", actions: "Actions", yes: "oui", no: "non",
 		verify: "Vérifier", download: "Télécharger", restore: "Restaurer…", noSnapshot: "Aucune sauvegarde pour l'instant.",
 		verifying: "Vérification de la sauvegarde du {date}…", verifyOk: "Sauvegarde du {date} intacte : {chunks} ({size}), toutes les empreintes et tous les enregistrements correspondent.",
 		verifyBad: "Sauvegarde du {date} ENDOMMAGÉE : {problems}", downloading: "Téléchargement de la sauvegarde du {date}…",
-		backupStarted: "Sauvegarde lancée ({id})…", backupDone: "Sauvegarde réussie : {snapshot}, {rows} lignes.",
-		backupFailed: "La sauvegarde a échoué à l'étape « {stage} » : {error}", backupBusy: "Une sauvegarde est déjà en cours ({id}).",
 		restoreIntro: "Sauvegarde choisie : celle du {date}. Commencez par un aperçu : il ne modifie rien.",
 		preview: "Aperçu (ne modifie rien)", previewing: "Calcul de l'aperçu…", table: "Table",
 		added: "À ajouter", differ: "Différentes", disappear: "Disparaîtraient", erased: "Effacées (jamais restaurées)",
@@ -72,13 +71,12 @@ const TEXT = {
 		weeklyFacts: "{checked}, {corrupt}, restore drill: {drill}", policy: "Retention policy",
 		none: "none", ok: "OK", stale: "OVERDUE", failed: "FAILED", running: "running", complete: "succeeded",
 		queued: "queued", hours: "h", staleExplain: "No verified backup for more than {h} hours.", date: "Date",
+		backupBusy: "A backup is already running: here is its progress.",
 		trigger: "Trigger", scheduled: "scheduled", manual: "manual", submissions: "Answers", rows: "Rows",
 		chunks: "Chunks", verified: "Verified", actions: "Actions", yes: "yes", no: "no", verify: "Verify",
 		download: "Download", restore: "Restore…", noSnapshot: "No backup yet.", verifying: "Verifying the backup of {date}…",
 		verifyOk: "Backup of {date} is intact: {chunks} ({size}), every checksum and record matches.",
 		verifyBad: "Backup of {date} is DAMAGED: {problems}", downloading: "Downloading the backup of {date}…",
-		backupStarted: "Backup started ({id})…", backupDone: "Backup succeeded: {snapshot}, {rows} rows.",
-		backupFailed: "The backup failed at stage \"{stage}\": {error}", backupBusy: "A backup is already running ({id}).",
 		restoreIntro: "Chosen backup: the one of {date}. Start with a preview: it changes nothing.",
 		preview: "Preview (changes nothing)", previewing: "Computing the preview…", table: "Table", added: "To add",
 		differ: "Different", disappear: "Would disappear", erased: "Erased (never restored)",
@@ -627,7 +625,7 @@ async function backupNow(button) {
 		} catch (err) {
 			if (!(err instanceof ApiFailure && err.status === 409)) throw err;
 			// One backup at a time: follow the one already running instead.
-			flash(t("backupBusy", { id: err.body?.id ?? "" }));
+			flash(t("backupBusy"));
 			if (!err.body?.statusUrl) return;
 			started = { id: err.body.id, statusUrl: err.body.statusUrl };
 		}
