@@ -79,7 +79,9 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 		heartbeat: { start: null, end: null },
 		error: null,
 	};
-	logEvent("monitor_start", { runId });
+	// One log line per check (monitor_checked, at the end) with everything it found and did: each
+	// line costs the invocation CPU (docs/BENCHMARKS.md), and one line is what an operator reads.
+	const fields: Record<string, unknown> = { runId };
 	const ping = config.HEARTBEAT_URL;
 	if (ping) result.heartbeat.start = await sendHeartbeat(env.DB, ping, "start", `run ${runId}`, now, policy, runId);
 
@@ -106,8 +108,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			maxAgeHours: config.BACKUP_MAX_AGE_HOURS,
 		});
 		result.staleness = staleness;
-		logEvent("monitor_checked", {
-			runId,
+		Object.assign(fields, {
 			stale: staleness.stale,
 			ageHours: staleness.ageHours,
 			thresholdHours: staleness.thresholdHours,
@@ -154,7 +155,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 				);
 			}
 		}
-		logEvent("monitor_alert", { runId, action: result.action, claimed: result.claimed, delivered: result.report?.delivered ?? null });
+		Object.assign(fields, { action: result.action, claimed: result.claimed, delivered: result.report?.delivered ?? null });
 
 		// The copy outside Cloudflare, when configured: its own "out of date" alert — only while the
 		// backups themselves are fresh (when they are not, their alert already says all: no new
@@ -166,7 +167,7 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 
 		const cutoff = new Date(now.getTime() - NOTIFICATION_LOG_DAYS * 86_400_000).toISOString();
 		const pruned = await deleteDeliveriesBefore(env.DB, cutoff);
-		logEvent("monitor_log_pruned", { runId, rows: pruned });
+		fields.deliveriesPruned = pruned;
 		result.ok = true;
 	} catch (err) {
 		result.error = describeError(err);
@@ -180,6 +181,6 @@ export async function runHourlyMonitor(env: Env, now: Date): Promise<HourlyResul
 			: `check failed: ${result.error ?? "unknown"}`;
 		result.heartbeat.end = await sendHeartbeat(env.DB, ping, healthy ? "success" : "fail", summary, now, policy, runId);
 	}
-	logEvent("monitor_done", { runId, ok: result.ok, action: result.action, durationMs: Date.now() - started });
+	logEvent("monitor_checked", { ...fields, ok: result.ok, action: result.action, durationMs: Date.now() - started });
 	return result;
 }
