@@ -9,6 +9,7 @@ import { combineTableDigests, digestRows, manifestKey, serializeManifest, sha256
 import { r2SnapshotStore } from "../src/snapshots/r2-store";
 import { readManifest } from "../src/snapshots/store";
 import { fetchCatalogue } from "../src/db/snapshot-catalogue";
+import { commitImportedManifest, fetchImportsInProgress, importChunk, putImportStatus, putPendingManifest } from "../src/offsite/import";
 import { api, count } from "./helpers/restore-snapshot";
 import { clearSnapshots } from "./helpers/snapshot";
 
@@ -193,5 +194,24 @@ describe("snapshot import (push)", () => {
 		expect(none.status).toBe(404);
 		expect((await none.json<{ error: { code: string } }>()).error.code).toBe("not_found");
 		expect((await api("/api/admin/imports/not-an-id")).status).toBe(400);
+	});
+
+	it("the commit checks the chunks again: one removed since its parts were read leaves no manifest", async () => {
+		const { manifest, chunk } = build();
+		const store = r2SnapshotStore(env.R2_BUCKET);
+		await importChunk(store, ID, 1, chunk, sha256Hex(chunk));
+		const sha = await putPendingManifest(store, ID, serializeManifest(manifest));
+		await env.R2_BUCKET.delete(manifest.chunks[0]!.key);
+		await expect(commitImportedManifest(store, ID, sha, { signingKey: env.BACKUP_SIGNING_KEY })).rejects.toThrow(/chunk 1: changed or removed/);
+		expect(await env.R2_BUCKET.head(manifestKey(ID))).toBeNull();
+	});
+
+	it("an import being checked protects its folder from the backup's clean-up; a finished one does not", async () => {
+		const store = r2SnapshotStore(env.R2_BUCKET);
+		const status = { snapshotId: ID, status: "running" as const, progress: { parts: { done: 0, total: 1 } }, error: null, instance: "i", startedAt: "", finishedAt: null, rows: null, chunks: null, contentDigest: null };
+		await putImportStatus(store, status);
+		expect([...(await fetchImportsInProgress(store))]).toEqual([ID]);
+		await putImportStatus(store, { ...status, status: "failed", error: "x" });
+		expect([...(await fetchImportsInProgress(store))]).toEqual([]);
 	});
 });

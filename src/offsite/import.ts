@@ -22,7 +22,7 @@ import {
 	type ChunkEntry,
 	type Manifest,
 } from "../snapshots/format";
-import { listKeys, readPartBytes, StoreError, writeManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
+import { readPartBytes, StoreError, writeManifest, type ManifestKeyring, type SnapshotStore } from "../snapshots/store";
 
 export class ImportError extends Error {
 	readonly code: "snapshot_exists" | "invalid_chunk" | "invalid_manifest" | "import_running";
@@ -230,9 +230,36 @@ export async function commitImportedManifest(
 	await refuseCommitted(store, snapshotId);
 	const manifest = await readPendingManifest(store, snapshotId, manifestSha256);
 	const listed = new Set(manifest.chunks.map((c) => c.key));
-	const strays = (await listKeys(store, snapshotPrefix(snapshotId))).filter((k) => !listed.has(k));
+	const stored = await store.list(snapshotPrefix(snapshotId));
+	// Checked again at the commit point: a chunk removed or replaced since its parts were read (a
+	// clean-up, a second push) must not leave a manifest over missing or other bytes.
+	const found = new Map(stored.map((o) => [o.key, o]));
+	for (const c of manifest.chunks) {
+		const o = found.get(c.key);
+		if (!o || o.size !== c.bytes || o.metadata[CHUNK_SHA_META] !== c.sha256) {
+			throw new ImportError("invalid_manifest", `chunk ${c.n}: changed or removed while the import was being checked; push again`);
+		}
+	}
+	const strays = stored.map((o) => o.key).filter((k) => !listed.has(k));
 	if (strays.length > 0) await store.delete(strays);
 	const written = await writeManifest(store, manifest, keyring);
 	await store.delete([pendingManifestKey(snapshotId)]);
 	return { manifest, text: written.text };
+}
+
+/**
+ * Snapshot ids whose import is queued or running (its status says so): the backup's clean-up of
+ * manifest-less folders leaves them alone, or it could delete chunks the job is reading (a pushed
+ * snapshot is usually older than the clean-up's one day). One listing plus one small read per
+ * import ever started (recoveries are rare).
+ */
+export async function fetchImportsInProgress(store: SnapshotStore): Promise<Set<string>> {
+	const ids = new Set<string>();
+	for (const o of await store.list("imports/")) {
+		const m = /^imports\/([^/]+)\/status\.json$/.exec(o.key);
+		if (!m) continue;
+		const status = await fetchImportStatus(store, m[1]!);
+		if (status && (status.status === "queued" || status.status === "running")) ids.add(m[1]!);
+	}
+	return ids;
 }
