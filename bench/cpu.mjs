@@ -414,7 +414,12 @@ async function runSize(n) {
 				}
 				return windows;
 			});
-			const att = attribute(p.samples, p.value, { thread: p.thread });
+			// The local Workflows engine runs the import job in the same isolate while the manifest PUT
+			// is still open: samples taken from the job's first step to its last are the job's, not
+			// the requests' (the PUT's own work, before it creates the instance, comes first).
+			const importSteps = importJob ? stepsOf(importJob.instance, p.samples, p.thread) : null;
+			const requestSamples = importSteps && importSteps.steps.length ? p.samples.filter((x) => x.t < importSteps.first || x.t >= importSteps.lastEnd) : p.samples;
+			const att = attribute(requestSamples, p.value, { thread: p.thread });
 			const by = new Map();
 			for (const w of att.windows) {
 				const e = by.get(w.name) ?? { statuses: new Set(), cpu: [] };
@@ -423,7 +428,7 @@ async function runSize(n) {
 				by.set(w.name, e);
 			}
 			results.jobs.requests = [...by.entries()].map(([name, e]) => ({ name, statuses: [...e.statuses], cpu: e.cpu }));
-			if (importJob) results.jobs.import = { ...importJob, ...summarize(stepsOf(importJob.instance, p.samples, p.thread)) };
+			if (importJob) results.jobs.import = { ...importJob, ...summarize(importSteps) };
 		}
 	} finally {
 		insp.close();
