@@ -9,6 +9,7 @@ import { combineTableDigests, digestRows, manifestKey, serializeManifest, sha256
 import { r2SnapshotStore } from "../src/snapshots/r2-store";
 import { readManifest } from "../src/snapshots/store";
 import { fetchCatalogue } from "../src/db/snapshot-catalogue";
+import { startImport } from "../src/jobs/import-workflow";
 import { commitImportedManifest, fetchImportsInProgress, importChunk, putImportStatus, putPendingManifest } from "../src/offsite/import";
 import { api, count } from "./helpers/restore-snapshot";
 import { clearSnapshots } from "./helpers/snapshot";
@@ -213,5 +214,35 @@ describe("snapshot import (push)", () => {
 		expect([...(await fetchImportsInProgress(store))]).toEqual([ID]);
 		await putImportStatus(store, { ...status, status: "failed", error: "x" });
 		expect([...(await fetchImportsInProgress(store))]).toEqual([]);
+	});
+
+	it("continues in a chained instance when one cannot hold every part, and still commits once", async () => {
+		const rowsOf = (from: number) => Array.from({ length: 6 }, (_, i) => ({ seq: from + i, id: `s${from + i}`, answers: "{}" }));
+		const all = [...rowsOf(1), ...rowsOf(7)];
+		const entries: ChunkEntry[] = [];
+		for (const [k, rs] of [rowsOf(1), rowsOf(7)].entries()) {
+			const members = [0, 2, 4].map((i) => gzip(rs.slice(i, i + 2).map((row) => `${JSON.stringify({ table: "submissions", row })}\n`).join("")));
+			const sealed = sealMembers(members);
+			const entry: ChunkEntry = {
+				n: k + 1,
+				key: `snapshots/${ID}/chunk-00000${k + 1}.ndjson.gz`,
+				bytes: sealed.bytes.byteLength,
+				sha256: sealed.sha256,
+				rows: 6,
+				tables: { submissions: 6 },
+				parts: sealed.ranges.map((r) => ({ ...r, rows: 2 })),
+			};
+			expect((await putChunk(k + 1, sealed.bytes, ID, entry.sha256)).status).toBe(201);
+			entries.push(entry);
+		}
+		const tables = { submissions: { rows: 12, digest: digestRows("submissions", all), bound: 12 } };
+		const m: Manifest = { ...build().manifest, tables, rows: 12, bytes: entries[0]!.bytes + entries[1]!.bytes, chunks: entries, contentDigest: combineTableDigests(tables) };
+		// 8 steps per instance: plan, entries and chunk 1's 3 parts here; chunk 2 in the next one.
+		await startImport(env, ID, serializeManifest(m), 6, new Date(), { stepsPerInstance: 8 });
+		const view = await waitForImport();
+		expect(view).toMatchObject({ status: "done", progress: { parts: { done: 6, total: 6 } }, rows: 12, chunks: 2 });
+		expect((view as ImportView & { instance: string }).instance).toMatch(/-part2$/);
+		const read = await readManifest(r2SnapshotStore(env.R2_BUCKET), ID, { signingKey: env.BACKUP_SIGNING_KEY });
+		expect(read.ok && read.signature).toBe("valid");
 	});
 });

@@ -97,6 +97,7 @@ export class ImportWorkflow extends WorkflowEntrypoint<Env, ImportParams> {
 			const stepsPerInstance = event.payload.stepsPerInstance ?? PLAN_LIMITS[getConfig(env).CLOUDFLARE_PLAN].stepsPerInstance;
 			if (stepsPerInstance < RESERVED_STEPS + 2) throw new NonRetryableError(`${stepsPerInstance} steps per instance cannot hold one part`);
 			let stepsTaken = 0;
+			let chunksHere = 0;
 			if (!state) {
 				stepsTaken++;
 				const plan = await step.do("plan", STEP, async () => {
@@ -130,9 +131,11 @@ export class ImportWorkflow extends WorkflowEntrypoint<Env, ImportParams> {
 				if (entries.length !== to - from + 1) throw new Refusal(`chunks ${from}-${to} are no longer in the manifest`);
 				for (const entry of entries) {
 					const parts = state.partsPerChunk[entry.n - 1]!;
-					if (state.chunksDone > 0 && stepsTaken + parts + RESERVED_STEPS > stepsPerInstance) {
+					// At least one chunk per instance, whatever its parts: the chain always moves on.
+					if (chunksHere > 0 && stepsTaken + parts + RESERVED_STEPS > stepsPerInstance) {
 						return await this.handOver(event.payload, state, step);
 					}
+					chunksHere++;
 					const counts: Record<string, number> = {};
 					for (let i = 0; i < parts; i++) {
 						stepsTaken++;
