@@ -9,7 +9,7 @@ import { combineTableDigests, digestRows, manifestKey, serializeManifest, sha256
 import { r2SnapshotStore } from "../src/snapshots/r2-store";
 import { readManifest } from "../src/snapshots/store";
 import { fetchCatalogue } from "../src/db/snapshot-catalogue";
-import { startImport } from "../src/jobs/import-workflow";
+import { isImportActive, startImport } from "../src/jobs/import-workflow";
 import { commitImportedManifest, fetchImportsInProgress, importChunk, putImportStatus, putPendingManifest } from "../src/offsite/import";
 import { api, count } from "./helpers/restore-snapshot";
 import { clearSnapshots } from "./helpers/snapshot";
@@ -245,4 +245,21 @@ describe("snapshot import (push)", () => {
 		const read = await readManifest(r2SnapshotStore(env.R2_BUCKET), ID, { signingKey: env.BACKUP_SIGNING_KEY });
 		expect(read.ok && read.signature).toBe("valid");
 	});
+
+	it("an import is under way only while its status and its instance both say so", () => {
+		const status = { snapshotId: ID, status: "running" as const, progress: { parts: { done: 0, total: 1 } }, error: null, instance: "i", startedAt: "", finishedAt: null, rows: null, chunks: null, contentDigest: null };
+		const cases: Array<[typeof status | undefined, string, boolean]> = [
+			[undefined, "running", false],
+			[status, "running", true],
+			[status, "queued", true],
+			[status, "waiting", true],
+			[status, "errored", false],
+			[status, "terminated", false],
+			[status, "unknown", false],
+			[{ ...status, status: "done" as never }, "running", false],
+			[{ ...status, status: "failed" as never }, "running", false],
+		];
+		for (const [s, instance, active] of cases) expect(isImportActive(s, instance), `${s?.status} / ${instance}`).toBe(active);
+	});
 });
+

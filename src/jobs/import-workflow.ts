@@ -215,10 +215,15 @@ function randomSuffix(): string {
 	return [...crypto.getRandomValues(new Uint8Array(6))].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("");
 }
 
-/** Pure: is an import still under way, from its status and its instance's? */
+/**
+ * Pure: is an import still under way, from its status and its instance's? An instance that cannot
+ * be found ("unknown") counts as ended: otherwise a lost instance would block every new push of
+ * that snapshot (a second job over the same folder is harmless: the first then finds the pushed
+ * manifest changed and stops).
+ */
 export function isImportActive(status: ImportStatus | undefined, instanceStatus: string): boolean {
 	if (!status || status.status === "done" || status.status === "failed") return false;
-	return instanceStatus !== "errored" && instanceStatus !== "terminated";
+	return instanceStatus !== "errored" && instanceStatus !== "terminated" && instanceStatus !== "unknown";
 }
 
 /** Where an unfinished import's instance stands ("unknown" when it cannot be read). */
