@@ -345,6 +345,7 @@ async function runSize(n) {
 		}
 		if (JOBS.has("requests")) {
 			progress("requests");
+			let importJob;
 			const p = await profiled(async () => {
 				const windows = [];
 				const timed = async (name, fn) => {
@@ -372,23 +373,39 @@ async function runSize(n) {
 							return res.status;
 						});
 					}
-					// The import API: the snapshot's own chunks pushed under a new id, then its manifest
-					// (left out at 1M unless BENCH_CPU_IMPORT=1: its commit checks 94 MiB in one request).
+					// The import API: the snapshot's own chunks pushed under a new id (each with its declared
+					// SHA-256), then its manifest, which starts the import job (one part per step; its steps
+					// are measured as a job below). Left out at 1M unless BENCH_CPU_IMPORT=1.
 					const manifest = JSON.parse((await api("GET", `/api/admin/snapshots/${snapshotId}/manifest`)).text);
 					if (n >= 1_000_000 && process.env.BENCH_CPU_IMPORT !== "1") manifest.chunks = [];
 					const importId = snapshotId.replace(/-[a-z0-9]+$/, "-imported");
-					const pushed = [];
 					for (const c of manifest.chunks) {
 						const bytes = new Uint8Array(await (await fetch(`${base}/api/admin/snapshots/${snapshotId}/chunks/${c.n}`, { headers: AUTH })).arrayBuffer());
 						await timed("PUT /api/admin/imports/…/chunks/n (push one chunk)", async () => {
-							const res = await fetch(`${base}/api/admin/imports/${importId}/chunks/${c.n}`, { method: "PUT", headers: { ...AUTH, "Content-Type": "application/gzip" }, body: bytes });
-							const j = await res.json();
-							pushed.push({ ...c, key: j.key ?? c.key.replace(snapshotId, importId) });
+							const res = await fetch(`${base}/api/admin/imports/${importId}/chunks/${c.n}`, { method: "PUT", headers: { ...AUTH, "Content-Type": "application/gzip", "X-Chunk-Sha256": c.sha256 }, body: bytes });
+							await res.arrayBuffer();
 							return res.status;
 						});
 					}
-					const imported = { ...manifest, snapshotId: importId, chunks: pushed.map((c) => ({ ...c, key: c.key.replace(snapshotId, importId) })) };
-					if (manifest.chunks.length > 0) await timed("PUT /api/admin/imports/…/manifest (commit, every chunk checked)", async () => (await api("PUT", `/api/admin/imports/${importId}/manifest`, imported)).status);
+					const imported = { ...manifest, snapshotId: importId, chunks: manifest.chunks.map((c) => ({ ...c, key: c.key.replace(snapshotId, importId) })) };
+					if (manifest.chunks.length > 0) {
+						let started;
+						await timed("PUT /api/admin/imports/…/manifest (starts the import job)", async () => {
+							const res = await api("PUT", `/api/admin/imports/${importId}/manifest`, imported);
+							started = res.json;
+							return res.status;
+						});
+						if (started?.instance) {
+							const t0 = Date.now();
+							let view;
+							await waitWorkflow(started.instance, async () => {
+								view = (await api("GET", `/api/admin/imports/${importId}`)).json;
+								return view?.status === "done" || view?.status === "failed";
+							});
+							importJob = { instance: started.instance, status: view?.status, error: view?.error ?? null, parts: view?.progress?.parts?.total ?? 0, wallS: (Date.now() - t0) / 1000 };
+							await timed("GET /api/admin/imports/… (import status)", async () => (await api("GET", `/api/admin/imports/${importId}`)).status);
+						}
+					}
 					await timed("GET snapshot download (whole snapshot)", async () => {
 						const res = await fetch(`${base}/api/admin/snapshots/${snapshotId}/download`, { headers: AUTH });
 						await res.arrayBuffer();
@@ -397,7 +414,12 @@ async function runSize(n) {
 				}
 				return windows;
 			});
-			const att = attribute(p.samples, p.value, { thread: p.thread });
+			// The local Workflows engine runs the import job in the same isolate while the manifest PUT
+			// is still open: samples taken from the job's first step to its last are the job's, not
+			// the requests' (the PUT's own work, before it creates the instance, comes first).
+			const importSteps = importJob ? stepsOf(importJob.instance, p.samples, p.thread) : null;
+			const requestSamples = importSteps && importSteps.steps.length ? p.samples.filter((x) => x.t < importSteps.first || x.t >= importSteps.lastEnd) : p.samples;
+			const att = attribute(requestSamples, p.value, { thread: p.thread });
 			const by = new Map();
 			for (const w of att.windows) {
 				const e = by.get(w.name) ?? { statuses: new Set(), cpu: [] };
@@ -406,6 +428,7 @@ async function runSize(n) {
 				by.set(w.name, e);
 			}
 			results.jobs.requests = [...by.entries()].map(([name, e]) => ({ name, statuses: [...e.statuses], cpu: e.cpu }));
+			if (importJob) results.jobs.import = { ...importJob, ...summarize(importSteps) };
 		}
 	} finally {
 		insp.close();
@@ -503,6 +526,8 @@ for (const r of all) {
 		console.log(`\nexport file download (GET /api/admin/exports/{id}/file, HTTP ${e.fileStatus}): ${ms(e.downloadUs)} ms`);
 		if (e.pieceCpu.length) console.log(`export file in ${e.pieceCpu.length} piece(s) (?piece=k): p50 ${ms(pct(e.pieceCpu, 0.5))} ms, max ${ms(Math.max(...e.pieceCpu))} ms`);
 	}
+	const im = r.jobs.import;
+	if (im) printSteps(`import job, ${r.rows.toLocaleString("en")} submissions (${im.status}${im.error ? `: ${im.error}` : ""}; ${im.parts} parts, ${im.instances} Workflow instance(s), wall ${im.wallS.toFixed(1)} s)`, im);
 	if (r.jobs.requests) {
 		console.log(`\n#### requests, ${r.rows.toLocaleString("en")} submissions\n`);
 		console.log("| request | n | HTTP | p50 ms | max ms |");

@@ -14,6 +14,7 @@ import { applyPolicy, keepNewestVerified } from "../src/retention/policy.ts";
 import { buildAgeDecryptor, buildAgeEncryptor, parseIdentityFile, parseRecipients } from "../src/snapshots/age.ts";
 import { directorySnapshotStore } from "../src/snapshots/dir-store.ts";
 import { chunkKey, isSnapshotId, parseSnapshotTime, serializeManifest, sha256Hex } from "../src/snapshots/format.ts";
+import { plural as pluralOf, say } from "./cli/text.mjs";
 
 export const EXIT = { ok: 0, error: 1, network: 3, auth: 4, verification: 5 };
 
@@ -250,17 +251,57 @@ export async function push(folder, opts, { baseUrl, token }) {
 	const chunks = [];
 	const step = progress(manifest.chunks.length);
 	for (const [i, entry] of manifest.chunks.entries()) {
-		step(i, "morceaux envoyés");
+		step(i, say("morceaux envoyés", "chunks sent"));
 		const stored = (await store.get(entry.key)).bytes;
 		const plain = manifest.encryption ? await decrypt.decrypt(stored) : stored;
-		await api(`/api/admin/imports/${id}/chunks/${entry.n}`, { method: "PUT", headers: { "Content-Type": "application/gzip" }, body: plain });
-		chunks.push({ ...entry, key: chunkKey(id, entry.n), bytes: plain.byteLength, sha256: sha256Hex(plain) });
+		const sha256 = sha256Hex(plain);
+		// The server checks the bytes against this SHA-256 on arrival; the job reads them back later.
+		await api(`/api/admin/imports/${id}/chunks/${entry.n}`, { method: "PUT", headers: { "Content-Type": "application/gzip", "X-Chunk-Sha256": sha256 }, body: plain });
+		// Parts are byte ranges of the bytes the manifest describes: those of a decrypted chunk are unknown.
+		const { parts, ...rest } = entry;
+		chunks.push({ ...rest, ...(manifest.encryption || !parts ? {} : { parts }), key: chunkKey(id, entry.n), bytes: plain.byteLength, sha256 });
 	}
-	step(manifest.chunks.length, "morceaux envoyés");
+	step(manifest.chunks.length, say("morceaux envoyés", "chunks sent"));
 	const plainManifest = { ...manifest, chunks, bytes: chunks.reduce((s, c) => s + c.bytes, 0), encryption: null };
 	const res = await api(`/api/admin/imports/${id}/manifest`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: serializeManifest(plainManifest) });
-	const done = await res.json();
-	console.log(`Instantané ${id} envoyé et vérifié par le serveur : ${plural(done.rows, "ligne", "lignes")}, ${plural(done.chunks, "morceau", "morceaux")}.`);
-	console.log(`Étape suivante : npm run admin -- restore ${id}   (aperçu d'abord, puis --mode replace)`);
+	const started = await res.json();
+	const done = await followImport(api, started, 500);
+	if (done.status !== "done") {
+		throw new OffsiteError(
+			say(`Le serveur a refusé l'instantané ${id} : ${done.error}. Rien n'a été enregistré.`, `The server refused snapshot ${id}: ${done.error}. Nothing was committed.`),
+			EXIT.verification,
+		);
+	}
+	console.log(
+		say(
+			`Instantané ${id} envoyé et vérifié par le serveur : ${pluralOf(done.rows, "ligne", "lignes")}, ${pluralOf(done.chunks, "morceau", "morceaux")}.`,
+			`Snapshot ${id} sent and checked by the server: ${pluralOf(done.rows, "row", "rows")}, ${pluralOf(done.chunks, "chunk", "chunks")}.`,
+		),
+	);
+	console.log(say(`Étape suivante : npm run admin -- restore ${id}   (aperçu d'abord, puis --mode replace)`, `Next step: npm run admin -- restore ${id}   (preview first, then --mode replace)`));
 	return done;
+}
+
+/**
+ * Follow the server's import job (every part of every chunk read back) to its end, with progress
+ * lines on stderr; bounded (2 hours). Returns the final status ("done" or "failed").
+ */
+async function followImport(api, started, every) {
+	const deadline = Date.now() + 2 * 3600 * 1000;
+	let view = started;
+	let step;
+	let last = -1;
+	while (view.status === "queued" || view.status === "running") {
+		if (Date.now() > deadline) {
+			throw new OffsiteError(say("Le serveur vérifie encore l'instantané après 2 heures : relancez « push » plus tard.", "The server is still checking the snapshot after 2 hours: run `push` again later."));
+		}
+		const { done, total } = view.progress.parts;
+		step ??= progress(total);
+		if (done !== last && done < total) step(done, say("parties vérifiées par le serveur", "parts checked by the server"));
+		last = done;
+		await new Promise((r) => setTimeout(r, every));
+		view = await (await api(view.statusUrl)).json();
+	}
+	if (view.status === "done") (step ?? progress(view.progress.parts.total))(view.progress.parts.total, say("parties vérifiées par le serveur", "parts checked by the server"));
+	return view;
 }

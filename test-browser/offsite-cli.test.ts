@@ -140,6 +140,8 @@ describe("copies outside Cloudflare (CLI)", () => {
 		expect(pushed.err).not.toMatch(/Erreur/);
 		expect(pushed.code).toBe(0);
 		expect(pushed.out).toContain(`npm run admin -- restore ${snapshotId}`);
+		// The server's import job was followed to its end: every part read back before the commit.
+		expect(pushed.err).toMatch(/\] (\d+)\/\1 parties vérifiées par le serveur/);
 		// Listed, signed by the new deployment, verifiable.
 		const listed = await api<{ snapshots: Array<{ id: string; verified: boolean; signature: string }> }>(fresh.url, FRESH_TOKEN, "/api/admin/snapshots");
 		expect(listed.snapshots).toEqual([expect.objectContaining({ id: snapshotId, verified: true, signature: "valid" })]);

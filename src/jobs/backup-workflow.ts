@@ -40,6 +40,7 @@ import {
 	type TableSummary,
 } from "../snapshots/format";
 import { fetchSnapshotsInProgress, removeIncompleteSnapshots } from "../backup/gc";
+import { fetchImportsInProgress } from "../offsite/import";
 import { fetchObjectSizes, writeManifest } from "../snapshots/store";
 import { exportedTables } from "../snapshots/tables";
 import { primaryStore } from "../snapshots/r2-store";
@@ -471,7 +472,8 @@ export class BackupWorkflow extends WorkflowEntrypoint<Env, BackupParams> {
 						primaryStore(env),
 						requestedAt,
 						manifest!.snapshotId,
-						await fetchSnapshotsInProgress(env, runId),
+						// Backups still writing, and pushed snapshots an import job is checking.
+						new Set([...(await fetchSnapshotsInProgress(env, runId)), ...(await fetchImportsInProgress(primaryStore(env)))]),
 					),
 				}));
 			} catch (err) {

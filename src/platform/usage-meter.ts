@@ -18,7 +18,7 @@ export type UsageDelta = {
 };
 
 /** Workflows whose usage is counted; only the first three have a steps figure in the budget. */
-export type MeteredWorkflow = "backup" | "verify" | "restore" | "export";
+export type MeteredWorkflow = "backup" | "verify" | "restore" | "export" | "import";
 
 /** R2 bills Class A (writes, listings) and Class B (reads); deletions are free. */
 export type R2OperationClass = "A" | "B";
