@@ -1,6 +1,7 @@
 // The platform_usage table: per-UTC-day totals of what this application asked of D1 and R2, and
 // the most steps a Workflow instance took. Written once per invocation (one upsert of one row).
 import type { UsageDelta } from "../platform/usage-meter";
+import type { PlatformUsage } from "../platform/budget";
 
 /**
  * One upsert adding `delta` to the row of `day` (YYYY-MM-DD). The statement itself writes one row,
@@ -34,20 +35,8 @@ export function buildUsageUpsert(db: D1Database, day: string, delta: UsageDelta)
 		);
 }
 
-/** The figures the status compares with the plan's limits. */
-export type UsageFigures = {
-	/** Today (UTC). */
-	d1RowsReadToday: number;
-	d1RowsWrittenToday: number;
-	/** This calendar month (UTC), today included. */
-	r2ClassAMonth: number;
-	r2ClassBMonth: number;
-	/** The latest day's largest value (0: never seen). */
-	d1SizeBytes: number;
-	backupSteps: number;
-	verifySteps: number;
-	restoreSteps: number;
-};
+/** The figures the status compares with the plan's limits, as counted by this deployment. */
+export type UsageFigures = Omit<PlatformUsage, "r2BytesStored" | "cronTriggers"> & { restoreSteps: number };
 
 /**
  * One query: today's D1 rows, the month's R2 operations, and for each maximum the value of the
