@@ -4,7 +4,7 @@
 // and every visible text of the cards accounted for by the French catalogue.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium, localContext } from "./browser";
+import { launchChromium, signInToDashboard } from "./browser";
 import {
 	buildDashboardCatalogue,
 	findForeignTexts,
@@ -28,14 +28,7 @@ afterAll(async () => {
 });
 
 async function openSignedIn(query = ""): Promise<{ page: Page; errors: string[] }> {
-	const context = await localContext(browser, { viewport: { width: 1100, height: 900 } });
-	const page = await context.newPage();
-	const errors: string[] = [];
-	page.on("pageerror", (e) => errors.push(e.message));
-	page.on("dialog", (d) => void d.accept());
-	await page.goto(`${baseUrl}/admin/${query}`);
-	await page.fill("#token", BROWSER_TEST_ADMIN_TOKEN);
-	await page.click("#login button[type=submit]");
+	const { page, errors } = await signInToDashboard(browser, baseUrl, BROWSER_TEST_ADMIN_TOKEN, { query });
 	await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
 	return { page, errors };
 }

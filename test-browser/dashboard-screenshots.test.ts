@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium, localContext } from "./browser";
+import { launchChromium, signInToDashboard } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 
 const baseUrl = inject("baseUrl");
@@ -44,11 +44,7 @@ async function shoot(page: Page, name: string): Promise<void> {
 }
 
 async function openDashboard(viewport: { width: number; height: number }): Promise<Page> {
-	const context = await localContext(browser, { viewport });
-	const page = await context.newPage();
-	await page.goto(`${baseUrl}/admin/`);
-	await page.fill("#token", BROWSER_TEST_ADMIN_TOKEN);
-	await page.click("#login button[type=submit]");
+	const { page } = await signInToDashboard(browser, baseUrl, BROWSER_TEST_ADMIN_TOKEN, { viewport });
 	await page.locator("#status [data-testid=verdict]").waitFor({ timeout: 60_000 });
 	await page.locator("#snapshots table").waitFor({ timeout: 60_000 });
 	return page;

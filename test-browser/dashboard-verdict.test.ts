@@ -3,7 +3,7 @@
 // ?lang=en. The local test deployment has no alert channel, so it is never « Tout va bien ».
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium, localContext } from "./browser";
+import { launchChromium, signInToDashboard } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 import { sql } from "./local-d1";
 
@@ -20,13 +20,7 @@ afterAll(async () => {
 
 /** The dashboard, signed in, once the status card is drawn. */
 async function openStatus(query = ""): Promise<{ page: Page; errors: string[] }> {
-	const context = await localContext(browser, { viewport: { width: 1100, height: 900 } });
-	const page = await context.newPage();
-	const errors: string[] = [];
-	page.on("pageerror", (e) => errors.push(e.message));
-	await page.goto(`${baseUrl}/admin/${query}`);
-	await page.fill("#token", BROWSER_TEST_ADMIN_TOKEN);
-	await page.click("#login button[type=submit]");
+	const { page, errors } = await signInToDashboard(browser, baseUrl, BROWSER_TEST_ADMIN_TOKEN, { query });
 	await page.locator("#status [data-testid=verdict]").waitFor({ timeout: 60_000 });
 	return { page, errors };
 }

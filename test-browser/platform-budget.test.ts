@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium, localContext } from "./browser";
+import { launchChromium, signInToDashboard } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 import { sql } from "./local-d1";
 
@@ -55,14 +55,7 @@ afterEach(() => {
 });
 
 async function openDashboard(query = ""): Promise<{ page: Page; errors: string[] }> {
-	const context = await localContext(browser, { viewport: { width: 1100, height: 900 } });
-	const page = await context.newPage();
-	const errors: string[] = [];
-	page.on("pageerror", (e) => errors.push(e.message));
-	page.on("dialog", (d) => void d.accept());
-	await page.goto(`${baseUrl}/admin/${query}`);
-	await page.fill("#token", BROWSER_TEST_ADMIN_TOKEN);
-	await page.click("#login button[type=submit]");
+	const { page, errors } = await signInToDashboard(browser, baseUrl, BROWSER_TEST_ADMIN_TOKEN, { query });
 	await expect.poll(() => page.locator("#platform table").isVisible(), { timeout: 60_000 }).toBe(true);
 	return { page, errors };
 }

@@ -4,7 +4,7 @@
 // numbers, and "Fermer" closes the preview at any moment.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium, localContext } from "./browser";
+import { launchChromium, signInToDashboard } from "./browser";
 import { BROWSER_TEST_ADMIN_TOKEN } from "./global-setup";
 import { frenchShortDate, postAnswer } from "./answers";
 import { sql } from "./local-d1";
@@ -22,18 +22,13 @@ afterAll(async () => {
 
 /** A signed-in dashboard that records script errors and every dialog's text (each one dismissed). */
 async function openDashboard(): Promise<{ page: Page; errors: string[]; dialogs: string[] }> {
-	const context = await localContext(browser, { viewport: { width: 1100, height: 900 } });
-	const page = await context.newPage();
-	const errors: string[] = [];
 	const dialogs: string[] = [];
-	page.on("pageerror", (e) => errors.push(e.message));
-	page.on("dialog", (d) => {
-		dialogs.push(d.message());
-		void d.dismiss();
+	const { page, errors } = await signInToDashboard(browser, baseUrl, BROWSER_TEST_ADMIN_TOKEN, {
+		onDialog: (d) => {
+			dialogs.push(d.message());
+			void d.dismiss();
+		},
 	});
-	await page.goto(`${baseUrl}/admin/`);
-	await page.fill("#token", BROWSER_TEST_ADMIN_TOKEN);
-	await page.click("#login button[type=submit]");
 	await expect.poll(() => page.locator("#status dl").isVisible()).toBe(true);
 	return { page, errors, dialogs };
 }
